@@ -1,0 +1,91 @@
+"""The canonical request table: one row per request, whatever the source.
+
+Schema (pandas columns):
+
+- `ts` datetime64[ns, UTC]: request time (absent when the source has no timestamps)
+- `latency_ms` float64: end-to-end latency in ms; NaN only on failed requests
+- `ok` bool: the request succeeded, by the status policy in force
+- `status` int16/int32/category: the status exactly as recorded (absent without a status)
+- `ttft_ms` float64, optional: time to first token (or first byte), ms
+- `output_tokens` Int32, optional: tokens in the answer
+- `tpot_ms` float64, optional: time per output token, (latency - ttft) / (output_tokens - 1)
+- segment columns, category: endpoint, model, region, tenant, label ... as named in the source
+
+Rows are sorted by `ts`. Rows that could not be used are not in the table; they are counted
+by reason in `RequestTable.dropped`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sloview.ingest.mapping import ResolvedMapping
+
+TS = "ts"
+LATENCY = "latency_ms"
+OK = "ok"
+STATUS = "status"
+TTFT = "ttft_ms"
+OUTPUT_TOKENS = "output_tokens"
+TPOT = "tpot_ms"
+CORE_COLUMNS = (TS, LATENCY, OK, STATUS, TTFT, OUTPUT_TOKENS, TPOT)
+LATENCY_COLUMNS = {
+    LATENCY: "end-to-end latency",
+    TTFT: "time to first token",
+    TPOT: "time per output token",
+}
+
+# Exclusion reasons, in the order they are checked: a row is counted under the first that applies.
+MALFORMED_LINE = "malformed line"
+MISSING_TIMESTAMP = "missing timestamp"
+UNPARSABLE_TIMESTAMP = "unparsable timestamp"
+UNCLASSIFIED_STATUS = "status not classified"
+MISSING_LATENCY = "missing latency"
+UNPARSABLE_LATENCY = "unparsable latency"
+NEGATIVE_LATENCY = "negative latency"
+FILTERED_OUT = "filtered out by --where"
+
+
+@dataclass(frozen=True)
+class RequestTable:
+    """Valid requests in canonical form, with where they came from and what was left out."""
+
+    frame: pd.DataFrame
+    source_name: str
+    mapping: ResolvedMapping
+    rows_read: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        """Number of valid requests."""
+        return len(self.frame)
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether requests carry times (needed for any time-based SLO)."""
+        return TS in self.frame.columns
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """Names of the segment columns."""
+        return self.mapping.segments
+
+    @property
+    def latency_columns(self) -> tuple[str, ...]:
+        """Latency columns present: always `latency_ms`, plus TTFT and TPOT when known."""
+        return tuple(c for c in LATENCY_COLUMNS if c in self.frame.columns)
+
+    @property
+    def dropped_total(self) -> int:
+        """Rows read but excluded, all reasons together."""
+        return sum(self.dropped.values())
+
+    def bytes_per_request(self, include_segments: bool = False) -> float:
+        """Memory of the table per request (canonical columns, optionally with segments)."""
+        cols = [c for c in self.frame.columns if include_segments or c in CORE_COLUMNS]
+        total = int(self.frame[cols].memory_usage(index=False, deep=True).sum())
+        return total / max(self.rows, 1)

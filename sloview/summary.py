@@ -1,0 +1,147 @@
+"""Distribution summary of a request table: counts, span, error rate and latency percentiles."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sloview.ingest.table import LATENCY, OK, TS, RequestTable
+from sloview.stats import percentile_sorted
+
+SUMMARY_PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99.9", 99.9))
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Percentiles, mean and max of successful requests' latency, in ms."""
+
+    count: int
+    percentiles: dict[str, float]
+    mean: float
+    max: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        """`{p50, p90, p95, p99, p99.9, mean, max}` with null for no data."""
+        out: dict[str, float | None] = {k: _num(v) for k, v in self.percentiles.items()}
+        out["mean"] = _num(self.mean)
+        out["max"] = _num(self.max)
+        return out
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """Counts, errors and latency of one group of requests (all, or one segment value)."""
+
+    rows: int
+    errors: int
+    latency: LatencySummary
+
+    @property
+    def error_rate(self) -> float:
+        """Share of requests that failed."""
+        return self.errors / self.rows if self.rows else math.nan
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `sloview summarize` reports."""
+
+    source: str
+    source_format: str
+    rows_read: int
+    dropped: dict[str, int]
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    overall: GroupSummary
+    segments: dict[str, dict[str, GroupSummary]]
+    policy: str
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of `sloview summarize --json`."""
+        out: dict[str, Any] = {
+            "source": self.source,
+            "format": self.source_format,
+            "rows": self.overall.rows,
+            "rows_read": self.rows_read,
+            "dropped": dict(self.dropped),
+            "start": iso_utc(self.start),
+            "end": iso_utc(self.end),
+            "errors": self.overall.errors,
+            "error_rate": _num(self.overall.error_rate),
+            "latency_ms": self.overall.latency.to_dict(),
+            "status_policy": self.policy,
+            "notes": list(self.notes),
+        }
+        if self.segments:
+            out["segments"] = {
+                column: [
+                    {
+                        "value": value,
+                        "rows": group.rows,
+                        "errors": group.errors,
+                        "error_rate": _num(group.error_rate),
+                        "latency_ms": group.latency.to_dict(),
+                    }
+                    for value, group in groups.items()
+                ]
+                for column, groups in self.segments.items()
+            }
+        return out
+
+
+def latency_summary(latency_ms: np.ndarray) -> LatencySummary:
+    """Summary of successful requests' latencies (NaN-free array)."""
+    values = np.sort(latency_ms[np.isfinite(latency_ms)])
+    return LatencySummary(
+        count=int(values.size),
+        percentiles={k: percentile_sorted(values, q) for k, q in SUMMARY_PERCENTILES},
+        mean=float(values.mean()) if values.size else math.nan,
+        max=float(values[-1]) if values.size else math.nan,
+    )
+
+
+def group_summary(frame: pd.DataFrame) -> GroupSummary:
+    """Rows, errors and success latency of a slice of the canonical table."""
+    ok = frame[OK].to_numpy()
+    latency = frame[LATENCY].to_numpy()[ok]
+    return GroupSummary(rows=len(frame), errors=int((~ok).sum()), latency=latency_summary(latency))
+
+
+def summarize(table: RequestTable, segments: tuple[str, ...] = ()) -> Summary:
+    """Summarise a request table overall and, optionally, per value of each segment column."""
+    frame = table.frame
+    start = end = None
+    if table.has_timestamps and len(frame):
+        start, end = frame[TS].iloc[0], frame[TS].iloc[-1]
+    per_segment: dict[str, dict[str, GroupSummary]] = {}
+    for column in segments:
+        groups = frame.groupby(column, observed=True, sort=True)
+        per_segment[column] = {str(value): group_summary(group) for value, group in groups}
+    return Summary(
+        source=table.source_name,
+        source_format=table.mapping.source_format,
+        rows_read=table.rows_read,
+        dropped=dict(table.dropped),
+        start=start,
+        end=end,
+        overall=group_summary(frame),
+        segments=per_segment,
+        policy=table.mapping.policy_description,
+        notes=table.notes,
+    )
+
+
+def iso_utc(ts: pd.Timestamp | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, or None."""
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").tz_localize(None).isoformat() + "Z"
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value

@@ -1,0 +1,51 @@
+"""Units and durations: the one place that converts latency units and parses `5m`, `28d`."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from sloview.errors import SpecError
+
+LatencyUnit = Literal["s", "ms", "us", "ns"]
+LATENCY_UNITS: tuple[LatencyUnit, ...] = ("s", "ms", "us", "ns")
+TO_MS: dict[str, float] = {"s": 1000.0, "ms": 1.0, "us": 1e-3, "ns": 1e-6}
+UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+# OpenSLO shorthand: m is a minute, M a month; we refuse M/Q/Y for durations that must be exact.
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str, where: str = "duration") -> int:
+    """Seconds in a duration such as `30s`, `5m`, `1h`, `28d`, `2w`."""
+    match = _DURATION.match(str(text))
+    if not match or int(match.group(1)) <= 0:
+        raise SpecError(
+            f"{text!r} is not a duration",
+            where=where,
+            hint="write a positive whole number and a unit: s, m (minutes), h, d or w, "
+            "e.g. 5m or 28d",
+        )
+    return int(match.group(1)) * SECONDS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest exact shorthand for a duration in seconds: 300 -> `5m`, 86400 -> `1d`."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds % SECONDS[unit] == 0 and seconds >= SECONDS[unit]:
+            return f"{seconds // SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def format_ms(ms: float) -> str:
+    """A latency for people: `180 ms`, `2.0 s`, `1.5 min`."""
+    if ms != ms:  # NaN
+        return "n/a"
+    if abs(ms) >= 60_000:
+        return f"{ms / 60_000:.3g} min"
+    if abs(ms) >= 1000:
+        return f"{ms / 1000:.3g} s" if abs(ms) < 10_000 else f"{ms / 1000:.1f} s"
+    if abs(ms) >= 10:
+        return f"{ms:.0f} ms"
+    return f"{ms:.3g} ms"
