@@ -9,11 +9,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from sloview import __version__
-from sloview.errors import SloviewError
+from sloview.design import Recommendation, recommend
+from sloview.engine import Engine
+from sloview.errors import SloviewError, SpecError
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.mapping import parse_unit, parse_where
+from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.model import CALENDARS, METHODS, SLI_KINDS, SLO
+from sloview.simulate import Simulation, simulate
+from sloview.specfile import load_slo_file
 from sloview.summary import Summary, iso_utc, summarize
 from sloview.units import format_ms
+from sloview.wording import percent, statement
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -123,6 +130,156 @@ def load_from_args(args: argparse.Namespace) -> RequestTable:
     return load_requests(args.source, mapping_from_args(args))
 
 
+def add_objective_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags that describe one candidate SLO (instead of --slo FILE)."""
+    group = parser.add_argument_group("candidate SLO (instead of --slo FILE)")
+    group.add_argument("--slo", metavar="FILE", help="SLO definitions (sloview YAML)")
+    group.add_argument("--name", default=None, help="SLO name (lower case, digits, dashes)")
+    group.add_argument("--sli", choices=SLI_KINDS, default="latency", help="what is measured")
+    group.add_argument(
+        "--metric",
+        choices=tuple(LATENCY_COLUMNS),
+        default="latency_ms",
+        help="latency column for a latency SLI (default latency_ms)",
+    )
+    group.add_argument(
+        "--threshold-ms", type=float, metavar="T", help="latency threshold in ms (latency SLI)"
+    )
+    group.add_argument(
+        "--min-rate", type=float, metavar="X", help="minimum rate per second (throughput SLI)"
+    )
+    group.add_argument(
+        "--throughput-unit",
+        choices=("requests", "output_tokens"),
+        default="requests",
+        help="what the throughput SLI counts",
+    )
+    group.add_argument(
+        "--op",
+        choices=("lte", "lt", "gte", "gt"),
+        default=None,
+        help="comparison (lte for latency, gte for throughput by default)",
+    )
+    group.add_argument(
+        "--percentile",
+        type=float,
+        metavar="P",
+        help="judge each slice by this latency percentile (with Timeslices)",
+    )
+    group.add_argument(
+        "--target",
+        type=float,
+        metavar="X",
+        default=None,
+        help="target share between 0 and 1, e.g. 0.995",
+    )
+    group.add_argument("--window", metavar="DURATION", help="rolling window, e.g. 28d (default)")
+    group.add_argument("--calendar", choices=CALENDARS, help="calendar window instead of rolling")
+    group.add_argument(
+        "--window-tz",
+        metavar="ZONE",
+        help="timezone of calendar periods and day ends (default: --tz or UTC)",
+    )
+    group.add_argument(
+        "--budgeting",
+        choices=METHODS,
+        default=None,
+        help="Occurrences (default), Timeslices or RatioTimeslices",
+    )
+    group.add_argument("--slice", metavar="DURATION", help="slice length, e.g. 5m")
+    group.add_argument(
+        "--slice-target",
+        type=float,
+        metavar="X",
+        help="share of good events that makes a slice good (Timeslices)",
+    )
+    group.add_argument(
+        "--failed-requests",
+        choices=("exclude", "bad"),
+        default="exclude",
+        help="latency SLIs: leave failed requests out (default) or count them bad",
+    )
+    group.add_argument(
+        "--min-events",
+        type=int,
+        default=0,
+        metavar="N",
+        help="slices with fewer events do not count (low-traffic rule)",
+    )
+    group.add_argument(
+        "--empty-slices",
+        choices=("skip", "good", "bad"),
+        default="skip",
+        help="how slices without enough events count (default: neither way)",
+    )
+
+
+def slos_from_args(args: argparse.Namespace) -> list[SLO]:
+    """The SLOs to work on: from --slo FILE, or the one the objective flags describe."""
+    if args.slo:
+        return load_slo_file(args.slo)
+    sli: dict[str, Any] = {"kind": args.sli}
+    objective: dict[str, Any] = {}
+    if args.sli == "latency":
+        sli["metric"] = args.metric
+        sli["failed_requests"] = args.failed_requests
+        if args.percentile is not None:
+            sli["percentile"] = args.percentile
+        if args.threshold_ms is None:
+            raise SpecError("a latency SLO needs --threshold-ms T", where="--threshold-ms")
+        objective["threshold"] = args.threshold_ms
+        objective["op"] = args.op or "lte"
+    elif args.sli == "throughput":
+        sli["unit"] = args.throughput_unit
+        if args.min_rate is None:
+            raise SpecError("a throughput SLO needs --min-rate X", where="--min-rate")
+        objective["threshold"] = args.min_rate
+        objective["op"] = args.op or "gte"
+    objective["target"] = args.target if args.target is not None else _default_target(args.sli)
+    tz = args.window_tz or args.tz or "UTC"
+    if args.calendar and args.window:
+        raise SpecError("give either --window or --calendar, not both", where="--calendar")
+    window: dict[str, Any] = (
+        {"calendar": args.calendar} if args.calendar else {"rolling": args.window or "28d"}
+    )
+    window["tz"] = tz
+    method = args.budgeting or (
+        "Timeslices" if args.sli == "throughput" or args.percentile is not None else "Occurrences"
+    )
+    budgeting: dict[str, Any] = {"method": method}
+    if method != "Occurrences":
+        budgeting["slice"] = args.slice or "5m"
+        if method == "Timeslices" and args.sli != "throughput" and args.percentile is None:
+            budgeting["slice_target"] = (
+                args.slice_target if args.slice_target is not None else objective["target"]
+            )
+        if args.min_events:
+            budgeting["min_events"] = args.min_events
+        budgeting["empty_slices"] = args.empty_slices
+    elif args.slice or args.slice_target is not None or args.min_events:
+        raise SpecError(
+            "--slice, --slice-target and --min-events need --budgeting Timeslices "
+            "or RatioTimeslices",
+            where="--budgeting",
+        )
+    name = args.name or f"{args.sli}-slo"
+    return [
+        SLO.from_dict(
+            {
+                "name": name,
+                "sli": sli,
+                "objective": objective,
+                "window": window,
+                "budgeting": budgeting,
+            }
+        )
+    ]
+
+
+def _default_target(kind: str) -> float:
+    return {"latency": 0.95, "availability": 0.995, "throughput": 0.99}[kind]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line interface."""
     parser = _Parser(prog="sloview", description=__doc__)
@@ -140,6 +297,45 @@ def build_parser() -> argparse.ArgumentParser:
     add_mapping_flags(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(handler=_cmd_summarize)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="how candidate SLOs would have done on the history",
+        description="Simulate SLOs on request history: attainment with a 95% CI, every period, "
+        "error budget left, burn-rate alerts that would have fired (backtest) and the "
+        "recommended threshold/target.",
+    )
+    sim.add_argument("source", metavar="SOURCE")
+    add_mapping_flags(sim)
+    add_objective_flags(sim)
+    sim.add_argument(
+        "--desired-share",
+        type=float,
+        default=0.9,
+        metavar="X",
+        help="share of periods the recommendation must meet (default 0.9)",
+    )
+    sim.add_argument("--json", action="store_true", help='print one JSON object {"slos": [...]}')
+    sim.set_defaults(handler=_cmd_simulate)
+
+    rec = sub.add_parser(
+        "recommend",
+        help="the tightest threshold and highest target the history supports",
+        description="Recommend targets the data support: the tightest threshold at the target "
+        "and the highest target at the threshold, for a share of periods and for all, with CIs.",
+    )
+    rec.add_argument("source", metavar="SOURCE")
+    add_mapping_flags(rec)
+    add_objective_flags(rec)
+    rec.add_argument(
+        "--desired-share",
+        type=float,
+        default=0.9,
+        metavar="X",
+        help="share of periods to meet (default 0.9)",
+    )
+    rec.add_argument("--json", action="store_true", help="print one JSON object")
+    rec.set_defaults(handler=_cmd_recommend)
     return parser
 
 
@@ -151,6 +347,94 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     else:
         print(render_summary(result))
     return EXIT_OK
+
+
+def _engine_and_slos(args: argparse.Namespace) -> tuple[Engine, list[SLO]]:
+    slos = slos_from_args(args)
+    table = load_from_args(args)
+    engine = Engine(table)
+    engine.require_time()
+    return engine, slos
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    engine, slos = _engine_and_slos(args)
+    entries = []
+    texts = []
+    for slo in slos:
+        sim = simulate(engine, slo, segment_columns=tuple(args.segment))
+        rec = recommend(engine, slo, args.desired_share)
+        entry = sim.to_dict()
+        entry["recommendation"] = rec.to_dict()
+        entries.append(entry)
+        texts.append(render_simulation(sim, rec))
+    if args.json:
+        print(json.dumps({"slos": entries}, indent=2, allow_nan=False))
+    else:
+        print("\n\n".join(texts))
+    return EXIT_OK
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    engine, slos = _engine_and_slos(args)
+    out = []
+    for slo in slos:
+        rec = recommend(engine, slo, args.desired_share)
+        out.append({"name": slo.name, "statement": statement(slo), **rec.to_dict()})
+        if not args.json:
+            print(f"{slo.name}: {statement(slo)}\n  {rec.rationale}")
+    if args.json:
+        print(json.dumps({"slos": out}, indent=2, allow_nan=False))
+    return EXIT_OK
+
+
+def render_simulation(sim: Simulation, rec: Recommendation) -> str:
+    """The readable (non-JSON) form of one simulation."""
+    o = sim.overall
+    lines = [
+        f"{sim.slo.name}: {sim.statement}",
+        f"  attainment  {percent(o.attainment, 3)} (95% CI {percent(o.ci_low, 3)} - "
+        f"{percent(o.ci_high, 3)}; {o.good:,.0f} good of {o.total:,.0f})",
+        f"  periods     {sim.periods_met} of {sim.periods_with_data} met; budget left in the "
+        f"latest period {percent(sim.error_budget_remaining, 1)}",
+        "",
+        f"  {'period start':<22}{'end':<22}{'attainment':>12}{'budget left':>13}  met",
+    ]
+    for p in sim.periods:
+        met = "-" if p.met is None else ("yes" if p.met else "NO")
+        flag = " (partial)" if p.partial else ""
+        lines.append(
+            f"  {iso_utc(p.start):<22}{iso_utc(p.end):<22}{percent(p.attainment, 3):>12}"
+            f"{percent(p.budget_remaining, 1):>13}  {met}{flag}"
+        )
+    lines.append("")
+    if sim.firings:
+        lines.append(f"  alerts that would have fired ({len(sim.firings)}):")
+        for f in sim.firings:
+            delay = (
+                "" if f.delay_s is None else f", {f.delay_s / 60:.0f} min after the violation began"
+            )
+            tag = "" if f.violation is not None else " (no violation)"
+            lines.append(
+                f"    {f.rule.label():<24} {iso_utc(f.start)} -> {iso_utc(f.end)}  budget spent "
+                f"{percent(f.budget_spent, 1)}{delay}{tag}"
+            )
+    else:
+        lines.append("  no alert would have fired")
+    for v in sim.missed_violations:
+        lines.append(
+            f"  MISSED violation {iso_utc(v.start)} -> {iso_utc(v.end)} "
+            f"(spent {percent(v.budget_spent, 1)} of a period's budget)"
+        )
+    for seg in sim.segments:
+        lines.append(
+            f"  segment {seg.column}={seg.value}: {percent(seg.overall.attainment, 3)}, "
+            f"{seg.periods_met} of {seg.periods} periods met"
+        )
+    lines.append("")
+    lines.append(f"  recommendation: {rec.rationale}")
+    lines.extend(f"  note: {n}" for n in sim.notes)
+    return "\n".join(lines)
 
 
 def render_summary(summary: Summary) -> str:

@@ -10,6 +10,7 @@ import math
 from typing import Literal
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 PERCENTILE_METHOD: Literal["linear"] = "linear"
@@ -73,8 +74,9 @@ def clopper_pearson(good: int, total: int, confidence: float = CONFIDENCE) -> tu
     if total <= 0:
         return math.nan, math.nan
     alpha = 1.0 - confidence
-    lo = 0.0 if good == 0 else float(sps.beta.ppf(alpha / 2, good, total - good + 1))
-    hi = 1.0 if good == total else float(sps.beta.ppf(1 - alpha / 2, good + 1, total - good))
+    # betaincinv is the beta quantile without scipy.stats' per-call overhead (slider path).
+    lo = 0.0 if good <= 0 else float(special.betaincinv(good, total - good + 1, alpha / 2))
+    hi = 1.0 if good >= total else float(special.betaincinv(good + 1, total - good, 1 - alpha / 2))
     return lo, hi
 
 

@@ -1,0 +1,15 @@
+"""The engine: precomputed per-minute counts and exact latency indexes of a request table."""
+
+from sloview.engine.core import Engine
+from sloview.engine.index import GroupedValues, LatencyIndex
+from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, periods_for
+
+__all__ = [
+    "BUCKET_S",
+    "Engine",
+    "GroupedValues",
+    "LatencyIndex",
+    "Periods",
+    "TimeBase",
+    "periods_for",
+]

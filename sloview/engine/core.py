@@ -1,0 +1,221 @@
+"""The engine: everything precomputed once per data set that every simulation reuses."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+import pandas as pd
+
+from sloview.engine.index import GroupedValues, LatencyIndex
+from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
+from sloview.errors import SpecError
+from sloview.ingest.table import OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
+from sloview.model import Exclusion, TimeWindow
+
+
+class Engine:
+    """Per-minute counts and exact latency indexes of one request table (or one segment)."""
+
+    def __init__(self, table: RequestTable, segment: tuple[tuple[str, str], ...] = ()) -> None:
+        self.table = table
+        self.segment = segment
+        frame = table.frame
+        if segment:
+            frame = frame[_segment_mask(frame, segment, table.segments)]
+            if frame.empty:
+                where = ", ".join(f"{c}={v}" for c, v in segment)
+                raise SpecError(f"no requests match the segment filter {where}", where="segment")
+        self.frame = frame
+        self.rows = len(frame)
+        self._indexes: dict[str, LatencyIndex] = {}
+        self._views: dict[tuple[tuple[str, str], ...], Engine] = {}
+        self._luts: dict[Hashable, tuple[np.ndarray, int]] = {}
+        self._tokens: np.ndarray | None = None
+        self._periods: dict[TimeWindow, Periods] = {}
+        self.ok = frame[OK].to_numpy()
+        if TS not in frame.columns or frame.empty:
+            self.base: TimeBase | None = None
+            self.buckets = np.zeros(0, dtype=np.int32)
+            self.total = self.ok_count = np.zeros(0, dtype=np.int64)
+            return
+        ts_ns = times_ns(frame)
+        self.base = TimeBase.from_times(ts_ns)
+        self.buckets = self.base.bucket_of(ts_ns)
+        n = self.base.n
+        self.total = np.bincount(self.buckets, minlength=n).astype(np.int64)
+        self.ok_count = np.bincount(self.buckets[self.ok], minlength=n).astype(np.int64)
+
+    @property
+    def has_time(self) -> bool:
+        """Whether requests carry timestamps (required for any SLO simulation)."""
+        return self.base is not None
+
+    @property
+    def n_buckets(self) -> int:
+        """Number of minute buckets spanned by the data."""
+        return self.base.n if self.base is not None else 0
+
+    def require_time(self) -> TimeBase:
+        """The time base, or a clear refusal for data without timestamps."""
+        if self.base is None:
+            raise SpecError(
+                "these requests have no timestamps, so an SLO cannot be simulated over time",
+                where=self.table.source_name,
+                hint="name the time column with --timestamp COL; distribution summaries still "
+                "work without it",
+            )
+        return self.base
+
+    def index(self, metric: str) -> LatencyIndex:
+        """The exact index of a latency column over successful requests (built on first use)."""
+        cached = self._indexes.get(metric)
+        if cached is not None:
+            return cached
+        self.require_time()
+        if metric not in self.frame.columns:
+            raise SpecError(
+                f"the data have no {metric} column",
+                where="sli.metric",
+                hint="time to first token and time per token need ttft and output token columns",
+            )
+        values = self.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
+        usable = self.ok & np.isfinite(values) & (values >= 0)
+        index = LatencyIndex.build(
+            np.ascontiguousarray(values[usable]), self.buckets[usable], self.n_buckets
+        )
+        self._indexes[metric] = index
+        return index
+
+    def values(self, metric: str) -> np.ndarray:
+        """Sorted values of a latency column over successful requests (any data, with or
+        without timestamps)."""
+        if self.base is not None:
+            return self.index(metric).sorted_values
+        values = self.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.sort(values[self.ok & np.isfinite(values)])
+
+    def tokens_per_bucket(self) -> np.ndarray:
+        """Output tokens of successful requests per bucket."""
+        if self._tokens is None:
+            if OUTPUT_TOKENS not in self.frame.columns:
+                raise SpecError(
+                    "the data have no output token counts",
+                    where="sli.unit",
+                    hint="map the output token column, or measure throughput in requests",
+                )
+            tokens = self.frame[OUTPUT_TOKENS].to_numpy(dtype=np.float64, na_value=0.0)
+            weights = np.where(self.ok, tokens, 0.0)
+            self._tokens = np.bincount(self.buckets, weights=weights, minlength=self.n_buckets)
+        return self._tokens
+
+    def periods(self, window: TimeWindow) -> Periods:
+        """The evaluation periods of an SLO window over this data (cached)."""
+        cached = self._periods.get(window)
+        if cached is None:
+            cached = periods_for(self.require_time(), window)
+            self._periods[window] = cached
+        return cached
+
+    def view(self, segment: tuple[tuple[str, str], ...]) -> Engine:
+        """The engine of a segment of these requests (cached)."""
+        if not segment:
+            return self
+        key = tuple(sorted(segment))
+        cached = self._views.get(key)
+        if cached is None:
+            cached = Engine(self.table, tuple(self.segment) + key)
+            self._views[key] = cached
+        return cached
+
+    def segment_values(self, column: str) -> list[str]:
+        """Values of a segment column present in these requests, most requests first."""
+        if column not in self.frame.columns:
+            raise SpecError(
+                f"{column!r} is not a segment of this data",
+                where="segment",
+                hint=f"segments: {', '.join(self.table.segments) or 'none'}",
+            )
+        counts = self.frame[column].value_counts()
+        return [str(v) for v, c in counts.items() if c > 0]
+
+    # -- bucket maps -----------------------------------------------------------------------
+
+    def excluded(self, exclusions: tuple[Exclusion, ...]) -> np.ndarray:
+        """Per bucket: whether it falls in an exclusion (maintenance) range."""
+        base = self.require_time()
+        mask = np.zeros(base.n, dtype=bool)
+        for ex in exclusions:
+            lo = max(0, min(base.n, (int(ex.start.value) - base.origin_ns) // (BUCKET_S * 10**9)))
+            hi = max(0, min(base.n, base.bucket_at(ex.end)))
+            mask[lo:hi] = True
+        return mask
+
+    def slice_map(
+        self, slice_s: int, exclusions: tuple[Exclusion, ...]
+    ) -> tuple[Hashable, np.ndarray, int]:
+        """(key, bucket -> slice map, number of slices); excluded buckets map past the end."""
+        size = slice_s // BUCKET_S
+        key = ("slice", size, exclusions)
+        if key not in self._luts:
+            n_slices = -(-self.n_buckets // size)
+            lut = (np.arange(self.n_buckets, dtype=np.int64) // size).astype(np.int32)
+            lut[self.excluded(exclusions)] = n_slices
+            self._luts[key] = (lut, n_slices)
+        lut, n = self._luts[key]
+        return key, lut, n
+
+    def day_map(
+        self, tz: str, exclusions: tuple[Exclusion, ...]
+    ) -> tuple[Hashable, np.ndarray, np.ndarray]:
+        """(key, bucket -> local day map, day start buckets); excluded buckets map past the end."""
+        base = self.require_time()
+        key = ("day", tz, exclusions)
+        starts = day_starts(base, tz)
+        if key not in self._luts:
+            lut = (np.searchsorted(starts, np.arange(base.n), side="right") - 1).astype(np.int32)
+            lut[self.excluded(exclusions)] = len(starts)
+            self._luts[key] = (lut, len(starts))
+        return key, self._luts[key][0], starts
+
+    def grouped(
+        self, metric: str, slice_s: int, exclusions: tuple[Exclusion, ...]
+    ) -> GroupedValues:
+        """Latency values sorted within each slice (for per-slice percentiles)."""
+        key, lut, n = self.slice_map(slice_s, exclusions)
+        return self.index(metric).grouped(key, lut, n)
+
+    def cell_ends(self, cell_s: int, n_cells: int) -> np.ndarray:
+        """UTC ns at the end of each cell of `cell_s` seconds from the origin (cached)."""
+        key = ("cell_ends", cell_s, n_cells)
+        if key not in self._luts:
+            base = self.require_time()
+            ends = base.origin_ns + (np.arange(n_cells, dtype=np.int64) + 1) * (cell_s * 10**9)
+            self._luts[key] = (ends, n_cells)
+        return self._luts[key][0]
+
+    def bucket_times(self) -> pd.DatetimeIndex:
+        """Start time of each bucket."""
+        base = self.require_time()
+        return base.times(np.arange(base.n))
+
+
+def _segment_mask(
+    frame: pd.DataFrame, segment: tuple[tuple[str, str], ...], known: tuple[str, ...]
+) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in segment:
+        if column not in frame.columns or column not in known:
+            raise SpecError(
+                f"{column!r} is not a segment of this data",
+                where=f"segment.{column}",
+                hint=f"segments: {', '.join(known) or 'none'}",
+            )
+        col = frame[column]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            # Compare on the few categories, not on millions of strings.
+            codes = [i for i, c in enumerate(col.cat.categories) if str(c) == str(value)]
+            mask &= np.isin(col.cat.codes.to_numpy(), codes)
+        else:
+            mask &= (col.astype(str) == str(value)).to_numpy()
+    return mask

@@ -1,0 +1,627 @@
+"""The SLO model: frozen dataclasses with `from_dict`/`to_dict`; errors name the field path.
+
+A candidate SLO is data: what is measured (SLI), what is promised (Objective), over which
+period (TimeWindow), how the error budget is counted (Budgeting), when to alert (AlertWindow
+rows), what does not count (Exclusion), and for which requests (segment filter).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from sloview.errors import SpecError
+from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
+from sloview.units import format_duration, parse_duration
+
+SLIKind = Literal["latency", "availability", "throughput"]
+Op = Literal["lte", "lt", "gte", "gt"]
+Calendar = Literal["day", "week", "month", "quarter"]
+Method = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
+FailedPolicy = Literal["exclude", "bad"]
+EmptySlices = Literal["skip", "good", "bad"]
+ThroughputUnit = Literal["requests", "output_tokens"]
+
+SLI_KINDS: tuple[SLIKind, ...] = ("latency", "availability", "throughput")
+METHODS: tuple[Method, ...] = ("Occurrences", "Timeslices", "RatioTimeslices")
+CALENDARS: tuple[Calendar, ...] = ("day", "week", "month", "quarter")
+# Nominal period lengths, used only to scale alert burn factors for calendar windows.
+CALENDAR_HOURS = {"day": 24, "week": 168, "month": 720, "quarter": 2160}
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+# SRE Workbook multiwindow, multi-burn-rate alerts: (severity, long, short, share of budget
+# spent when the alert fires). Burn factors follow from the SLO period.
+WORKBOOK_ALERTS = (
+    ("page", 3600, 300, 0.02),
+    ("page", 6 * 3600, 1800, 0.05),
+    ("ticket", 86400, 7200, 0.10),
+    ("ticket", 3 * 86400, 6 * 3600, 0.10),
+)
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _mapping(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SpecError("must be a mapping (key: value pairs)", where=where or "SLO")
+    return data
+
+
+def _no_unknown(data: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SpecError(
+            "unknown field",
+            where=_path(where, unknown[0]),
+            hint=f"known fields here: {', '.join(sorted(known))}",
+        )
+
+
+def _number(data: dict[str, Any], key: str, where: str, default: Any = None) -> float | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"must be a number, not {value!r}", where=_path(where, key))
+    return float(value)
+
+
+def _choice(
+    data: dict[str, Any], key: str, options: tuple[str, ...], where: str, default: Any
+) -> Any:
+    value = data.get(key, default)
+    if value not in options:
+        raise SpecError(
+            f"{value!r} is not allowed",
+            where=_path(where, key),
+            hint=f"use one of {', '.join(options)}",
+        )
+    return value
+
+
+def _duration(data: dict[str, Any], key: str, where: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    return parse_duration(str(value), where=_path(where, key))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SLI:
+    """What is measured: latency of a latency column, availability, or throughput."""
+
+    kind: SLIKind
+    metric: str = LATENCY
+    percentile: float | None = None
+    failed_requests: FailedPolicy = "exclude"
+    unit: ThroughputUnit = "requests"
+
+    def __post_init__(self) -> None:
+        if self.kind == "latency" and self.metric not in LATENCY_COLUMNS:
+            raise SpecError(
+                f"{self.metric!r} is not a latency column",
+                where="sli.metric",
+                hint=f"use one of {', '.join(LATENCY_COLUMNS)}",
+            )
+        if self.percentile is not None and not 0 < self.percentile < 100:
+            raise SpecError("must be between 0 and 100 (exclusive)", where="sli.percentile")
+        if self.percentile is not None and self.kind != "latency":
+            raise SpecError("only latency SLIs have a percentile", where="sli.percentile")
+
+    @property
+    def is_percentile(self) -> bool:
+        """Whether each slice is judged by a latency percentile (e.g. p95 per 5 minutes)."""
+        return self.percentile is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (only settings that apply to this kind)."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "latency":
+            out["metric"] = self.metric
+            if self.percentile is not None:
+                out["percentile"] = self.percentile
+            out["failed_requests"] = self.failed_requests
+        if self.kind == "throughput":
+            out["unit"] = self.unit
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "sli") -> SLI:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"kind", "metric", "percentile", "failed_requests", "unit"}, where)
+        kind = _choice(d, "kind", SLI_KINDS, where, None)
+        try:
+            return cls(
+                kind=kind,
+                metric=str(d.get("metric", LATENCY)),
+                percentile=_number(d, "percentile", where),
+                failed_requests=_choice(d, "failed_requests", ("exclude", "bad"), where, "exclude"),
+                unit=_choice(d, "unit", ("requests", "output_tokens"), where, "requests"),
+            )
+        except SpecError as exc:
+            raise _rebase(exc, "sli", where) from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Objective:
+    """What is promised: a target share of good events (or slices) and the threshold."""
+
+    target: float
+    threshold: float | None = None
+    op: Op = "lte"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target < 1:
+            raise SpecError(
+                f"{self.target!r} is not a valid target",
+                where="objective.target",
+                hint="write a share between 0 and 1, e.g. 0.995 for 99.5%",
+            )
+        if self.threshold is not None and (not math.isfinite(self.threshold) or self.threshold < 0):
+            raise SpecError("must be a non-negative number", where="objective.threshold")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        out: dict[str, Any] = {"target": self.target}
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+            out["op"] = self.op
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "objective") -> Objective:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"target", "threshold", "op"}, where)
+        target = _number(d, "target", where)
+        if target is None:
+            raise SpecError("is required", where=_path(where, "target"))
+        try:
+            return cls(
+                target=target,
+                threshold=_number(d, "threshold", where),
+                op=_choice(d, "op", ("lte", "lt", "gte", "gt"), where, "lte"),
+            )
+        except SpecError as exc:
+            raise _rebase(exc, "objective", where) from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimeWindow:
+    """The SLO period: rolling (e.g. 28 days) or calendar (day, week, month, quarter)."""
+
+    rolling_s: int | None = None
+    calendar: Calendar | None = None
+    tz: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if (self.rolling_s is None) == (self.calendar is None):
+            raise SpecError(
+                "give exactly one of a rolling duration or a calendar period",
+                where="window",
+                hint="e.g. rolling: 28d, or calendar: month",
+            )
+        if self.rolling_s is not None and self.rolling_s % 86400:
+            raise SpecError(
+                f"{format_duration(self.rolling_s)} is not a whole number of days",
+                where="window.rolling",
+                hint="rolling windows are evaluated at the end of each day: use 7d, 28d, 30d ...",
+            )
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SpecError(
+                f"unknown timezone {self.tz!r}",
+                where="window.tz",
+                hint="use an IANA name, e.g. UTC",
+            ) from None
+
+    @property
+    def is_rolling(self) -> bool:
+        """Whether the window slides (evaluated at each day's end)."""
+        return self.rolling_s is not None
+
+    @property
+    def period_hours(self) -> float:
+        """Nominal length in hours (calendar months count as 30 days)."""
+        if self.rolling_s is not None:
+            return self.rolling_s / 3600
+        return float(CALENDAR_HOURS[cast(str, self.calendar)])
+
+    def describe(self) -> str:
+        """`a rolling 28 days` / `calendar months (UTC)`."""
+        if self.rolling_s is not None:
+            days = self.rolling_s // 86400
+            return f"a rolling {days} day{'s' if days != 1 else ''}"
+        return f"calendar {self.calendar}s ({self.tz})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        if self.rolling_s is not None:
+            out: dict[str, Any] = {"rolling": format_duration(self.rolling_s)}
+        else:
+            out = {"calendar": self.calendar}
+        if self.tz != "UTC":
+            out["tz"] = self.tz
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "window") -> TimeWindow:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"rolling", "calendar", "tz"}, where)
+        calendar = d.get("calendar")
+        if calendar is not None and calendar not in CALENDARS:
+            raise SpecError(
+                f"{calendar!r} is not a calendar period",
+                where=_path(where, "calendar"),
+                hint="use day, week, month or quarter",
+            )
+        try:
+            return cls(
+                rolling_s=_duration(d, "rolling", where),
+                calendar=calendar,
+                tz=str(d.get("tz", "UTC")),
+            )
+        except SpecError as exc:
+            raise _rebase(exc, "window", where) from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Budgeting:
+    """How attainment is counted: per event, or per time slice."""
+
+    method: Method = "Occurrences"
+    slice_s: int | None = None
+    slice_target: float | None = None
+    min_events: int = 0
+    empty_slices: EmptySlices = "skip"
+
+    def __post_init__(self) -> None:
+        if self.method == "Occurrences":
+            if self.slice_s is not None or self.slice_target is not None or self.min_events:
+                raise SpecError(
+                    "slice settings apply only to Timeslices and RatioTimeslices",
+                    where="budgeting",
+                    hint="remove slice, slice_target and min_events, or change the method",
+                )
+            return
+        if self.slice_s is None:
+            raise SpecError(
+                f"{self.method} needs a slice length",
+                where="budgeting.slice",
+                hint="e.g. slice: 5m",
+            )
+        if self.slice_s % 60 or 86400 % self.slice_s:
+            raise SpecError(
+                f"{format_duration(self.slice_s)} does not divide a day into whole minutes",
+                where="budgeting.slice",
+                hint="use 1m, 5m, 10m, 15m, 30m, 1h ...",
+            )
+        if self.slice_target is not None and not 0 < self.slice_target <= 1:
+            raise SpecError("must be in (0, 1]", where="budgeting.slice_target")
+        if self.method == "RatioTimeslices" and self.slice_target is not None:
+            raise SpecError("RatioTimeslices has no slice target", where="budgeting.slice_target")
+        if self.min_events < 0:
+            raise SpecError("must be 0 or more", where="budgeting.min_events")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.slice_s is not None:
+            out["slice"] = format_duration(self.slice_s)
+        if self.slice_target is not None:
+            out["slice_target"] = self.slice_target
+        if self.min_events:
+            out["min_events"] = self.min_events
+        if self.empty_slices != "skip":
+            out["empty_slices"] = self.empty_slices
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "budgeting") -> Budgeting:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"method", "slice", "slice_target", "min_events", "empty_slices"}, where)
+        min_events = d.get("min_events", 0)
+        if isinstance(min_events, bool) or not isinstance(min_events, int):
+            raise SpecError("must be a whole number", where=_path(where, "min_events"))
+        try:
+            return cls(
+                method=_choice(d, "method", METHODS, where, "Occurrences"),
+                slice_s=_duration(d, "slice", where),
+                slice_target=_number(d, "slice_target", where),
+                min_events=min_events,
+                empty_slices=_choice(d, "empty_slices", ("skip", "good", "bad"), where, "skip"),
+            )
+        except SpecError as exc:
+            raise _rebase(exc, "budgeting", where) from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertWindow:
+    """One multiwindow burn-rate alert: fires while both windows burn faster than the factor."""
+
+    severity: str
+    long_s: int
+    short_s: int
+    burn_rate: float
+
+    def __post_init__(self) -> None:
+        if self.short_s >= self.long_s:
+            raise SpecError("the short window must be shorter than the long one", where="alerts")
+        if self.long_s % 60 or self.short_s % 60:
+            raise SpecError("alert windows must be whole minutes", where="alerts")
+        if not self.burn_rate > 0:
+            raise SpecError("the burn rate must be positive", where="alerts")
+
+    def budget_spent_when_firing(self, period_hours: float) -> float:
+        """Share of the period's budget spent by the time a steady burn trips this alert."""
+        return self.burn_rate * (self.long_s / 3600) / period_hours
+
+    def label(self) -> str:
+        """`page 1h/5m x14.4`."""
+        rate = f"{self.burn_rate:.4g}"
+        windows = f"{format_duration(self.long_s)}/{format_duration(self.short_s)}"
+        return f"{self.severity} {windows} x{rate}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "severity": self.severity,
+            "long": format_duration(self.long_s),
+            "short": format_duration(self.short_s),
+            "burn_rate": self.burn_rate,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "alerts[0]") -> AlertWindow:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"severity", "long", "short", "burn_rate"}, where)
+        for key in ("long", "short", "burn_rate"):
+            if key not in d:
+                raise SpecError("is required", where=_path(where, key))
+        try:
+            return cls(
+                severity=str(d.get("severity", "page")),
+                long_s=cast(int, _duration(d, "long", where)),
+                short_s=cast(int, _duration(d, "short", where)),
+                burn_rate=cast(float, _number(d, "burn_rate", where)),
+            )
+        except SpecError as exc:
+            raise _rebase(exc, "alerts", where) from None
+
+
+def default_alerts(window: TimeWindow) -> tuple[AlertWindow, ...]:
+    """The SRE Workbook alert set fitted to this SLO period.
+
+    Periods of 28 days or more keep the Workbook windows (1h/5m, 6h/30m, 1d/2h, 3d/6h) and
+    scale the burn factors so each row still fires after 2%, 5%, 10% and 10% of the budget
+    (as Sloth does: 14.4/6/3/1 at 30 days, 13.44/5.6/2.8/0.93 at 28). Shorter periods would
+    get factors below 1 that way (alerting while the budget is on track), so there the
+    windows shrink with the period and the factors stay 14.4/6/3/1 (as Pyrra does).
+    """
+    hours = window.period_hours
+    rows = []
+    for sev, long_s, short_s, share in WORKBOOK_ALERTS:
+        factor = share * 720 / (long_s / 3600)
+        if hours >= 28 * 24:
+            rows.append(
+                AlertWindow(
+                    severity=sev,
+                    long_s=long_s,
+                    short_s=short_s,
+                    burn_rate=round(share * hours / (long_s / 3600), 4),
+                )
+            )
+            continue
+        scaled_long = max(2, round(long_s * hours / 720 / 60)) * 60
+        scaled_short = max(1, round(short_s * hours / 720 / 60)) * 60
+        if scaled_short >= scaled_long:
+            scaled_short = scaled_long - 60
+        rows.append(
+            AlertWindow(
+                severity=sev, long_s=scaled_long, short_s=scaled_short, burn_rate=round(factor, 4)
+            )
+        )
+    return tuple(rows)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Exclusion:
+    """A time range that does not count (maintenance), with why."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    reason: str = "maintenance"
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise SpecError("end must be after start", where="exclusions")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data with ISO 8601 UTC times."""
+        return {"start": _iso(self.start), "end": _iso(self.end), "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "exclusions[0]") -> Exclusion:
+        """Build from plain data; errors name the field path."""
+        d = _mapping(data, where)
+        _no_unknown(d, {"start", "end", "reason"}, where)
+        times = []
+        for key in ("start", "end"):
+            try:
+                ts = pd.Timestamp(d[key])
+            except (KeyError, ValueError, TypeError):
+                raise SpecError(
+                    "must be a date and time",
+                    where=_path(where, key),
+                    hint="e.g. 2026-09-10T02:00:00Z",
+                ) from None
+            times.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
+        try:
+            return cls(start=times[0], end=times[1], reason=str(d.get("reason", "maintenance")))
+        except SpecError as exc:
+            raise _rebase(exc, "exclusions", where) from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SLO:
+    """One candidate or agreed SLO."""
+
+    name: str
+    sli: SLI
+    objective: Objective
+    window: TimeWindow = field(default_factory=lambda: TimeWindow(rolling_s=28 * 86400))
+    budgeting: Budgeting = field(default_factory=Budgeting)
+    alerts: tuple[AlertWindow, ...] | None = None
+    exclusions: tuple[Exclusion, ...] = ()
+    segment: tuple[tuple[str, str], ...] = ()
+    service: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name) or len(self.name) > 63:
+            raise SpecError(
+                f"{self.name!r} is not a valid SLO name",
+                where="name",
+                hint="use lower-case letters, digits and dashes (at most 63), e.g. chat-latency",
+            )
+        kind, method = self.sli.kind, self.budgeting.method
+        if kind == "latency" and self.objective.threshold is None:
+            raise SpecError("a latency SLO needs a threshold in ms", where="objective.threshold")
+        if kind == "latency" and self.objective.op not in ("lte", "lt"):
+            raise SpecError("latency is judged with lte or lt", where="objective.op")
+        if kind == "throughput":
+            if self.objective.threshold is None:
+                raise SpecError(
+                    "a throughput SLO needs a minimum rate", where="objective.threshold"
+                )
+            if self.objective.op not in ("gte", "gt"):
+                raise SpecError("throughput is judged with gte or gt", where="objective.op")
+            if method != "Timeslices":
+                raise SpecError(
+                    "throughput is judged per time slice",
+                    where="budgeting.method",
+                    hint="use Timeslices with a slice length",
+                )
+        if kind == "availability" and self.objective.threshold is not None:
+            raise SpecError("availability has no threshold", where="objective.threshold")
+        if self.sli.is_percentile and method != "Timeslices":
+            raise SpecError(
+                "a percentile SLI is judged per slice",
+                where="budgeting.method",
+                hint="use Timeslices with a slice length, e.g. p95 per 5m",
+            )
+
+    @property
+    def threshold_ms(self) -> float | None:
+        """The latency threshold in ms (None for other SLIs)."""
+        return self.objective.threshold if self.sli.kind == "latency" else None
+
+    @property
+    def alert_windows(self) -> tuple[AlertWindow, ...]:
+        """The alert rows in force (the scaled Workbook set unless given)."""
+        return self.alerts if self.alerts is not None else default_alerts(self.window)
+
+    def with_changes(self, **changes: Any) -> SLO:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; `from_dict(slo.to_dict()) == slo`."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.service:
+            out["service"] = self.service
+        if self.description:
+            out["description"] = self.description
+        out["sli"] = self.sli.to_dict()
+        out["objective"] = self.objective.to_dict()
+        out["window"] = self.window.to_dict()
+        out["budgeting"] = self.budgeting.to_dict()
+        if self.alerts is not None:
+            out["alerts"] = [a.to_dict() for a in self.alerts]
+        if self.exclusions:
+            out["exclusions"] = [e.to_dict() for e in self.exclusions]
+        if self.segment:
+            out["segment"] = dict(self.segment)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "") -> SLO:
+        """Build from plain data; errors name the field path, e.g. `slos[0].objective.target`."""
+        d = _mapping(data, where)
+        known = {
+            "name",
+            "service",
+            "description",
+            "sli",
+            "objective",
+            "window",
+            "budgeting",
+            "alerts",
+            "exclusions",
+            "segment",
+        }
+        _no_unknown(d, known, where)
+        for key in ("name", "sli", "objective"):
+            if key not in d:
+                raise SpecError("is required", where=_path(where, key))
+        alerts = d.get("alerts")
+        if alerts is not None and not isinstance(alerts, list):
+            raise SpecError("must be a list", where=_path(where, "alerts"))
+        exclusions = d.get("exclusions", [])
+        if not isinstance(exclusions, list):
+            raise SpecError("must be a list", where=_path(where, "exclusions"))
+        segment = d.get("segment", {})
+        if not isinstance(segment, dict):
+            raise SpecError("must be a mapping of column: value", where=_path(where, "segment"))
+        try:
+            return cls(
+                name=str(d["name"]),
+                service=str(d.get("service", "")),
+                description=str(d.get("description", "")),
+                sli=SLI.from_dict(d["sli"], _path(where, "sli")),
+                objective=Objective.from_dict(d["objective"], _path(where, "objective")),
+                window=TimeWindow.from_dict(
+                    d.get("window", {"rolling": "28d"}), _path(where, "window")
+                ),
+                budgeting=Budgeting.from_dict(d.get("budgeting", {}), _path(where, "budgeting")),
+                alerts=None
+                if alerts is None
+                else tuple(
+                    AlertWindow.from_dict(a, f"{_path(where, 'alerts')}[{i}]")
+                    for i, a in enumerate(alerts)
+                ),
+                exclusions=tuple(
+                    Exclusion.from_dict(e, f"{_path(where, 'exclusions')}[{i}]")
+                    for i, e in enumerate(exclusions)
+                ),
+                segment=tuple((str(k), str(v)) for k, v in segment.items()),
+            )
+        except SpecError as exc:
+            if where and exc.where and not exc.where.startswith(where):
+                raise _rebase(exc, "", where) from None
+            raise
+
+
+def _rebase(exc: SpecError, local_root: str, where: str) -> SpecError:
+    """Re-anchor an error raised with a local path (e.g. `objective.target`) under `where`."""
+    path = exc.where or local_root
+    if local_root and path.startswith(local_root):
+        path = path[len(local_root) :].lstrip(".")
+    full = f"{where}.{path}" if where and path else (where or path)
+    return SpecError(exc.message, where=full, hint=exc.hint)
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.tz_convert("UTC").tz_localize(None).isoformat() + "Z"

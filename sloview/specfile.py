@@ -1,0 +1,78 @@
+"""SLO definition files: sloview's own YAML (one SLO, a list, or `slos:`), read safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sloview.errors import SpecError
+from sloview.model import SLO
+
+MAX_SPEC_BYTES = 5_000_000
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Parse a YAML file with `yaml.safe_load`; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError("file not found", where=str(path), hint="check the path")
+    data = path.read_bytes()
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError("is too large for an SLO file (over 5 MB)", where=str(path))
+    return parse_yaml(data.decode("utf-8", errors="replace"), str(path))
+
+
+def parse_yaml(text: str, name: str = "YAML") -> Any:
+    """`yaml.safe_load` with a clear, one-line message for bad or unsafe YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise SpecError(
+            f"unsupported YAML tag ({str(exc.problem or exc).strip()})",
+            where=_at(name, exc),
+            hint="SLO files are plain YAML: remove !!python and other tags",
+        ) from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(f"not valid YAML: {problem}", where=_at(name, exc)) from None
+
+
+def _at(name: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{name}, line {mark.line + 1}" if mark is not None else name
+
+
+def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
+    """SLOs from parsed YAML: a mapping (one SLO), a list, or a mapping with `slos:`."""
+    if isinstance(data, dict) and "slos" in data:
+        items, prefix = data["slos"], "slos"
+    elif isinstance(data, list):
+        items, prefix = data, ""
+    elif isinstance(data, dict):
+        return [SLO.from_dict(data)]
+    else:
+        raise SpecError(
+            "holds no SLO", where=name, hint="write a mapping with name, sli and objective"
+        )
+    if not isinstance(items, list) or not items:
+        raise SpecError("must be a non-empty list of SLOs", where=prefix or name)
+    return [SLO.from_dict(item, f"{prefix}[{i}]") for i, item in enumerate(items)]
+
+
+def load_slo_file(path: Path | str) -> list[SLO]:
+    """Read SLOs from a sloview YAML file."""
+    try:
+        return slos_from_data(read_yaml(path), str(path))
+    except SpecError as exc:
+        if exc.where and not exc.where.startswith(str(path)):
+            raise SpecError(exc.message, where=f"{path}: {exc.where}", hint=exc.hint) from None
+        raise
+
+
+def dump_slos(slos: list[SLO]) -> str:
+    """sloview YAML for SLOs (round-trips through `slos_from_data`)."""
+    return yaml.safe_dump(
+        {"slos": [s.to_dict() for s in slos]}, sort_keys=False, allow_unicode=True
+    )
