@@ -100,6 +100,7 @@ STATUS_NAMES = (
 )
 ERROR_NAMES = ("errorcode", "error", "err", "errcode", "errortype")
 INVERTED_NAMES = ("iserror", "haserror", "failed", "error", "isfailure", "failure")
+FLAG_NAMES = ("success", "issuccess", "succeeded", "ok", "isok")
 SEGMENT_NAMES = (
     "endpoint",
     "model",
@@ -439,7 +440,9 @@ def _policy(
     column = sample.column(status)
     n = norm(status)
     inverted = n in INVERTED_NAMES
-    if _boolean_like(column):
+    # 0/1 is a flag only where the name says so (is_error, success); elsewhere it may be a code.
+    flag_name = inverted or n in FLAG_NAMES
+    if _boolean_like(column) or (flag_name and _zero_one(column)):
         return StatusPolicy(kind="boolean", column=status, inverted=inverted)
     if n in ERROR_NAMES:
         return StatusPolicy(kind="error_code", column=status)
@@ -462,6 +465,19 @@ def _boolean_like(column: pa.ChunkedArray) -> bool:
         return False
     distinct = {str(v).strip().lower() for v in pc.unique(column.drop_null()).to_pylist()}
     return bool(distinct) and distinct <= (TRUE_VALUES | FALSE_VALUES) - {"0", "1"}
+
+
+def _zero_one(column: pa.ChunkedArray) -> bool:
+    column = _values(column)
+    if not (
+        pa.types.is_integer(column.type)
+        or pa.types.is_floating(column.type)
+        or pa.types.is_string(column.type)
+        or pa.types.is_large_string(column.type)
+    ):
+        return False
+    distinct = {str(v).strip() for v in pc.unique(column.drop_null()).to_pylist()}
+    return bool(distinct) and distinct <= {"0", "1", "0.0", "1.0"}
 
 
 def _http_like(column: pa.ChunkedArray) -> bool:
@@ -496,8 +512,10 @@ def _floats(column: pa.ChunkedArray) -> np.ndarray:
     column = _values(column)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return np.asarray(pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy())
-    text = np.asarray(column.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
-    return np.asarray(pd.to_numeric(pd.Series(text), errors="coerce"), dtype=float)
+    # As the converter reads text numbers: trimmed, a decimal comma read as a point.
+    text = pc.replace_substring(pc.utf8_trim_whitespace(column.cast(pa.string())), ",", ".")
+    values = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+    return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
 
 
 def _distinct(column: pa.ChunkedArray) -> int:

@@ -65,7 +65,12 @@ def build_table(raw: RawData, mapping: Mapping) -> t.RequestTable:
         for c in (resolved.latency, resolved.ttft, resolved.output_tokens)
         if c is not None and _is_number_type(raw.sample.schema.field(c).type) is False
     }
-    arrow = raw.read(needed, numeric if raw.format == "csv" else None)
+    # Labels (segments, --where columns) stay as written ("007", "1,5"), not as the number a
+    # CSV reader would make of them.
+    roles = {resolved.timestamp, resolved.latency, resolved.status, resolved.ok_column}
+    labels = [*resolved.segments, *(c for c, _ in resolved.where)]
+    types = numeric | {c: pa.string() for c in labels if c not in roles and c not in numeric}
+    arrow = raw.read(needed, types if raw.format == "csv" else None)
     malformed = len(raw.malformed)
     if malformed:
         lines = sorted(n for n in raw.malformed if n is not None)[:5]
@@ -221,7 +226,9 @@ def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         values = np.array(
             pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
         )
-        bad = np.isnan(values) & ~missing
+        # NaN and +-inf are not measurements, whether written as text or as numbers.
+        bad = ~np.isfinite(values) & ~missing
+        values[bad] = np.nan
         return values, missing, bad
     text = pc.utf8_trim_whitespace(column.cast(pa.string()))
     empty = np.asarray(
@@ -231,7 +238,8 @@ def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     # Decimal commas inside quoted text fields: "1,5" -> 1.5.
     text = pc.replace_substring(text, ",", ".")
     series = pd.Series(np.asarray(text.to_numpy(zero_copy_only=False), dtype=object))
-    values = np.asarray(pd.to_numeric(series, errors="coerce"), dtype=float)
+    # A copy: pandas may hand back a read-only view, and bad entries are overwritten below.
+    values = np.array(pd.to_numeric(series, errors="coerce"), dtype=float)
     bad = ~np.isfinite(values) & ~missing
     values[bad] = np.nan
     return values, missing, bad

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 from sloview.errors import SpecError
 from sloview.units import LATENCY_UNITS, LatencyUnit
@@ -129,7 +129,7 @@ def parse_unit(value: object, where: str = "latency_unit") -> LatencyUnit:
         raise SpecError(
             f"{value!r} is not a latency unit", where=where, hint="use one of s, ms, us, ns"
         )
-    return cast(LatencyUnit, text)
+    return text
 
 
 def parse_where(text: str, where: str = "--where") -> tuple[str, str]:

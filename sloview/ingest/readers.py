@@ -221,8 +221,9 @@ def _open_csv(name: str, path: Path | None, data: bytes | None, head: bytes, gz:
         head.decode("utf-8")
         utf8 = True
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the head is fine; anything earlier is not UTF-8.
-        utf8 = exc.start >= len(head) - 4
+        # A multi-byte character cut at the end of the head is fine; anything earlier (or at the
+        # very end of a file that fits in the head) is not UTF-8.
+        utf8 = len(head) == HEAD_BYTES and exc.start >= len(head) - 4
     if not utf8:
         # Excel on Windows still writes cp1252; transcode once so Arrow sees UTF-8.
         raw_bytes = data if data is not None else path.read_bytes()  # type: ignore[union-attr]
@@ -309,13 +310,37 @@ def _read_csv(raw: RawData, columns: list[str], types: dict[str, pa.DataType]) -
 
     raw.malformed.clear()
     try:
-        return _csv_table(raw.name, stream(), raw._csv, decimal, columns, types, raw.malformed)
+        table = _csv_table(raw.name, stream(), raw._csv, decimal, columns, types, raw.malformed)
     except DataError:
         # A value later in the file did not fit the type inferred from its start (a stray word
-        # in a numeric column): read those columns as text and let the converters count them.
+        # in a numeric column, or text that is not UTF-8): read those columns as raw text and
+        # let the converters count them.
         raw.malformed.clear()
-        as_text = {c: pa.string() for c in columns}
-        return _csv_table(raw.name, stream(), raw._csv, decimal, columns, as_text, raw.malformed)
+        as_bytes = {c: pa.binary() for c in columns}
+        table = _csv_table(raw.name, stream(), raw._csv, decimal, columns, as_bytes, raw.malformed)
+    return _decode_binary(table)
+
+
+def _decode_binary(table: pa.Table) -> pa.Table:
+    """Columns read as bytes become text: UTF-8 where valid, else cp1252 (past the head)."""
+    for i, column in enumerate(table.columns):
+        if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+            continue
+        try:
+            text = column.cast(pa.string())
+        except pa.ArrowInvalid:
+            text = pa.array(
+                [None if v is None else _decode(v) for v in column.to_pylist()], pa.string()
+            )
+        table = table.set_column(i, table.field(i).name, text)
+    return table
+
+
+def _decode(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("cp1252", errors="replace")
 
 
 # --- JSON ------------------------------------------------------------------------------------

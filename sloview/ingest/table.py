@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sloview.ingest.mapping import ResolvedMapping
@@ -46,6 +47,11 @@ MISSING_LATENCY = "missing latency"
 UNPARSABLE_LATENCY = "unparsable latency"
 NEGATIVE_LATENCY = "negative latency"
 FILTERED_OUT = "filtered out by --where"
+
+
+def times_ns(frame: pd.DataFrame) -> np.ndarray:
+    """Request times as int64 UTC nanoseconds (no copy)."""
+    return np.asarray(frame[TS].array.asi8)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sloview.errors import DataError
 NAT = np.iinfo(np.int64).min
 # Epoch magnitudes: 1e11 s is the year 5138, 1e11 ms is 1973; the same steps separate us and ns.
 EPOCH_UNITS = ((1e11, "s", 1_000_000_000), (1e14, "ms", 1_000_000), (1e17, "us", 1_000))
+_NUMBER = r"^-?\d+(\.\d*)?$"  # an epoch written as text: 1700000000 or 1700000000.25
 TEXT_FORMATS = (
     ("ISO 8601", "ISO8601"),
     ("yyyy/MM/dd HH:mm:ss", "%Y/%m/%d %H:%M:%S"),
@@ -63,7 +64,8 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
         ns = _timestamps_to_ns(values, values.type, zone)
         return ParsedTimes(ns, missing, np.zeros_like(missing), f"dates read as midnight {zone}")
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        raw = np.asarray(pc.fill_null(pc.cast(values, pa.float64()), np.nan).to_numpy())
+        # safe=False: epoch ns (~1.7e18) exceeds 2**53; the float is only used for magnitude.
+        raw = np.asarray(pc.fill_null(pc.cast(values, pa.float64(), safe=False), np.nan).to_numpy())
         unit, factor = epoch_unit(raw)
         bad = ~np.isfinite(raw) & ~missing
         if pa.types.is_integer(t):
@@ -72,7 +74,11 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
             )
             ns = ints * factor
         else:
-            ns = np.where(np.isfinite(raw), np.round(raw * factor), 0).astype(np.int64)
+            # Whole and fractional parts apart: raw * factor alone loses ~100 ns at 1e18.
+            finite = np.where(np.isfinite(raw), raw, 0.0)
+            whole = np.floor(finite)
+            frac = np.round((finite - whole) * factor).astype(np.int64)
+            ns = whole.astype(np.int64) * factor + frac
         ns[missing | bad] = NAT
         return ParsedTimes(ns, missing, bad, f"epoch {unit} (by magnitude)")
     text = pc.utf8_trim_whitespace(
@@ -82,7 +88,34 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
         pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False), dtype=bool
     )
     missing |= empty
+    epochs = _epoch_text(text, missing, tz)
+    if epochs is not None:
+        return epochs
     return _parse_text(text, missing, tz)
+
+
+def _epoch_text(
+    text: pa.ChunkedArray | pa.Array, missing: np.ndarray, tz: str | None
+) -> ParsedTimes | None:
+    """Epoch numbers held as text (a stray word in the column, mixed JSON): read by magnitude."""
+    present = ~missing
+    probe = text.filter(pa.array(present)).slice(0, 500)
+    if len(probe) == 0 or _matches(probe, _NUMBER).mean() < 0.5:
+        return None  # ISO or other text: do not scan the whole column
+    is_int = _matches(text, r"^-?(\d{1,18}|[1-8]\d{18})$")  # fits in int64
+    is_num = is_int | _matches(text, _NUMBER)
+    if is_num[present].mean() < 0.5:
+        return None
+    numbers = pc.if_else(pa.array(is_num), text, pa.scalar(None, pa.string()))
+    exact = bool(np.all(is_int[is_num]))
+    parsed = parse_timestamps(pc.cast(numbers, pa.int64() if exact else pa.float64()), tz)
+    unparsable = parsed.unparsable | (present & ~is_num)
+    return ParsedTimes(parsed.ns, missing, unparsable, f"{parsed.how}, written as text")
+
+
+def _matches(text: pa.ChunkedArray | pa.Array, pattern: str) -> np.ndarray:
+    found = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _timestamps_to_ns(values: pa.ChunkedArray | pa.Array, t: pa.DataType, zone: str) -> np.ndarray:
