@@ -496,6 +496,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line, never a traceback
+        sys.stderr.write(
+            f"sloview: internal error: {type(exc).__name__}: {exc} (please report this with the "
+            "command you ran)\n"
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from sloview.engine import BUCKET_S, Engine, Periods
 from sloview.errors import SpecError
@@ -816,6 +815,8 @@ def _mean_ci(values: np.ndarray) -> tuple[float, float]:
     n = values.size
     if n < 2:
         return math.nan, math.nan
+    from scipy import stats as sps
+
     mean, sem = float(values.mean()), float(values.std(ddof=1) / math.sqrt(n))
     half = float(sps.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sem
     return max(0.0, mean - half), min(1.0, mean + half)

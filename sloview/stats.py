@@ -11,7 +11,6 @@ from typing import Literal
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 PERCENTILE_METHOD: Literal["linear"] = "linear"
 PERCENTILE_DEFINITION = (
@@ -50,6 +49,8 @@ def percentile_rank_interval(
     """
     if n <= 0:
         return None
+    from scipy import stats as sps  # imported late: scipy.stats costs a second at CLI start
+
     p = q / 100.0
     alpha = 1.0 - confidence
     lo = int(sps.binom.ppf(alpha / 2, n, p))  # count below; rank lo (1-based) is the lower end
@@ -84,6 +85,8 @@ def clopper_pearson_arrays(
     good: np.ndarray, total: np.ndarray, confidence: float = CONFIDENCE
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Clopper-Pearson intervals; NaN where total is 0."""
+    from scipy import stats as sps
+
     good = np.asarray(good, dtype=float)
     total = np.asarray(total, dtype=float)
     alpha = 1.0 - confidence

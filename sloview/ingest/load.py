@@ -108,7 +108,9 @@ def convert(
     counts: dict[str, int] = dict(read_errors)
     notes: list[str] = list(read_notes)
 
-    def exclude(reason: str, mask: np.ndarray) -> None:
+    def exclude(reason: str, mask: np.ndarray | None) -> None:
+        if mask is None or not mask.any():
+            return
         new = mask & ~drop
         count = int(new.sum())
         if count:
@@ -119,7 +121,8 @@ def convert(
     if resolved.timestamp is not None:
         parsed = parse_timestamps(arrow.column(resolved.timestamp), resolved.tz)
         exclude(t.MISSING_TIMESTAMP, parsed.missing)
-        exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable | (parsed.ns == NAT))
+        exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable)
+        exclude(t.UNPARSABLE_TIMESTAMP, parsed.ns == NAT)
         ts_ns = parsed.ns
         notes.append(f"Timestamps from `{resolved.timestamp}`: {parsed.how}.")
 
@@ -133,12 +136,14 @@ def convert(
             notes.append(f"Status values not classified (excluded): {unknown}.")
 
     latency, lat_missing, lat_bad = _numbers(arrow.column(resolved.latency))
-    latency *= TO_MS[resolved.latency_unit]
+    if TO_MS[resolved.latency_unit] != 1.0:
+        latency *= TO_MS[resolved.latency_unit]
     # A failed request may have no latency (it never completed); it still counts for availability.
-    exclude(t.MISSING_LATENCY, lat_missing & ok)
-    exclude(t.UNPARSABLE_LATENCY, lat_bad & ok)
+    exclude(t.MISSING_LATENCY, None if lat_missing is None else lat_missing & ok)
+    exclude(t.UNPARSABLE_LATENCY, None if lat_bad is None else lat_bad & ok)
     exclude(t.NEGATIVE_LATENCY, latency < 0)
-    failed_without_latency = int(((lat_missing | lat_bad) & ~ok & ~drop).sum())
+    unmeasured = _either(lat_missing, lat_bad)
+    failed_without_latency = 0 if unmeasured is None else int((unmeasured & ~ok & ~drop).sum())
     if failed_without_latency:
         notes.append(
             f"{failed_without_latency} failed requests have no latency; they count for "
@@ -170,7 +175,7 @@ def convert(
             order = np.argsort(ts_kept, kind="stable")
             ts_kept = ts_kept[order]
             notes.append("Rows were not in time order; sorted by time.")
-        columns[t.TS] = pd.DatetimeIndex(ts_kept.view("datetime64[ns]")).tz_localize("UTC")
+        columns[t.TS] = pd.array(ts_kept.view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
 
     def final(values: np.ndarray) -> np.ndarray:
         kept_values = take(values)
@@ -182,24 +187,34 @@ def convert(
         columns[t.STATUS] = _original(status_col, keep, everything, order)
     if resolved.ttft is not None:
         ttft, _, _ = _numbers(arrow.column(resolved.ttft))
-        ttft *= TO_MS[resolved.ttft_unit or resolved.latency_unit]
+        if TO_MS[resolved.ttft_unit or resolved.latency_unit] != 1.0:
+            ttft *= TO_MS[resolved.ttft_unit or resolved.latency_unit]
         negative = ttft < 0
         if negative.any():
             notes.append(f"{int((negative & keep).sum())} negative TTFT values read as missing.")
             ttft[negative] = np.nan
         columns[t.TTFT] = final(ttft)
     if resolved.output_tokens is not None:
-        tokens, _, _ = _numbers(arrow.column(resolved.output_tokens))
-        tokens = final(tokens)
-        columns[t.OUTPUT_TOKENS] = pd.array(
-            np.where(np.isfinite(tokens), np.round(tokens), 0).astype(np.int32),
-            dtype="Int32",
-        )
-        columns[t.OUTPUT_TOKENS][~np.isfinite(tokens)] = pd.NA
+        tokens_col = arrow.column(resolved.output_tokens)
+        if pa.types.is_integer(tokens_col.type) and tokens_col.null_count == 0:
+            counts_int = final(np.asarray(tokens_col.to_numpy()).astype(np.int32, copy=False))
+            tokens = counts_int.astype(np.float64)
+            no_count = np.zeros(counts_int.size, dtype=bool)
+        else:
+            tokens = final(_numbers(tokens_col)[0])
+            no_count = ~np.isfinite(tokens)
+            counts_int = np.where(no_count, 0, np.round(tokens)).astype(np.int32)
+        columns[t.OUTPUT_TOKENS] = pd.arrays.IntegerArray(counts_int, no_count)
         if t.TTFT in columns:
+            # (latency - ttft) / (tokens - 1), in place: ten million rows of temporaries cost
+            # more than the arithmetic.
+            tpot = np.subtract(columns[t.LATENCY], columns[t.TTFT])
+            tokens -= 1
             with np.errstate(invalid="ignore", divide="ignore"):
-                tpot = (columns[t.LATENCY] - columns[t.TTFT]) / (tokens - 1)
-            tpot[~(tokens > 1) | ~columns[t.OK]] = np.nan
+                np.divide(tpot, tokens, out=tpot)
+            unusable = tokens <= 0
+            np.logical_or(unusable, ~columns[t.OK], out=unusable)
+            tpot[unusable] = np.nan
             columns[t.TPOT] = tpot
     for seg in resolved.segments:
         columns[seg] = _categorical(arrow.column(seg), keep, everything, order)
@@ -215,26 +230,45 @@ def convert(
     )
 
 
-def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float values, plus masks of missing and unparsable entries."""
+def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    return a if b is None else a | b
+
+
+def _numbers(
+    column: pa.ChunkedArray,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Float values, plus masks of missing and unparsable entries (None when there are none)."""
     typ = column.type
     if pa.types.is_dictionary(typ):
         column = column.cast(typ.value_type)
         typ = typ.value_type
-    missing = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    nulls = column.null_count
+    missing = (
+        np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool) if nulls else None
+    )
     if _is_number_type(typ) or pa.types.is_boolean(typ):
-        values = np.array(
-            pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
-        )
+        if nulls == 0 and pa.types.is_float64(typ):
+            values = column.to_numpy()
+            if not values.flags.writeable:
+                values = values.copy()
+        else:
+            values = np.array(
+                pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
+            )
         # NaN and +-inf are not measurements, whether written as text or as numbers.
-        bad = ~np.isfinite(values) & ~missing
+        finite = np.isfinite(values)
+        if finite.all():
+            return values, missing, None
+        bad = ~finite if missing is None else ~finite & ~missing
         values[bad] = np.nan
-        return values, missing, bad
+        return values, missing, bad if bad.any() else None
     text = pc.utf8_trim_whitespace(column.cast(pa.string()))
     empty = np.asarray(
         pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False), dtype=bool
     )
-    missing |= empty
+    missing = empty if missing is None else missing | empty
     # Decimal commas inside quoted text fields: "1,5" -> 1.5.
     text = pc.replace_substring(text, ",", ".")
     series = pd.Series(np.asarray(text.to_numpy(zero_copy_only=False), dtype=object))

@@ -53,7 +53,11 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
     if pa.types.is_dictionary(t):
         values = values.cast(t.value_type)
         t = t.value_type
-    missing = np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
+    missing = (
+        np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
+        if values.null_count
+        else np.zeros(len(values), dtype=bool)
+    )
     zone = tz or "UTC"
     if pa.types.is_timestamp(t):
         ns = _timestamps_to_ns(values, t, zone)
@@ -119,10 +123,10 @@ def _matches(text: pa.ChunkedArray | pa.Array, pattern: str) -> np.ndarray:
 
 
 def _timestamps_to_ns(values: pa.ChunkedArray | pa.Array, t: pa.DataType, zone: str) -> np.ndarray:
-    ns_values = pc.cast(values, pa.timestamp("ns", tz=t.tz))
-    ints = np.asarray(
-        pc.fill_null(ns_values.cast(pa.int64()), NAT).to_numpy(zero_copy_only=False), dtype=np.int64
-    )
+    ns_values = pc.cast(values, pa.timestamp("ns", tz=t.tz)).cast(pa.int64())
+    if ns_values.null_count:
+        ns_values = pc.fill_null(ns_values, NAT)
+    ints = np.asarray(ns_values.to_numpy(zero_copy_only=False), dtype=np.int64)
     if t.tz or zone == "UTC":
         return ints  # Arrow stores zoned timestamps as UTC already
     return _localize(ints, zone)
