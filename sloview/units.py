@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -49,3 +50,21 @@ def format_ms(ms: float) -> str:
     if abs(ms) >= 10:
         return f"{ms:.0f} ms"
     return f"{ms:.3g} ms"
+
+
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+
+
+def nice_values(lo: float, hi: float) -> list[float]:
+    """Round, log-spaced values covering [lo, hi]: 10, 12, 15, 20, 25, 30, 40, 50, 60, 80 ..."""
+    lo = max(lo, 1e-3)
+    hi = max(hi, lo)
+    out: list[float] = []
+    decade = 10.0 ** math.floor(math.log10(lo))
+    while decade <= hi * 10:
+        for step in NICE_STEPS:
+            value = round(step * decade, 6)
+            if value >= lo / 1.25 and value <= hi * 1.25:
+                out.append(value)
+        decade *= 10
+    return out or [lo]

@@ -1,0 +1,44 @@
+"""sloview: the workshop app. Run with `make run` (bundled sample data opens first)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sloview.errors import SloviewError
+from sloview.ui import sidebar, state
+
+PAGES = [
+    st.Page(
+        "pages/1_data.py",
+        title="Data",
+        url_path="data",
+        icon=":material/upload_file:",
+        default=True,
+    ),
+    st.Page(
+        "pages/2_explore.py", title="Explore", url_path="explore", icon=":material/query_stats:"
+    ),
+    st.Page("pages/3_design.py", title="Design", url_path="design", icon=":material/target:"),
+    st.Page(
+        "pages/4_compare.py", title="Compare", url_path="compare", icon=":material/compare_arrows:"
+    ),
+    st.Page("pages/5_export.py", title="Export", url_path="export", icon=":material/ios_share:"),
+]
+
+navigation = st.navigation(PAGES)
+# After st.navigation, which sets the page's own title: the layout must stay wide.
+st.set_page_config(page_title="sloview", page_icon=":material/target:", layout="wide")
+try:
+    sidebar.render(state.load())
+except SloviewError as exc:  # only the bundled sample can fail here, and it should not
+    st.error(exc.one_line())
+    st.stop()
+try:
+    navigation.run()
+except SloviewError as exc:
+    st.error(exc.one_line())
+except Exception as exc:  # a bug: say so plainly, keep the room going, no traceback
+    st.error(
+        f"Something went wrong on this page ({type(exc).__name__}: {exc}). Your data and "
+        "candidates are kept; try another setting, and please report this."
+    )

@@ -1,0 +1,97 @@
+"""Data: load the sample or a file, check the detected mapping, see what was excluded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sloview import explore
+from sloview.charts import rates
+from sloview.ui import mapping_form, state
+from sloview.units import UNIT_WORDS
+from sloview.wording import percent
+
+st.title("Data")
+st.caption(
+    "Bring request-level samples: CSV/TSV, Parquet, JSON Lines or JSON arrays, JMeter JTL (CSV) "
+    "or LLMPerf results, optionally gzip-compressed. sloview detects the columns; check and "
+    "correct them below."
+)
+
+upload = st.file_uploader(
+    "Upload request data",
+    type=["csv", "tsv", "txt", "parquet", "json", "jsonl", "ndjson", "jtl", "gz"],
+    help="Up to 200 MB. The bundled sample is used until you upload a file.",
+)
+if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
+    st.session_state["upload_seen"] = upload.file_id
+    state.set_upload(upload.name, upload.getvalue())
+    st.rerun()
+if st.session_state.get("upload") is not None and st.button("Back to the bundled sample"):
+    state.use_sample()
+    st.rerun()
+
+state.show_load_error()
+loaded = state.load()
+table, mapping = loaded.table, loaded.table.mapping
+
+cols = st.columns(4)
+cols[0].metric("valid requests", f"{table.rows:,}")
+cols[1].metric("rows excluded", f"{table.dropped_total:,}")
+errors = int((~table.frame["ok"]).sum())
+cols[2].metric("failed requests", f"{errors:,}", help=mapping.policy_description)
+span = explore.time_span(table)
+cols[3].metric(
+    "time span",
+    "no timestamps" if span is None else f"{(span[1] - span[0]).total_seconds() / 86400:.1f} days",
+)
+
+st.subheader("How the columns were read")
+st.info(f"**Failed requests:** {mapping.policy_description}")
+rows = [
+    (
+        "request time",
+        mapping.timestamp or "(none: distribution only)",
+        mapping.reasons.get("timestamp", ""),
+    ),
+    (
+        "end-to-end latency",
+        f"{mapping.latency} ({UNIT_WORDS[mapping.latency_unit]})",
+        f"{mapping.reasons.get('latency', '')}; unit {mapping.reasons.get('latency_unit', '')}",
+    ),
+    ("status", mapping.status or "(none: all requests succeed)", mapping.reasons.get("status", "")),
+    ("time to first token", mapping.ttft or "(none)", mapping.reasons.get("ttft", "")),
+    ("output tokens", mapping.output_tokens or "(none)", mapping.reasons.get("output_tokens", "")),
+    ("segments", ", ".join(mapping.segments) or "(none)", ""),
+]
+st.table(
+    {"field": [r[0] for r in rows], "column": [r[1] for r in rows], "why": [r[2] for r in rows]}
+)
+st.caption(f"Format: {mapping.source_format}. Naive times are read as {mapping.tz}.")
+
+with st.expander("Correct the mapping", expanded=False):
+    mapping_form.render(loaded)
+
+st.subheader("Rows excluded, by reason")
+if table.dropped:
+    st.table({"reason": list(table.dropped), "rows": [f"{v:,}" for v in table.dropped.values()]})
+else:
+    st.success(f"All {table.rows_read:,} rows were usable.")
+for note in table.notes:
+    st.caption(note)
+
+st.subheader("Preview (canonical table)")
+st.dataframe(table.frame.head(20), width="stretch", hide_index=True)
+
+if loaded.engine.has_time:
+    st.subheader("Data quality")
+    q = explore.data_quality(loaded.view, loaded.engine)
+    cols = st.columns(4)
+    cols[0].metric("requests per hour", f"{q['requests_per_hour']:,.0f}")
+    cols[1].metric("longest gap without requests", f"{q['longest_gap_minutes']} min")
+    cols[2].metric("empty 5-minute slices", percent(float(q["empty_5min_share"]), 1))
+    cols[3].metric(
+        "5-minute slices with < 10 requests",
+        percent(float(q["low_traffic_5min_share"]), 1),
+        help="Timeslice SLOs judge such slices on little evidence; see the low-traffic rule.",
+    )
+    st.plotly_chart(rates(explore.rates_over_time(loaded.engine, 3600)), width="stretch")

@@ -1,0 +1,97 @@
+"""Explore: the latency distribution, percentiles with CIs, over time and per segment."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sloview import charts, explore
+from sloview.errors import SloviewError
+from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.stats import PERCENTILE_DEFINITION
+from sloview.ui import state
+from sloview.units import format_ms
+
+st.title("Explore")
+loaded = state.load()
+engine, view = loaded.engine, loaded.view
+metrics = explore.latency_columns(view)
+c1, c2 = st.columns([2, 1])
+metric = c1.radio(
+    "latency",
+    metrics,
+    horizontal=True,
+    format_func=lambda m: LATENCY_COLUMNS[m],
+    help="End-to-end latency; time to first token and time per output token when the data "
+    "have them.",
+)
+label = LATENCY_COLUMNS[metric]
+values = engine.values(metric)
+if values.size == 0:
+    st.error(f"No successful requests have a {label} value; pick another latency.")
+    st.stop()
+c2.metric("successful requests measured", f"{values.size:,}")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.latency_histogram(values, label), width="stretch")
+with right:
+    curves = {"all requests": explore.ecdf_points(values)}
+    st.plotly_chart(charts.ecdf(curves, label), width="stretch")
+
+st.subheader("Percentiles with 95% confidence intervals")
+table = explore.percentile_table(values)
+st.dataframe(
+    table.assign(
+        value=table["value_ms"].map(format_ms),
+        **{
+            "95% CI": [
+                f"{format_ms(lo)} to {format_ms(hi)}"
+                for lo, hi in zip(table["ci_low_ms"], table["ci_high_ms"], strict=True)
+            ]
+        },
+    )[["percentile", "value", "95% CI", "value_ms", "ci_low_ms", "ci_high_ms"]],
+    hide_index=True,
+    width="stretch",
+)
+st.caption(
+    f"Percentiles: {PERCENTILE_DEFINITION}. Intervals are distribution-free (order statistics); "
+    "'n/a' means too few requests for an interval at this percentile."
+)
+
+if engine.has_time:
+    st.subheader("Over time")
+    slice_label = st.select_slider(
+        "slice",
+        options=["5m", "15m", "1h", "6h", "1d"],
+        value="1h",
+        help="Percentiles are computed exactly per slice of this length.",
+    )
+    slice_s = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}[slice_label]
+    with st.spinner("Computing percentiles per slice ..."):
+        over_time = explore.percentiles_over_time(engine, metric, slice_s)
+    st.plotly_chart(charts.percentiles_over_time(over_time, label), width="stretch")
+    starts, edges, counts = explore.latency_heatmap(engine, metric, max(slice_s, 900))
+    st.plotly_chart(charts.heatmap(starts, edges, counts, label), width="stretch")
+    st.plotly_chart(
+        charts.rates(explore.rates_over_time(engine, max(slice_s, 300))), width="stretch"
+    )
+else:
+    st.info(
+        "These requests have no timestamps: time charts and SLO simulation need a time "
+        "column (map it on the Data page)."
+    )
+
+if view.segments:
+    st.subheader("By segment")
+    column = st.selectbox("compare by", view.segments)
+    try:
+        comparison = explore.segment_comparison(engine, column, metric)
+        curves = {
+            str(v): explore.ecdf_points(engine.view(((column, str(v)),)).values(metric))
+            for v in comparison[column]
+        }
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        st.dataframe(comparison, hide_index=True, width="stretch")
+        st.plotly_chart(charts.ecdf(curves, label), width="stretch")

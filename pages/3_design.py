@@ -1,0 +1,180 @@
+"""Design: edit a candidate SLO and see at once how it would have done on this history."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from sloview import charts
+from sloview.design import recommend, sweep_targets, sweep_thresholds
+from sloview.errors import SloviewError
+from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.session import decode_slo, encode_slo
+from sloview.simulate import simulate
+from sloview.summary import iso_utc
+from sloview.ui import candidate, shortlist, state
+from sloview.units import format_ms
+from sloview.wording import percent
+
+st.title("Design")
+loaded = state.load()
+if not loaded.engine.has_time:
+    st.error(
+        "These requests have no timestamps, so an SLO cannot be simulated over time. "
+        "Map the time column on the Data page; the Explore page still shows the distribution."
+    )
+    st.stop()
+
+# A shared link restores its candidate once, before the widgets are drawn.
+link = st.query_params.get("slo")
+if link and st.session_state.get("link_loaded") != link:
+    st.session_state["link_loaded"] = link
+    try:
+        candidate.load_into_widgets(decode_slo(link))
+    except SloviewError as exc:
+        st.error(f"The link's candidate could not be restored: {exc.one_line()}")
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    st.subheader("Candidate")
+    slo, share = candidate.editor(loaded)
+if slo is None:
+    st.stop()
+st.query_params["slo"] = encode_slo(slo)
+st.session_state["link_loaded"] = st.query_params["slo"]
+
+engine = loaded.engine
+try:
+    seg_column = right.selectbox(
+        "per-segment results by",
+        ["(none)", *loaded.view.segments],
+        index=1 if loaded.view.segments else 0,
+    )
+    columns = () if seg_column == "(none)" else (seg_column,)
+    sim = simulate(engine, slo, segment_columns=columns)
+    rec = recommend(engine, slo, share)
+except SloviewError as exc:
+    right.error(exc.one_line())
+    st.stop()
+
+with right:
+    st.markdown(f"### {sim.statement}")
+    o = sim.overall
+    c = st.columns(4)
+    c[0].metric(
+        "attainment",
+        percent(o.attainment, 3),
+        help=f"95% CI {percent(o.ci_low, 3)} to {percent(o.ci_high, 3)} "
+        f"({o.good:,.0f} good of {o.total:,.0f})",
+    )
+    c[1].metric("periods met", f"{sim.periods_met} of {sim.periods_with_data}")
+    c[2].metric("budget left (latest period)", percent(sim.error_budget_remaining, 1))
+    pages = sum(1 for f in sim.firings if f.rule.severity == "page")
+    c[3].metric(
+        "alerts fired",
+        f"{len(sim.firings)}",
+        help=f"{pages} pages, "
+        f"{len(sim.firings) - pages} tickets; {len(sim.missed_violations)} violations missed",
+    )
+    st.caption(f"95% CI of the attainment: {percent(o.ci_low, 3)} to {percent(o.ci_high, 3)}.")
+    if st.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
+        shortlist.add(slo)
+        st.toast(f"{slo.name} added to the shortlist")
+
+    tab_c, tab_a, tab_t, tab_s = st.tabs(["Compliance", "Alerts", "Target design", "Segments"])
+    with tab_c:
+        st.plotly_chart(charts.period_attainment(sim), width="stretch", key="periods")
+        st.plotly_chart(charts.budget_burndown(sim), width="stretch", key="budget")
+        st.caption(
+            "A period is one calendar period, or the rolling window ending at each day's "
+            "end. Grey bars: periods only partly covered by the data. Budget remaining "
+            "is not clamped: below zero means the budget was overspent."
+        )
+    with tab_a:
+        st.plotly_chart(charts.burn_rates(sim), width="stretch", key="burn")
+        st.plotly_chart(charts.alert_timeline(sim), width="stretch", key="timeline")
+        if sim.firings:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "rule": f.rule.label(),
+                            "start": iso_utc(f.start),
+                            "end": iso_utc(f.end),
+                            "budget spent": percent(f.budget_spent, 1)
+                            if math.isfinite(f.budget_spent)
+                            else "n/a",
+                            "caught a violation": f.violation is not None,
+                            "minutes after it began": None
+                            if f.delay_s is None
+                            else round(f.delay_s / 60),
+                        }
+                        for f in sim.firings
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        for v in sim.missed_violations:
+            st.warning(
+                f"Missed: {iso_utc(v.start)} to {iso_utc(v.end)} spent "
+                f"{percent(v.budget_spent, 1)} of a period's budget and no alert fired."
+            )
+        st.caption(
+            "Alerts fire while both windows burn faster than the factor; a violation is a "
+            "stretch where errors ran clearly above the budgeted rate (CUSUM at 1.5x, "
+            "significant at 1%) and spent at least 2% of a period's budget."
+        )
+    with tab_t:
+        st.info(rec.rationale)
+        if slo.sli.kind == "latency":
+            sweep = sweep_thresholds(engine, slo)
+            st.plotly_chart(
+                charts.sweep_curve(
+                    sweep, rec.threshold, slo.objective.threshold, LATENCY_COLUMNS[slo.sli.metric]
+                ),
+                width="stretch",
+                key="sweep",
+            )
+            if rec.threshold_every_period is not None:
+                st.caption(
+                    f"Met in every period: {format_ms(rec.threshold_every_period)} at "
+                    f"{percent(slo.objective.target)}."
+                )
+        targets = sweep_targets(engine, slo)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "target": [percent(t) for t in targets.targets],
+                    "share of periods met": [percent(x, 1) for x in targets.periods_met_share],
+                }
+            ),
+            hide_index=True,
+        )
+    with tab_s:
+        if sim.segments:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            seg.column: seg.value,
+                            "attainment": percent(seg.overall.attainment, 3),
+                            "95% CI": (
+                                f"{percent(seg.overall.ci_low, 2)} to "
+                                f"{percent(seg.overall.ci_high, 2)}"
+                            ),
+                            "periods met": f"{seg.periods_met} of {seg.periods}",
+                            "requests/slices": f"{seg.overall.total:,.0f}",
+                        }
+                        for seg in sim.segments
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("Pick a segment column above to see this candidate per segment.")
+    for note in sim.notes:
+        st.caption(note)

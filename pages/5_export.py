@@ -1,0 +1,84 @@
+"""Export: the agreed SLOs as YAML, the workshop session file, and a shareable link."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from sloview.errors import SloviewError
+from sloview.session import Session, encode_slo
+from sloview.specfile import dump_slos
+from sloview.ui import shortlist, state
+
+st.title("Export")
+loaded = state.load()
+items = shortlist.items()
+agreed = [c for c in items if c.agreed]
+chosen = agreed or items
+
+st.subheader("SLO definitions")
+if not chosen:
+    st.info(
+        "Nothing to export yet: add candidates to the shortlist on the Design page and mark "
+        "the agreed ones on the Compare page."
+    )
+else:
+    what = "agreed" if agreed else "shortlisted (none marked agreed yet)"
+    st.caption(
+        f"{len(chosen)} {what} SLOs in sloview's YAML format; `sloview simulate SOURCE "
+        "--slo FILE` reads it back."
+    )
+    text = dump_slos([c.slo for c in chosen])
+    st.code(text, language="yaml")
+    st.download_button("Download slos.yaml", text, file_name="slos.yaml", mime="application/x-yaml")
+
+st.subheader("Workshop session")
+st.caption(
+    "Saves the data source's name, the column mapping, every shortlisted candidate with "
+    "its note and decision. The data itself is not included."
+)
+session = Session(
+    source=loaded.table.source_name,
+    mapping=state.mapping(),
+    candidates=tuple(items),
+    saved_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+)
+st.download_button(
+    "Download session.json",
+    session.to_json(),
+    file_name="sloview-session.json",
+    mime="application/json",
+)
+upload = st.file_uploader("Load a session file", type=["json"], key="session_upload")
+if upload is not None and st.session_state.get("session_seen") != upload.file_id:
+    st.session_state["session_seen"] = upload.file_id
+    try:
+        restored = Session.from_json(upload.getvalue())
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        shortlist.save(list(restored.candidates))
+        state.set_mapping(restored.mapping)
+        if restored.source and restored.source != loaded.table.source_name:
+            st.warning(
+                f"This session was made with '{restored.source}'; load that file on the "
+                "Data page to see the same figures."
+            )
+        st.success(f"Restored {len(restored.candidates)} candidates.")
+
+st.subheader("Shareable link to a candidate")
+names = [c.slo.name for c in items]
+if names:
+    pick = st.selectbox("candidate", names)
+    slo = next(c.slo for c in items if c.slo.name == pick)
+    base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+    st.code(f"{base}/design?slo={encode_slo(slo)}", language=None)
+    st.caption(
+        "Opening the link shows the candidate on the Design page with the same settings. "
+        "The link carries the SLO only, never data or credentials."
+    )
+else:
+    st.caption(
+        "The Design page's address always carries the current candidate; copy it from "
+        "the browser, or shortlist candidates to pick one here."
+    )

@@ -1,0 +1,178 @@
+"""Exploration figures as data: percentiles with CIs, percentiles over time, heatmaps, rates.
+
+Pure functions of an engine (or sorted values) -> pandas frames; the charts module turns
+them into figures, the pages show them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sloview.engine import BUCKET_S, Engine
+from sloview.errors import SpecError
+from sloview.ingest.table import LATENCY_COLUMNS, OUTPUT_TOKENS, TS, RequestTable
+from sloview.stats import percentile_ci, percentile_sorted
+
+TABLE_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
+HEATMAP_BINS = 48
+
+
+def percentile_table(
+    sorted_values: np.ndarray, qs: tuple[float, ...] = TABLE_PERCENTILES
+) -> pd.DataFrame:
+    """Percentiles of sorted values with distribution-free 95% confidence intervals."""
+    rows = []
+    for q in qs:
+        lo, hi = percentile_ci(sorted_values, q)
+        rows.append(
+            {
+                "percentile": f"p{q:g}",
+                "value_ms": percentile_sorted(sorted_values, q),
+                "ci_low_ms": lo,
+                "ci_high_ms": hi,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out.attrs["n"] = int(sorted_values.size)
+    return out
+
+
+def percentiles_over_time(
+    engine: Engine, metric: str, slice_s: int, qs: tuple[float, ...] = (50, 90, 95, 99)
+) -> pd.DataFrame:
+    """Exact linear percentiles of a latency column per time slice, with request counts."""
+    base = engine.require_time()
+    if slice_s % BUCKET_S or slice_s <= 0:
+        raise SpecError("the slice must be a whole number of minutes", where="slice")
+    grouped = engine.grouped(metric, slice_s, ())
+    starts = base.origin_ns + np.arange(grouped.counts.size, dtype=np.int64) * slice_s * 10**9
+    data = {f"p{q:g}": grouped.percentile(q) for q in qs}
+    frame = pd.DataFrame(data)
+    frame.insert(0, "start", pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"))
+    frame["requests"] = grouped.counts
+    return frame
+
+
+def rates_over_time(engine: Engine, slice_s: int = 3600) -> pd.DataFrame:
+    """Requests, errors, error rate and throughput per slice (default hourly)."""
+    base = engine.require_time()
+    size = max(1, slice_s // BUCKET_S)
+    n = -(-base.n // size)
+    total = _sum(engine.total, size, n)
+    ok = _sum(engine.ok_count, size, n)
+    errors = total - ok
+    starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error_rate = np.where(total > 0, errors / np.maximum(total, 1), np.nan)
+    frame = pd.DataFrame(
+        {
+            "start": pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"),
+            "requests": total,
+            "errors": errors,
+            "error_rate": error_rate,
+            "requests_per_s": total / (size * BUCKET_S),
+        }
+    )
+    if OUTPUT_TOKENS in engine.frame.columns:
+        frame["output_tokens_per_s"] = _sum(engine.tokens_per_bucket(), size, n) / (size * BUCKET_S)
+    return frame
+
+
+def latency_heatmap(
+    engine: Engine, metric: str, slice_s: int = 3600, bins: int = HEATMAP_BINS
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """(slice starts, log-spaced latency bin edges, counts[slices, bins]) of successful requests."""
+    base = engine.require_time()
+    values = engine.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
+    usable = engine.ok & np.isfinite(values) & (values > 0)
+    v = values[usable]
+    if v.size == 0:
+        raise SpecError(f"no successful requests with {metric}", where="metric")
+    lo, hi = np.percentile(v, [0.1, 99.9])
+    edges = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01), bins + 1)
+    size = max(1, slice_s // BUCKET_S)
+    n = -(-base.n // size)
+    rows = engine.buckets[usable] // size
+    cols = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, bins - 1)
+    counts = np.bincount(rows * bins + cols, minlength=n * bins).reshape(n, bins)
+    starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
+    return pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"), edges, counts
+
+
+def ecdf_points(sorted_values: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """A down-sampled empirical CDF (x, share <= x) that keeps the tail visible."""
+    n = sorted_values.size
+    if n == 0:
+        return np.array([]), np.array([])
+    # Dense in the tail: ranks spaced evenly in log(1 - p) as well as in p.
+    p = np.unique(
+        np.concatenate([np.linspace(0, 1, points // 2), 1 - np.geomspace(1, 1e-5, points // 2)])
+    )
+    idx = np.clip(np.round(p * (n - 1)).astype(np.int64), 0, n - 1)
+    idx = np.unique(idx)
+    return sorted_values[idx], (idx + 1) / n
+
+
+def segment_comparison(engine: Engine, column: str, metric: str) -> pd.DataFrame:
+    """Per segment value: requests, error rate and latency percentiles (linear)."""
+    rows = []
+    for value in engine.segment_values(column):
+        view = engine.view(((column, value),))
+        values = view.values(metric)
+        rows.append(
+            {
+                column: value,
+                "requests": view.rows,
+                "error_rate": float((~view.ok).mean()) if view.rows else math.nan,
+                **{f"p{q:g}_ms": percentile_sorted(values, q) for q in (50, 90, 95, 99)},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def data_quality(table: RequestTable, engine: Engine) -> dict[str, object]:
+    """Span, gaps, requests per hour and low-traffic share for the data-quality panel."""
+    out: dict[str, object] = {"rows": table.rows, "excluded": table.dropped_total}
+    if engine.base is None:
+        return out
+    base = engine.base
+    span_h = (base.last_ns - base.first_ns) / 3.6e12
+    out["start"] = pd.Timestamp(base.first_ns, tz="UTC")
+    out["end"] = pd.Timestamp(base.last_ns, tz="UTC")
+    out["span_hours"] = span_h
+    out["requests_per_hour"] = table.rows / max(span_h, 1e-9)
+    first = (base.first_ns - base.origin_ns) // (BUCKET_S * 10**9)
+    active = engine.total[first:] > 0
+    # Longest stretch of minutes without a single request.
+    gap = 0
+    if (~active).any():
+        idle = np.concatenate(([0], (~active).astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(idle))
+        gap = int((edges[1::2] - edges[::2]).max())
+    out["longest_gap_minutes"] = gap
+    five = _sum(engine.total[first:], 5, -(-(engine.total.size - first) // 5))
+    out["empty_5min_share"] = float((five == 0).mean()) if five.size else math.nan
+    out["low_traffic_5min_share"] = float((five < 10).mean()) if five.size else math.nan
+    return out
+
+
+def latency_columns(table: RequestTable) -> list[str]:
+    """Latency columns present, end-to-end first."""
+    return [c for c in LATENCY_COLUMNS if c in table.frame.columns]
+
+
+def time_span(table: RequestTable) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last request time, or None without timestamps."""
+    if not table.has_timestamps or table.rows == 0:
+        return None
+    ts = table.frame[TS]
+    return ts.iloc[0], ts.iloc[-1]
+
+
+def _sum(per_bucket: np.ndarray, size: int, n: int) -> np.ndarray:
+    padded = np.zeros(n * size, dtype=np.float64)
+    padded[: per_bucket.size] = per_bucket[: n * size]
+    return padded.reshape(n, size).sum(axis=1)

@@ -1,0 +1,354 @@
+"""The candidate editor: widgets for every SLO kind the engine simulates -> one SLO."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sloview.errors import SloviewError
+from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.model import SLO, AlertWindow, Exclusion, TimeWindow, default_alerts
+from sloview.ui import state
+from sloview.units import format_duration, format_ms, nice_values, parse_duration
+from sloview.wording import percent
+
+INITIAL: dict[str, Any] = {
+    "c_name": "candidate-1",
+    "c_kind": "latency",
+    "c_failed": "exclude",
+    "c_op": "lte",
+    "c_pct_on": False,
+    "c_pct": 95.0,
+    "c_unit": "requests",
+    "c_rate": 0.05,
+    "c_target": 0.99,
+    "c_window": "rolling 28d",
+    "c_tz": "UTC",
+    "c_slice": "5m",
+    "c_min_events": 0,
+    "c_empty": "skip",
+    "c_custom_alerts": False,
+    "c_share": 0.9,
+}
+TARGETS = [0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999]
+WINDOWS = [
+    "rolling 7d",
+    "rolling 14d",
+    "rolling 28d",
+    "rolling 30d",
+    "rolling 90d",
+    "calendar day",
+    "calendar week",
+    "calendar month",
+    "calendar quarter",
+]
+SLICES = ["1m", "5m", "10m", "15m", "30m", "1h"]
+ALL = "(all)"
+KIND_HELP = {
+    "latency": "Share of requests (or slices) fast enough.",
+    "availability": "Share of requests that succeed, by the status policy on the Data page.",
+    "throughput": "Share of time slices with at least a minimum rate of requests or tokens.",
+}
+
+
+def load_into_widgets(slo: SLO) -> None:
+    """Put an SLO into the editor's widgets (before they are drawn)."""
+    ss = st.session_state
+    ss["c_name"] = slo.name
+    ss["c_kind"] = slo.sli.kind
+    ss["c_metric"] = slo.sli.metric
+    ss["c_failed"] = slo.sli.failed_requests
+    ss["c_pct_on"] = slo.sli.percentile is not None
+    ss["c_pct"] = float(slo.sli.percentile or 95.0)
+    ss["c_unit"] = slo.sli.unit
+    if slo.objective.threshold is not None:
+        key = "c_threshold" if slo.sli.kind == "latency" else "c_rate"
+        ss[key] = float(slo.objective.threshold)
+    ss["c_op"] = slo.objective.op if slo.sli.kind == "latency" else "lte"
+    ss["c_target"] = slo.objective.target
+    w = slo.window
+    ss["c_window"] = (
+        f"rolling {format_duration(w.rolling_s)}"
+        if w.rolling_s is not None
+        else f"calendar {w.calendar}"
+    )
+    ss["c_tz"] = w.tz
+    b = slo.budgeting
+    ss["c_method"] = b.method
+    if b.slice_s:
+        ss["c_slice"] = format_duration(b.slice_s)
+    if b.slice_target is not None:
+        ss["c_slice_target"] = b.slice_target
+    ss["c_min_events"] = b.min_events
+    ss["c_empty"] = b.empty_slices
+    ss["c_custom_alerts"] = slo.alerts is not None
+    ss["c_alert_rows"] = _alert_frame(slo.alert_windows)
+    ss["c_exclusion_rows"] = _exclusion_frame(slo.exclusions)
+    for column, value in slo.segment:
+        ss[f"c_seg_{column}"] = value
+    ss["c_service"] = slo.service
+
+
+def _alert_frame(rows: tuple[AlertWindow, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "severity": a.severity,
+                "long window": format_duration(a.long_s),
+                "short window": format_duration(a.short_s),
+                "burn rate": a.burn_rate,
+            }
+            for a in rows
+        ],
+        columns=["severity", "long window", "short window", "burn rate"],
+    )
+
+
+def _exclusion_frame(rows: tuple[Exclusion, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "start (UTC)": e.start.tz_localize(None),
+                "end (UTC)": e.end.tz_localize(None),
+                "reason": e.reason,
+            }
+            for e in rows
+        ],
+        columns=["start (UTC)", "end (UTC)", "reason"],
+    ).astype({"start (UTC)": "datetime64[ns]", "end (UTC)": "datetime64[ns]"})
+
+
+def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
+    """Draw the editor; return the candidate (None with st.error when invalid) and the
+    share of periods a recommendation must meet."""
+    ss = st.session_state
+    view = loaded.view
+    metrics = [c for c in LATENCY_COLUMNS if c in view.frame.columns]
+    for key, value in INITIAL.items():
+        ss.setdefault(key, value)
+    st.text_input(
+        "name", key="c_name", help="Lower-case letters, digits and dashes; it becomes the SLO's id."
+    )
+    kind = st.radio(
+        "what is promised",
+        ["latency", "availability", "throughput"],
+        key="c_kind",
+        horizontal=True,
+        help=" ".join(f"**{k}**: {v}" for k, v in KIND_HELP.items()),
+    )
+    data: dict[str, Any] = {"name": ss.get("c_name") or "candidate"}
+    if ss.get("c_service"):
+        data["service"] = ss["c_service"]
+    sli: dict[str, Any] = {"kind": kind}
+    objective: dict[str, Any] = {}
+
+    if kind == "latency":
+        metric = st.radio(
+            "latency",
+            metrics,
+            key="c_metric",
+            horizontal=True,
+            format_func=lambda m: LATENCY_COLUMNS[m],
+        )
+        values = loaded.engine.values(metric)
+        if values.size == 0:
+            st.error(f"No successful request has a {LATENCY_COLUMNS[metric]} value.")
+            return None, 0.9
+        options = nice_values(
+            float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1])
+        )
+        current = ss.get("c_threshold")
+        if current is None or current not in options:
+            if current is None:
+                p99 = float(values[int(0.99 * (values.size - 1))])
+                current = min((v for v in options if v >= p99), default=options[-1])
+            options = sorted({*options, float(current)})
+            ss["c_threshold"] = float(current)
+        threshold = st.select_slider(
+            "threshold",
+            options=options,
+            key="c_threshold",
+            format_func=format_ms,
+            help="Move it: every chart below follows at once.",
+        )
+        c1, c2 = st.columns(2)
+        op = c1.radio(
+            "counts as fast when",
+            ["lte", "lt"],
+            key="c_op",
+            horizontal=True,
+            format_func=lambda o: "at or under" if o == "lte" else "strictly under",
+        )
+        failed = c2.radio(
+            "failed requests",
+            ["exclude", "bad"],
+            key="c_failed",
+            horizontal=True,
+            format_func=lambda f: "left out" if f == "exclude" else "count as slow",
+            help="Left out: availability judges them. Count as slow: a failure "
+            "is never fast enough.",
+        )
+        sli.update(metric=metric, failed_requests=failed)
+        if st.toggle(
+            "judge each time slice by a percentile (e.g. p95 per 5 minutes)", key="c_pct_on"
+        ):
+            sli["percentile"] = st.number_input("percentile", 50.0, 99.99, step=0.5, key="c_pct")
+        objective.update(threshold=float(threshold), op=op)
+    elif kind == "throughput":
+        c1, c2 = st.columns(2)
+        unit = c1.radio(
+            "counting",
+            ["requests", "output_tokens"],
+            key="c_unit",
+            horizontal=True,
+            format_func=lambda u: u.replace("_", " "),
+        )
+        rate = c2.number_input(
+            "at least (per second)", min_value=0.0, step=0.01, key="c_rate", format="%.3f"
+        )
+        sli["unit"] = unit
+        objective.update(threshold=float(rate), op="gte")
+
+    target = float(ss["c_target"])
+    options = sorted({*TARGETS, target})
+    objective["target"] = st.select_slider(
+        "target", options=options, key="c_target", format_func=lambda t: percent(t)
+    )
+    c1, c2 = st.columns(2)
+    window = c1.selectbox("SLO window", WINDOWS, key="c_window")
+    tz = c2.text_input(
+        "timezone of periods",
+        key="c_tz",
+        help="Calendar periods start at local midnight; weeks on Monday.",
+    )
+    style, length = window.split()
+    data["window"] = {"rolling": length} if style == "rolling" else {"calendar": length}
+    data["window"]["tz"] = tz.strip() or "UTC"
+
+    forced = kind == "throughput" or "percentile" in sli
+    methods = ["Timeslices"] if forced else ["Occurrences", "Timeslices", "RatioTimeslices"]
+    if ss.get("c_method") not in methods:
+        ss["c_method"] = methods[0]
+    method = st.radio(
+        "budgeting",
+        methods,
+        key="c_method",
+        horizontal=True,
+        help="Occurrences: count requests. Timeslices: count good time slices. "
+        "RatioTimeslices: average each slice's share of good requests.",
+    )
+    budgeting: dict[str, Any] = {"method": method}
+    if method != "Occurrences":
+        c1, c2, c3 = st.columns(3)
+        budgeting["slice"] = c1.selectbox("slice", SLICES, key="c_slice")
+        budgeting["min_events"] = int(
+            c2.number_input(
+                "min requests per slice",
+                min_value=0,
+                step=1,
+                key="c_min_events",
+                help="Low-traffic rule: slices with fewer requests do not count.",
+            )
+        )
+        budgeting["empty_slices"] = c3.selectbox(
+            "slices below that",
+            ["skip", "good", "bad"],
+            key="c_empty",
+            format_func=lambda e: {
+                "skip": "count neither way",
+                "good": "count as good",
+                "bad": "count as bad",
+            }[e],
+        )
+        if method == "Timeslices" and not forced:
+            st_value = float(ss.setdefault("c_slice_target", objective["target"]))
+            budgeting["slice_target"] = st.select_slider(
+                "a slice is good when at least this share of its requests is good",
+                options=sorted({*TARGETS, 1.0, float(st_value)}),
+                key="c_slice_target",
+                format_func=lambda t: percent(t),
+            )
+    data.update(sli=sli, objective=objective, budgeting=budgeting)
+
+    segment = {}
+    if view.segments:
+        cols = st.columns(min(3, len(view.segments)))
+        for i, column in enumerate(view.segments):
+            choices = [ALL, *loaded.engine.segment_values(column)][:300]
+            pick = cols[i % len(cols)].selectbox(f"only {column}", choices, key=f"c_seg_{column}")
+            if pick != ALL:
+                segment[column] = pick
+    if segment:
+        data["segment"] = segment
+
+    with st.expander("Alert rules and maintenance exclusions"):
+        custom = st.toggle(
+            "custom alert rules (default: the SRE Workbook set for this window)",
+            key="c_custom_alerts",
+        )
+        if custom:
+            if "c_alert_rows" not in ss:
+                ss["c_alert_rows"] = _alert_frame(_defaults(data))
+            rows = st.data_editor(
+                ss["c_alert_rows"], num_rows="dynamic", key="c_alert_editor", hide_index=True
+            )
+            try:
+                data["alerts"] = [
+                    {
+                        "severity": str(r["severity"]),
+                        "long": str(r["long window"]),
+                        "short": str(r["short window"]),
+                        "burn_rate": float(r["burn rate"]),
+                    }
+                    for r in rows.to_dict("records")
+                    if r.get("long window")
+                ]
+            except (TypeError, ValueError):
+                st.error(
+                    "Each alert row needs a severity, two windows such as 1h and 5m, "
+                    "and a burn rate number."
+                )
+                return None, 0.9
+        else:
+            st.dataframe(_alert_frame(_defaults(data)), hide_index=True)
+        st.caption("Maintenance windows that do not count (UTC):")
+        if "c_exclusion_rows" not in ss:
+            ss["c_exclusion_rows"] = _exclusion_frame(())
+        excl = st.data_editor(
+            ss["c_exclusion_rows"],
+            num_rows="dynamic",
+            key="c_exclusion_editor",
+            hide_index=True,
+            column_config={
+                "start (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                "end (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            },
+        )
+        rows = [r for r in excl.to_dict("records") if pd.notna(r.get("start (UTC)"))]
+        if rows:
+            data["exclusions"] = [
+                {
+                    "start": pd.Timestamp(r["start (UTC)"]).isoformat() + "Z",
+                    "end": pd.Timestamp(r["end (UTC)"]).isoformat() + "Z",
+                    "reason": str(r.get("reason") or "maintenance"),
+                }
+                for r in rows
+            ]
+    share = st.slider(
+        "recommend for this share of periods met", 0.5, 1.0, step=0.05, key="c_share", format="%.2f"
+    )
+    try:
+        slo = SLO.from_dict(data)
+    except SloviewError as exc:
+        st.error(f"This candidate is not valid yet: {exc.one_line()}")
+        return None, share
+    return slo, share
+
+
+def _defaults(data: dict[str, Any]) -> tuple[AlertWindow, ...]:
+    try:
+        return default_alerts(TimeWindow.from_dict(data["window"]))
+    except SloviewError:
+        return default_alerts(TimeWindow(rolling_s=parse_duration("28d")))

@@ -1,0 +1,102 @@
+"""The mapping override form of the Data page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from sloview.errors import SloviewError
+from sloview.ingest import Mapping, open_source
+from sloview.ingest.mapping import parse_unit
+from sloview.ui import state
+from sloview.units import LATENCY_UNITS
+
+DETECT = "(detect)"
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _columns(key: str, _source: Path | bytes, name: str) -> list[str]:
+    return open_source(_source, name).columns
+
+
+def _pick(label: str, options: list[str], current: str | None, help_text: str) -> str | None:
+    choices = [DETECT, *options]
+    index = choices.index(current) if current in choices else 0
+    value = st.selectbox(label, choices, index=index, help=help_text)
+    return None if value == DETECT else value
+
+
+def render(loaded: state.Loaded) -> None:
+    """Override widgets; applying them reloads the data with the new mapping."""
+    key, source, name = state._source()
+    try:
+        columns = _columns(key, source, name)
+    except SloviewError as exc:
+        st.error(exc.one_line())
+        return
+    m = state.mapping()
+    resolved = loaded.table.mapping
+    with st.form("mapping"):
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            timestamp = _pick(
+                "time column", columns, m.timestamp, f"detected: {resolved.timestamp}"
+            )
+            latency = _pick("latency column", columns, m.latency, f"detected: {resolved.latency}")
+            unit = st.selectbox(
+                "latency unit",
+                [DETECT, *LATENCY_UNITS],
+                index=([DETECT, *LATENCY_UNITS].index(m.latency_unit) if m.latency_unit else 0),
+                help=f"detected: {resolved.latency_unit}",
+            )
+            tz = st.text_input(
+                "timezone of naive times",
+                value=m.tz or "",
+                placeholder="UTC",
+                help="IANA name, e.g. Europe/Berlin",
+            )
+        with c2:
+            status = _pick("status column", columns, m.status, f"detected: {resolved.status}")
+            good = st.text_input(
+                "good status values", value=",".join(m.good), placeholder="e.g. 200,204 or SUCCEED"
+            )
+            bad = st.text_input(
+                "bad status values", value=",".join(m.bad), placeholder="e.g. 500,503 or FAILED"
+            )
+            rate_limited = st.toggle(
+                "HTTP 429 (rate limited) counts as bad", value=m.rate_limited_bad
+            )
+        with c3:
+            ttft = _pick(
+                "time to first token column", columns, m.ttft, f"detected: {resolved.ttft}"
+            )
+            tokens = _pick(
+                "output tokens column",
+                columns,
+                m.output_tokens,
+                f"detected: {resolved.output_tokens}",
+            )
+            segments = st.multiselect(
+                "extra segment columns", columns, default=[s for s in m.segments if s in columns]
+            )
+        applied = st.form_submit_button("Apply mapping", type="primary")
+    if applied:
+        new = Mapping(
+            timestamp=timestamp,
+            latency=latency,
+            latency_unit=None if unit == DETECT else parse_unit(unit),
+            status=status,
+            good=tuple(v.strip() for v in good.split(",") if v.strip()),
+            bad=tuple(v.strip() for v in bad.split(",") if v.strip()),
+            rate_limited_bad=rate_limited,
+            ttft=ttft,
+            output_tokens=tokens,
+            segments=tuple(segments),
+            tz=tz.strip() or None,
+        )
+        state.set_mapping(new)
+        st.rerun()
+    if st.button("Reset to detected mapping"):
+        state.set_mapping(Mapping())
+        st.rerun()

@@ -1,0 +1,62 @@
+"""The sidebar on every page: what data is loaded, and the filters that apply everywhere."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from sloview.filters import Filters
+from sloview.ui import state
+
+
+def render(loaded: state.Loaded) -> None:
+    """Data summary and segment/time filters."""
+    table = loaded.table
+    with st.sidebar:
+        st.markdown(f"**Data:** {table.source_name}")
+        st.caption(
+            f"{table.rows:,} requests"
+            + (f" ({table.dropped_total:,} rows excluded)" if table.dropped_total else "")
+        )
+        st.markdown("**Filters** (apply on every page)")
+        chosen: list[tuple[str, tuple[str, ...]]] = []
+        current = dict(loaded.filters.segments)
+        for column in table.segments:
+            options = [str(v) for v in table.frame[column].cat.categories]
+            if len(options) > 500:
+                continue
+            picked = st.multiselect(
+                column,
+                options,
+                default=[v for v in current.get(column, ()) if v in options],
+                placeholder="all",
+                key=f"filter_{column}",
+            )
+            if picked:
+                chosen.append((column, tuple(picked)))
+        start = end = None
+        if table.has_timestamps and table.rows > 1:
+            first = table.frame["ts"].iloc[0].floor("h")
+            last = table.frame["ts"].iloc[-1].ceil("h")
+            if last > first:
+                lo = loaded.filters.start or first
+                hi = loaded.filters.end or last
+                picked_range = st.slider(
+                    "time range (UTC)",
+                    min_value=first.to_pydatetime(),
+                    max_value=last.to_pydatetime(),
+                    value=(max(lo, first).to_pydatetime(), min(hi, last).to_pydatetime()),
+                    step=pd.Timedelta(hours=1).to_pytimedelta(),
+                    format="YYYY-MM-DD HH:mm",
+                    key="filter_time",
+                )
+                if pd.Timestamp(picked_range[0]) > first:
+                    start = pd.Timestamp(picked_range[0])
+                if pd.Timestamp(picked_range[1]) < last:
+                    end = pd.Timestamp(picked_range[1])
+        new = Filters(segments=tuple(chosen), start=start, end=end)
+        if new != loaded.filters:
+            state.set_filters(new)
+            st.rerun()
+        if loaded.filters.active:
+            st.caption(f"Showing {loaded.view.rows:,} requests: {loaded.filters.describe()}")
