@@ -5,27 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from sloview.errors import SloviewError
-from sloview.ui import sidebar, state
+from sloview.ui import navigation, sidebar, state
 
-PAGES = [
-    st.Page(
-        "pages/1_data.py",
-        title="Data",
-        url_path="data",
-        icon=":material/upload_file:",
-        default=True,
-    ),
-    st.Page(
-        "pages/2_explore.py", title="Explore", url_path="explore", icon=":material/query_stats:"
-    ),
-    st.Page("pages/3_design.py", title="Design", url_path="design", icon=":material/target:"),
-    st.Page(
-        "pages/4_compare.py", title="Compare", url_path="compare", icon=":material/compare_arrows:"
-    ),
-    st.Page("pages/5_export.py", title="Export", url_path="export", icon=":material/ios_share:"),
-]
-
-navigation = st.navigation(PAGES)
+app_navigation = st.navigation(navigation.pages())
 # After st.navigation, which sets the page's own title: the layout must stay wide.
 st.set_page_config(page_title="sloview", page_icon=":material/target:", layout="wide")
 try:
@@ -34,7 +16,7 @@ except SloviewError as exc:  # only the bundled sample can fail here, and it sho
     st.error(exc.one_line())
     st.stop()
 try:
-    navigation.run()
+    app_navigation.run()
 except SloviewError as exc:
     st.error(exc.one_line())
 except Exception as exc:  # a bug: say so plainly, keep the room going, no traceback

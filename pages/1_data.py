@@ -7,9 +7,11 @@ import streamlit as st
 from sloview import explore
 from sloview.charts import rates
 from sloview.ui import mapping_form, state
+from sloview.ui.navigation import ensure_app
 from sloview.units import UNIT_WORDS
 from sloview.wording import percent
 
+ensure_app()
 st.title("Data")
 st.caption(
     "Bring request-level samples: CSV/TSV, Parquet, JSON Lines or JSON arrays, JMeter JTL (CSV) "
@@ -25,7 +27,9 @@ upload = st.file_uploader(
 if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
     st.session_state["upload_seen"] = upload.file_id
     state.set_upload(upload.name, upload.getvalue())
-    st.rerun()
+    state.load()  # a bad file is refused here, with the reason kept for show_load_error
+    if st.session_state.get("upload") is not None:
+        st.rerun()  # the new data loaded: redraw the sidebar and its filters too
 if st.session_state.get("upload") is not None and st.button("Back to the bundled sample"):
     state.use_sample()
     st.rerun()

@@ -9,8 +9,10 @@ from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.ui import state
+from sloview.ui.navigation import ensure_app
 from sloview.units import format_ms
 
+ensure_app()
 st.title("Explore")
 loaded = state.load()
 engine, view = loaded.engine, loaded.view

@@ -15,9 +15,11 @@ from sloview.session import decode_slo, encode_slo
 from sloview.simulate import simulate
 from sloview.summary import iso_utc
 from sloview.ui import candidate, shortlist, state
+from sloview.ui.navigation import ensure_app
 from sloview.units import format_ms
 from sloview.wording import percent
 
+ensure_app()
 st.title("Design")
 loaded = state.load()
 if not loaded.engine.has_time:

@@ -12,8 +12,10 @@ from sloview import charts
 from sloview.errors import SloviewError
 from sloview.simulate import Simulation, simulate
 from sloview.ui import candidate, shortlist, state
+from sloview.ui.navigation import ensure_app
 from sloview.wording import percent
 
+ensure_app()
 st.title("Compare")
 loaded = state.load()
 items = shortlist.items()

@@ -9,7 +9,9 @@ from sloview.errors import SloviewError
 from sloview.session import Session, encode_slo
 from sloview.specfile import dump_slos
 from sloview.ui import shortlist, state
+from sloview.ui.navigation import ensure_app
 
+ensure_app()
 st.title("Export")
 loaded = state.load()
 items = shortlist.items()

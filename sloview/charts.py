@@ -229,14 +229,24 @@ def burn_rates(sim: Simulation) -> go.Figure:
             line={"color": colour, "width": 1.2},
         )
         fig.add_hline(y=rule.burn_rate, line_color=colour, line_dash="dot", line_width=1)
-    for f in sim.firings:
-        fig.add_vrect(
-            x0=f.start,
-            x1=f.end,
-            fillcolor=SEVERITY_COLOURS.get(f.rule.severity, MUTED),
-            opacity=0.15,
-            line_width=0,
-        )
+    # One layout update for all shapes: add_vrect per firing is quadratic in plotly.
+    fig.update_layout(
+        shapes=[
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": f.start,
+                "x1": f.end,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": SEVERITY_COLOURS.get(f.rule.severity, MUTED),
+                "opacity": 0.15,
+                "line": {"width": 0},
+            }
+            for f in sim.firings
+        ]
+    )
     fig.update_yaxes(title="burn rate (x budget pace)", type="log")
     fig.update_xaxes(title="time (UTC)")
     return _layout(fig, "Burn rate over each alert's long window (shaded: alert firing)")
@@ -246,23 +256,41 @@ def alert_timeline(sim: Simulation) -> go.Figure:
     """When each alert rule would have fired, against the violations found in the data."""
     fig = go.Figure()
     rows = [rule.label() for rule in sim.slo.alert_windows]
-    for v in sim.violations:
-        colour = GOOD if v.caught_by else BAD
-        fig.add_vrect(x0=v.start, x1=v.end, fillcolor=colour, opacity=0.12, line_width=0)
-    for f in sim.firings:
-        spent = percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
+    for rule, label in zip(sim.slo.alert_windows, rows, strict=True):
+        xs: list[object] = []
+        texts: list[str] = []
+        for f in (f for f in sim.firings if f.rule == rule):
+            spent = percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
+            text = f"{label}<br>{f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M}<br>budget spent {spent}"
+            xs += [f.start, f.end, None]
+            texts += [text, text, ""]
         fig.add_scatter(
-            x=[f.start, f.end],
-            y=[f.rule.label(), f.rule.label()],
+            x=xs,
+            y=[label if x is not None else None for x in xs],
             mode="lines+markers",
-            line={"color": SEVERITY_COLOURS.get(f.rule.severity, MUTED), "width": 10},
+            line={"color": SEVERITY_COLOURS.get(rule.severity, MUTED), "width": 10},
+            name=label,
             showlegend=False,
-            hovertemplate=(
-                f"{f.rule.label()}<br>{f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M}"
-                f"<br>budget spent {spent}"
-                "<extra></extra>"
-            ),
+            text=texts,
+            hovertemplate="%{text}<extra></extra>",
         )
+    fig.update_layout(
+        shapes=[
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": v.start,
+                "x1": v.end,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": GOOD if v.caught_by else BAD,
+                "opacity": 0.12,
+                "line": {"width": 0},
+            }
+            for v in sim.violations
+        ]
+    )
     fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], type="category")
     fig.update_xaxes(title="time (UTC)")
     caught = sum(1 for v in sim.violations if v.caught_by)
@@ -270,7 +298,6 @@ def alert_timeline(sim: Simulation) -> go.Figure:
         f"Alert backtest: {len(sim.firings)} firings; {caught} of {len(sim.violations)} "
         "violations caught (green: caught, red: missed)"
     )
-    fig.add_scatter(x=[None], y=[rows[0]] if rows else [None], showlegend=False)
     return _layout(fig, title, height=max(260, 80 + 45 * len(rows)))
 
 

@@ -56,7 +56,8 @@ def render(loaded: state.Loaded) -> None:
                     end = pd.Timestamp(picked_range[1])
         new = Filters(segments=tuple(chosen), start=start, end=end)
         if new != loaded.filters:
+            # The pages below load after this, so they see the new filters in this same run.
             state.set_filters(new)
-            st.rerun()
+            loaded = state.load()
         if loaded.filters.active:
             st.caption(f"Showing {loaded.view.rows:,} requests: {loaded.filters.describe()}")

@@ -59,37 +59,37 @@ def set_upload(name: str, data: bytes) -> None:
     """Make an uploaded file the current data (the mapping starts from detection again)."""
     digest = hashlib.sha256(data).hexdigest()[:16]
     st.session_state["upload"] = {"name": name, "bytes": data, "digest": digest}
-    st.session_state["mapping"] = Mapping()
-    st.session_state["filters"] = Filters()
+    st.session_state["sv_mapping"] = Mapping()
+    st.session_state["sv_filters"] = Filters()
 
 
 def use_sample() -> None:
     """Go back to the bundled sample data."""
     st.session_state.pop("upload", None)
-    st.session_state["mapping"] = Mapping()
-    st.session_state["filters"] = Filters()
+    st.session_state["sv_mapping"] = Mapping()
+    st.session_state["sv_filters"] = Filters()
 
 
 def mapping() -> Mapping:
     """The mapping overrides in force."""
-    value = st.session_state.get("mapping")
+    value = st.session_state.get("sv_mapping")
     return value if isinstance(value, Mapping) else Mapping()
 
 
 def set_mapping(new: Mapping) -> None:
     """Replace the mapping overrides."""
-    st.session_state["mapping"] = new
+    st.session_state["sv_mapping"] = new
 
 
 def filters() -> Filters:
     """The filters in force."""
-    value = st.session_state.get("filters")
+    value = st.session_state.get("sv_filters")
     return value if isinstance(value, Filters) else Filters()
 
 
 def set_filters(new: Filters) -> None:
     """Replace the filters."""
-    st.session_state["filters"] = new
+    st.session_state["sv_filters"] = new
 
 
 def load() -> Loaded:
@@ -104,7 +104,7 @@ def load() -> Loaded:
         if key == "sample" and current_mapping == Mapping():
             raise
         if current_mapping != Mapping():
-            st.session_state["mapping"] = Mapping()
+            st.session_state["sv_mapping"] = Mapping()
         else:
             st.session_state.pop("upload", None)
         return load()
