@@ -12,6 +12,16 @@ from sloview import __version__
 from sloview.design import Recommendation, recommend
 from sloview.engine import Engine
 from sloview.errors import SloviewError, SpecError
+from sloview.export import (
+    Export,
+    MetricSource,
+    is_openslo,
+    load_documents,
+    read_text,
+    to_openslo,
+    to_sloth,
+    validate_documents,
+)
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.mapping import parse_unit, parse_where
 from sloview.ingest.table import LATENCY_COLUMNS
@@ -276,6 +286,131 @@ def slos_from_args(args: argparse.Namespace) -> list[SLO]:
     ]
 
 
+def _metric_pair(text: str) -> tuple[str, str]:
+    """`METRIC` (the latency_ms histogram) or `COLUMN=METRIC`."""
+    column, sep, metric = text.partition("=")
+    if not sep:
+        return "latency_ms", text.strip()
+    if column.strip() not in LATENCY_COLUMNS:
+        raise SpecError(
+            f"{column.strip()!r} is not a latency column",
+            where="--prometheus-histogram",
+            hint=f"use one of {', '.join(LATENCY_COLUMNS)}",
+        )
+    return column.strip(), metric.strip()
+
+
+def _buckets(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in _csv_list(text))
+    except ValueError:
+        raise SpecError(
+            f"{text!r} is not a list of numbers", hint="write seconds, e.g. 0.1,0.25,0.5,1"
+        ) from None
+
+
+def add_source_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags that say where production numbers come from (the queries in the export)."""
+    group = parser.add_argument_group(
+        "metric source (one kind; without any, sources name sloview columns only)"
+    )
+    group.add_argument("--source", metavar="FILE", help="the request file (a sloview source)")
+    group.add_argument(
+        "--prometheus-histogram",
+        metavar="[COLUMN=]METRIC",
+        action="append",
+        default=[],
+        type=_flag(_metric_pair),
+        help="latency histogram in seconds, e.g. http_request_duration_seconds; "
+        "COLUMN=METRIC for ttft_ms or tpot_ms; repeatable",
+    )
+    group.add_argument(
+        "--prometheus-requests",
+        metavar="METRIC",
+        default="",
+        help="counter of all requests (default: the latency histogram's _count)",
+    )
+    group.add_argument(
+        "--prometheus-tokens", metavar="METRIC", default="", help="counter of output tokens"
+    )
+    group.add_argument(
+        "--prometheus-label",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        type=_flag(parse_where),
+        help="label matcher every query carries, e.g. job=api; repeatable",
+    )
+    group.add_argument(
+        "--prometheus-buckets",
+        metavar="S1,S2",
+        type=_flag(_buckets),
+        default=(),
+        help="the histogram's bucket bounds in seconds (default: the client libraries')",
+    )
+    group.add_argument(
+        "--status-label", metavar="NAME", default="code", help="status label (default code)"
+    )
+    group.add_argument(
+        "--error-codes",
+        metavar="REGEX",
+        default="5..|429",
+        help="statuses that count as failed (default 5..|429)",
+    )
+    group.add_argument("--sql-table", metavar="TABLE", help="table of requests (SQL queries)")
+    group.add_argument(
+        "--sql-timestamp", metavar="COL", default="ts", help="request time column (default ts)"
+    )
+    group.add_argument(
+        "--sql-status", metavar="COL", default="status", help="status column (default status)"
+    )
+    group.add_argument(
+        "--url",
+        metavar="URL",
+        default="",
+        help="Prometheus or database URL for a DataSource; credentials are never written",
+    )
+
+
+def source_from_args(args: argparse.Namespace) -> MetricSource | None:
+    """The MetricSource the source flags describe (None when none is given)."""
+    prometheus = bool(args.prometheus_histogram or args.prometheus_requests)
+    kinds = [
+        k
+        for k, given in (("file", args.source), ("prometheus", prometheus), ("sql", args.sql_table))
+        if given
+    ]
+    if len(kinds) > 1:
+        raise SpecError(
+            "give one kind of metric source",
+            where="--source",
+            hint="--source FILE, --prometheus-histogram METRIC or --sql-table TABLE",
+        )
+    if not kinds:
+        return None
+    if kinds[0] == "file":
+        return MetricSource(kind="file", path=args.source)
+    if kinds[0] == "sql":
+        return MetricSource(
+            kind="sql",
+            table=args.sql_table,
+            timestamp_column=args.sql_timestamp,
+            status_column=args.sql_status,
+            url=args.url,
+        )
+    return MetricSource(
+        kind="prometheus",
+        histograms=tuple(args.prometheus_histogram),
+        requests_counter=args.prometheus_requests,
+        tokens_counter=args.prometheus_tokens,
+        matchers=tuple(args.prometheus_label),
+        status_label=args.status_label,
+        error_codes=args.error_codes,
+        buckets=tuple(args.prometheus_buckets),
+        url=args.url,
+    )
+
+
 def _default_target(kind: str) -> float:
     return {"latency": 0.95, "availability": 0.995, "throughput": 0.99}[kind]
 
@@ -336,6 +471,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("--json", action="store_true", help="print one JSON object")
     rec.set_defaults(handler=_cmd_recommend)
+
+    export = sub.add_parser(
+        "export",
+        help="agreed SLOs as OpenSLO v1 or Sloth YAML",
+        description="Write SLOs (from --slo FILE in any format sloview reads, or the objective "
+        "flags) as OpenSLO v1 (Service, SLO, AlertPolicy, AlertCondition ...) or as a Sloth "
+        "prometheus/v1 spec. Queries follow the metric source flags: PromQL for a Prometheus "
+        "histogram, SQL for a table, or a sloview source naming the request file. What the "
+        "format cannot hold is kept in sloview.dev/ annotations (Sloth: sloview_ labels), so "
+        "`sloview simulate SOURCE --slo FILE` reads the export back. Warnings go to stderr.",
+    )
+    add_objective_flags(export)
+    export.add_argument(
+        "--format",
+        choices=("openslo", "sloth"),
+        default="openslo",
+        help="openslo (default) or sloth (Occurrences SLOs on Prometheus only)",
+    )
+    export.add_argument(
+        "--service", metavar="NAME", help="service of every SLO (default: each SLO's own)"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_source_flags(export)
+    export.set_defaults(handler=_cmd_export, tz=None)
+
+    check = sub.add_parser(
+        "validate",
+        help="check an OpenSLO v1 file against the OpenSLO SDK's rules",
+        description="Check every document of an OpenSLO v1 file against the rules the OpenSLO "
+        "Go SDK enforces. Prints `valid: N documents`, or every violation on its own line "
+        "with its YAML path (exit 2).",
+    )
+    check.add_argument("file", metavar="FILE", help="OpenSLO v1 YAML (several documents allowed)")
+    check.set_defaults(handler=_cmd_validate)
     return parser
 
 
@@ -385,6 +554,48 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             print(f"{slo.name}: {statement(slo)}\n  {rec.rationale}")
     if args.json:
         print(json.dumps({"slos": out}, indent=2, allow_nan=False))
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    slos = slos_from_args(args)
+    if args.service:
+        slos = [s.with_changes(service=args.service) for s in slos]
+    source = source_from_args(args)
+    result: Export = (
+        to_openslo(slos, source) if args.format == "openslo" else to_sloth(slos, source)
+    )
+    for warning in result.warnings:
+        sys.stderr.write(f"sloview: warning: {warning}\n")
+    if not args.output:
+        sys.stdout.write(result.text)
+        return EXIT_OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(result.text)
+    except OSError as exc:
+        raise SpecError(exc.strerror or "cannot be written", where=args.output) from None
+    kind = "OpenSLO v1" if args.format == "openslo" else "Sloth prometheus/v1"
+    print(f"wrote {args.output}: {len(slos)} SLO{'s' if len(slos) != 1 else ''} as {kind}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    docs = load_documents(read_text(args.file), args.file)
+    if not any(is_openslo(doc) for doc in docs):
+        raise SpecError(
+            "is not an OpenSLO file (no document has apiVersion: openslo/v1)",
+            where=args.file,
+            hint="`sloview validate` checks OpenSLO v1; `sloview export --slo FILE` converts "
+            "sloview and Sloth files",
+        )
+    violations = validate_documents(docs)
+    for violation in violations:
+        # The one place several lines are printed: each is a separate violation.
+        sys.stderr.write(f"{args.file}: {violation}\n")
+    if violations:
+        return EXIT_BAD_INPUT
+    print(f"valid: {len(docs)} document{'s' if len(docs) != 1 else ''}")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from sloview.errors import SpecError
+from sloview.export import detect_format, from_openslo, from_sloth, load_documents, read_text
 from sloview.model import SLO
 
 MAX_SPEC_BYTES = 5_000_000
@@ -62,9 +63,15 @@ def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
 
 
 def load_slo_file(path: Path | str) -> list[SLO]:
-    """Read SLOs from a sloview YAML file."""
+    """Read SLOs from a sloview, OpenSLO v1 or Sloth `prometheus/v1` YAML file."""
     try:
-        return slos_from_data(read_yaml(path), str(path))
+        docs = load_documents(read_text(path), str(path))
+        fmt = detect_format(docs)
+        if fmt == "openslo":
+            return from_openslo(docs)
+        if fmt == "sloth":
+            return from_sloth(docs)
+        return slos_from_data(docs[0] if docs else None, str(path))
     except SpecError as exc:
         if exc.where and not exc.where.startswith(str(path)):
             raise SpecError(exc.message, where=f"{path}: {exc.where}", hint=exc.hint) from None

@@ -1,0 +1,91 @@
+"""Screenshots of every page for the README: serves the app, drives Chromium, saves PNGs.
+
+Run: `.venv/bin/python docs/make_screenshots.py` (needs Debian's chromium).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _serve() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("the app did not start")
+
+
+def _settle(page: Page, text: str) -> None:
+    page.get_by_text(text).first.wait_for(timeout=120_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stSkeleton]') && "
+        "document.querySelectorAll('.js-plotly-plot, [data-testid=stMetric], table, [data-testid=stCode]').length > 0",
+        timeout=120_000,
+    )
+    time.sleep(3)
+
+
+def main() -> None:
+    """Capture Data, Explore, Design, Compare and Export at 1280 px wide."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    proc, url = _serve()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1500})
+            page.goto(url)
+            _settle(page, "valid requests")
+            page.screenshot(path=str(OUT / "data.png"))
+            page.get_by_role("link", name="Explore").click()
+            _settle(page, "Percentiles with 95% confidence intervals")
+            page.screenshot(path=str(OUT / "explore.png"))
+            page.get_by_role("link", name="Design").click()
+            _settle(page, "measured over")
+            page.screenshot(path=str(OUT / "design.png"))
+            page.get_by_role("button", name="Add to shortlist").click()
+            kinds = page.locator("[data-testid=stRadio]").filter(has_text="what is promised")
+            kinds.get_by_text("availability", exact=True).click()
+            _settle(page, "succeed, measured over")
+            page.get_by_role("textbox", name="name").fill("availability")
+            page.get_by_role("textbox", name="name").press("Enter")
+            time.sleep(2)
+            page.get_by_role("button", name="Add to shortlist").click()
+            time.sleep(2)
+            page.get_by_role("link", name="Compare").click()
+            _settle(page, "Margin over target per period")
+            page.screenshot(path=str(OUT / "compare.png"))
+            page.get_by_role("link", name="Export").click()
+            _settle(page, "SLO definitions")
+            page.screenshot(path=str(OUT / "export.png"))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    print(f"saved to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

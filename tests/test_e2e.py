@@ -1,0 +1,125 @@
+"""End to end in a real browser: the app served by `streamlit run`, driven by headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port, ready when /_stcore/health says ok."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not become healthy within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+def _statement(page: object) -> str:
+    heading = page.locator("h3", has_text="measured over")  # type: ignore[attr-defined]
+    heading.first.wait_for(timeout=90_000)
+    return str(heading.first.inner_text())
+
+
+def test_open_upload_change_threshold_and_download(
+    app_url: str, chromium: object, realdata: Path, tmp_path: Path
+) -> None:
+    page = chromium.new_page(viewport={"width": 1280, "height": 1600})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(app_url)
+    page.get_by_text("valid requests").wait_for(timeout=90_000)
+    assert page.get_by_text("505,416").first.is_visible()
+
+    jtl = realdata / "jmeter_error_samples" / "taurus_slow-stdev.jtl"
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(jtl))
+    page.get_by_text("JMeter JTL").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stMetricValue"]', has_text=re.compile(r"^599$")).wait_for()
+
+    page.get_by_role("link", name="Design").click()
+    before = _statement(page)
+    thumb = page.get_by_role("slider", name="threshold")
+    thumb.focus()
+    for _ in range(3):
+        thumb.press("ArrowLeft")
+    page.wait_for_function(
+        "before => [...document.querySelectorAll('h3')].some("
+        "h => h.innerText.includes('measured over') && h.innerText !== before)",
+        arg=before, timeout=60_000,
+    )
+    after = _statement(page)
+    assert after != before
+    assert "complete within" in after
+    page.get_by_role("button", name="Add to shortlist").click()
+    page.get_by_text("added to the shortlist").wait_for(timeout=30_000)
+
+    page.get_by_role("link", name="Export").click()
+    button = page.get_by_role("button", name="Download slos.yaml")
+    button.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        button.click()
+    saved = tmp_path / "slos.yaml"
+    download.value.save_as(saved)
+    text = saved.read_text()
+    assert text.startswith("slos:")
+    assert "threshold:" in text
+    page.screenshot(path=str(tmp_path / "export.png"))
+    assert not errors, errors
