@@ -6,7 +6,7 @@ PORT   ?= 8501
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint unit e2e bench sample clean
+.PHONY: setup run test lint bench sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,10 @@ lint: $(STAMP)  ## ruff (lint + format) and mypy
 test: lint  ## the whole test suite (CI runs exactly this with CI=true)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## benchmarks (ingest, engine); prints JSON with ratios to pandas
-	$(BIN)/python bench/ingest_bench.py --rows 10000000
+ROWS ?= 10000000
+bench: $(STAMP)  ## benchmarks (ingest, engine) at ROWS requests; JSON with ratios to pandas
+	$(BIN)/python bench/ingest_bench.py --rows $(ROWS)
+	$(BIN)/python bench/engine_bench.py --rows $(ROWS) --json
 
 sample: $(STAMP)  ## regenerate sample_data/genai_requests.parquet (deterministic)
 	$(BIN)/python sample_data/generate.py

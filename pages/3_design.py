@@ -12,7 +12,7 @@ from sloview.design import recommend, sweep_targets, sweep_thresholds
 from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
-from sloview.simulate import simulate
+from sloview.simulate import segment_results, simulate
 from sloview.summary import iso_utc
 from sloview.ui import candidate, shortlist, state
 from sloview.ui.navigation import ensure_app
@@ -48,15 +48,9 @@ st.query_params["slo"] = encode_slo(slo)
 st.session_state["link_loaded"] = st.query_params["slo"]
 
 engine = loaded.engine
+VIEWS = ["Compliance", "Alerts", "Target design", "Segments"]
 try:
-    seg_column = right.selectbox(
-        "per-segment results by",
-        ["(none)", *loaded.view.segments],
-        index=1 if loaded.view.segments else 0,
-    )
-    columns = () if seg_column == "(none)" else (seg_column,)
-    sim = simulate(engine, slo, segment_columns=columns)
-    rec = recommend(engine, slo, share)
+    sim = simulate(engine, slo)
 except SloviewError as exc:
     right.error(exc.one_line())
     st.stop()
@@ -77,16 +71,23 @@ with right:
     c[3].metric(
         "alerts fired",
         f"{len(sim.firings)}",
-        help=f"{pages} pages, "
-        f"{len(sim.firings) - pages} tickets; {len(sim.missed_violations)} violations missed",
+        help=f"{pages} pages, {len(sim.firings) - pages} tickets; "
+        f"{len(sim.missed_violations)} violations missed",
     )
     st.caption(f"95% CI of the attainment: {percent(o.ci_low, 3)} to {percent(o.ci_high, 3)}.")
-    if st.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
+    b1, b2 = st.columns([1, 3])
+    if b1.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
         shortlist.add(slo)
         st.toast(f"{slo.name} added to the shortlist")
+    # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
+    view = (
+        b2.segmented_control(
+            "show", VIEWS, default="Compliance", key="design_view", label_visibility="collapsed"
+        )
+        or "Compliance"
+    )
 
-    tab_c, tab_a, tab_t, tab_s = st.tabs(["Compliance", "Alerts", "Target design", "Segments"])
-    with tab_c:
+    if view == "Compliance":
         st.plotly_chart(charts.period_attainment(sim), width="stretch", key="periods")
         st.plotly_chart(charts.budget_burndown(sim), width="stretch", key="budget")
         st.caption(
@@ -94,7 +95,7 @@ with right:
             "end. Grey bars: periods only partly covered by the data. Budget remaining "
             "is not clamped: below zero means the budget was overspent."
         )
-    with tab_a:
+    elif view == "Alerts":
         st.plotly_chart(charts.burn_rates(sim), width="stretch", key="burn")
         st.plotly_chart(charts.alert_timeline(sim), width="stretch", key="timeline")
         if sim.firings:
@@ -129,7 +130,12 @@ with right:
             "stretch where errors ran clearly above the budgeted rate (CUSUM at 1.5x, "
             "significant at 1%) and spent at least 2% of a period's budget."
         )
-    with tab_t:
+    elif view == "Target design":
+        try:
+            rec = recommend(engine, slo, share)
+        except SloviewError as exc:
+            st.error(exc.one_line())
+            st.stop()
         st.info(rec.rationale)
         if slo.sli.kind == "latency":
             sweep = sweep_thresholds(engine, slo)
@@ -155,8 +161,16 @@ with right:
             ),
             hide_index=True,
         )
-    with tab_s:
-        if sim.segments:
+    else:
+        if not loaded.view.segments:
+            st.caption("These requests have no segment columns.")
+        else:
+            column = st.selectbox("by", loaded.view.segments, key="design_segment")
+            try:
+                results = segment_results(engine.view(slo.segment), slo, column)
+            except SloviewError as exc:
+                st.error(exc.one_line())
+                results = []
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -170,13 +184,11 @@ with right:
                             "periods met": f"{seg.periods_met} of {seg.periods}",
                             "requests/slices": f"{seg.overall.total:,.0f}",
                         }
-                        for seg in sim.segments
+                        for seg in results
                     ]
                 ),
                 hide_index=True,
                 width="stretch",
             )
-        else:
-            st.caption("Pick a segment column above to see this candidate per segment.")
     for note in sim.notes:
         st.caption(note)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from sloview.errors import SloviewError
+from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
 from sloview.session import Session, encode_slo
 from sloview.specfile import dump_slos
 from sloview.ui import shortlist, state
@@ -27,12 +28,83 @@ if not chosen:
 else:
     what = "agreed" if agreed else "shortlisted (none marked agreed yet)"
     st.caption(
-        f"{len(chosen)} {what} SLOs in sloview's YAML format; `sloview simulate SOURCE "
-        "--slo FILE` reads it back."
+        f"{len(chosen)} {what} SLOs. `sloview simulate SOURCE --slo FILE` reads any of "
+        "these formats back."
     )
-    text = dump_slos([c.slo for c in chosen])
-    st.code(text, language="yaml")
-    st.download_button("Download slos.yaml", text, file_name="slos.yaml", mime="application/x-yaml")
+    slos = [c.slo for c in chosen]
+    fmt = st.radio(
+        "format", ["OpenSLO v1", "Sloth (prometheus/v1)", "sloview YAML"], horizontal=True
+    )
+    source: MetricSource | None = None
+    if fmt != "sloview YAML":
+        with st.expander(
+            "Where production numbers come from (queries in the export)",
+            expanded=fmt.startswith("Sloth"),
+        ):
+            kind = st.radio(
+                "metric source",
+                ["Prometheus histogram", "SQL table", "this request file"],
+                horizontal=True,
+                index=0 if fmt.startswith("Sloth") else 2,
+            )
+            try:
+                if kind == "Prometheus histogram":
+                    c1, c2 = st.columns(2)
+                    histogram = c1.text_input(
+                        "latency histogram (seconds)", "http_request_duration_seconds"
+                    )
+                    buckets = c2.text_input(
+                        "bucket bounds (seconds, comma-separated)",
+                        placeholder="default client buckets",
+                    )
+                    c3, c4 = st.columns(2)
+                    label = c3.text_input("status label", "code")
+                    codes = c4.text_input("error codes (regex)", "5..|429")
+                    source = MetricSource(
+                        kind="prometheus",
+                        histograms=(("latency_ms", histogram.strip()),),
+                        status_label=label.strip(),
+                        error_codes=codes.strip(),
+                        buckets=tuple(float(b) for b in buckets.split(",") if b.strip()),
+                    )
+                elif kind == "SQL table":
+                    c1, c2 = st.columns(2)
+                    table_name = c1.text_input("table of requests", "requests")
+                    url = c2.text_input("connection URL (credentials are never exported)", "")
+                    source = MetricSource(kind="sql", table=table_name.strip(), url=url)
+                else:
+                    source = MetricSource(kind="file", path=loaded.table.source_name)
+            except (SloviewError, ValueError) as exc:
+                st.error(
+                    exc.one_line()
+                    if isinstance(exc, SloviewError)
+                    else f"Bucket bounds must be numbers in seconds ({exc})."
+                )
+                source = None
+    try:
+        if fmt == "OpenSLO v1":
+            result = to_openslo(slos, source)
+            text, name, warnings = result.text, "openslo.yaml", result.warnings
+            problems = validate_openslo(text)
+            if problems:
+                st.error(
+                    "The export breaks OpenSLO rules: "
+                    + "; ".join(f"{v.path}: {v.message}" for v in problems)
+                )
+            else:
+                st.success("Valid OpenSLO v1 (checked against the OpenSLO SDK's rules).")
+        elif fmt.startswith("Sloth"):
+            result = to_sloth(slos, source)
+            text, name, warnings = result.text, "sloth.yaml", result.warnings
+        else:
+            text, name, warnings = dump_slos(slos), "slos.yaml", ()
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        for warning in warnings:
+            st.warning(warning)
+        st.code(text, language="yaml")
+        st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
 
 st.subheader("Workshop session")
 st.caption(

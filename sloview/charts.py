@@ -3,11 +3,17 @@
 Figures only draw: every number comes computed from `sloview.explore`, `sloview.simulate`
 or `sloview.design`. Styling is tuned for a projector: large fonts, few colours, labels
 that say what the axis means.
+
+Speed matters here as much as in the engine (a slider move redraws every chart): times go
+to plotly as epoch milliseconds on date axes (datetime objects serialise one by one), long
+series are thinned to what a chart can show, and reference lines are layout shapes added
+in one update (plotly's add_hline/add_vline copy the layout each time).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,18 +30,147 @@ ACCENT = "#1f5fa8"
 MUTED = "#9e9e9e"
 PALETTE = ("#1f5fa8", "#e07b00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41")
 SEVERITY_COLOURS = {"page": "#c62828", "ticket": "#e07b00"}
-MAX_POINTS = 3000
+MAX_POINTS = 1500
+GRID = "#e6e6e6"
+
+Decoration = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+def epoch_ms(times: Any) -> np.ndarray:
+    """Times (UTC ns integers, DatetimeIndex or datetime Series) as epoch milliseconds."""
+    if isinstance(times, pd.Series):
+        times = pd.DatetimeIndex(times)
+    if isinstance(times, pd.DatetimeIndex):
+        ns = times.as_unit("ns").asi8
+    else:
+        ns = np.asarray(times, dtype=np.int64)
+    return ns / 1e6
+
+
+def _ms(ts: pd.Timestamp) -> float:
+    return float(ts.value) / 1e6
+
+
+def _new() -> tuple[go.Figure, Decoration]:
+    return go.Figure(), ([], [])
+
+
+def _hline(
+    deco: Decoration,
+    y: float,
+    colour: str,
+    text: str = "",
+    log: bool = False,
+    dash: str = "dash",
+    width: float = 1.5,
+) -> None:
+    pos = math.log10(y) if log and y > 0 else y
+    deco[0].append(
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": pos,
+            "y1": pos,
+            "line": {"color": colour, "dash": dash, "width": width},
+        }
+    )
+    if text:
+        deco[1].append(
+            {
+                "xref": "paper",
+                "x": 1,
+                "yref": "y",
+                "y": pos,
+                "text": text,
+                "showarrow": False,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "font": {"color": colour, "size": 12},
+                "bgcolor": "rgba(255,255,255,0.7)",
+            }
+        )
+
+
+def _vline(
+    deco: Decoration,
+    x: float,
+    colour: str,
+    text: str = "",
+    log: bool = False,
+    dash: str = "dash",
+    bottom: bool = False,
+) -> None:
+    pos = math.log10(x) if log and x > 0 else x
+    deco[0].append(
+        {
+            "type": "line",
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "xref": "x",
+            "x0": pos,
+            "x1": pos,
+            "line": {"color": colour, "dash": dash, "width": 1.5},
+        }
+    )
+    if text:
+        deco[1].append(
+            {
+                "yref": "paper",
+                "y": 0.02 if bottom else 0.98,
+                "xref": "x",
+                "x": pos,
+                "text": text,
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom" if bottom else "top",
+                "font": {"color": colour, "size": 12},
+                "bgcolor": "rgba(255,255,255,0.7)",
+            }
+        )
+
+
+def _band(deco: Decoration, x0: float, x1: float, colour: str, opacity: float) -> None:
+    deco[0].append(
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": x0,
+            "x1": x1,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": colour,
+            "opacity": opacity,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    )
+
+
+def _layout(
+    fig: go.Figure, title: str, deco: Decoration | None = None, height: int = 380
+) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.0, "font": {"size": 18}},
-        template="plotly_white",
+        # A plain layout instead of the "plotly_white" template: applying a template deep-copies
+        # and validates hundreds of properties, most of a figure's build time.
+        template="none",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=list(PALETTE),
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         font={"size": 14},
         legend={"orientation": "h", "y": -0.2},
+        shapes=deco[0] if deco else [],
+        annotations=deco[1] if deco else [],
     )
+    fig.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
+    fig.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
     return fig
 
 
@@ -43,7 +178,7 @@ def latency_histogram(
     sorted_values: np.ndarray, label: str, threshold: float | None = None, bins: int = 80
 ) -> go.Figure:
     """Histogram of latencies on a log axis, with the candidate threshold marked."""
-    fig = go.Figure()
+    fig, deco = _new()
     positive = sorted_values[sorted_values > 0]
     if positive.size:
         edges = np.geomspace(positive[0], positive[-1] * 1.0001, bins + 1)
@@ -58,22 +193,17 @@ def latency_histogram(
             hovertemplate="%{x:.4g} ms: %{y} requests<extra></extra>",
         )
     if threshold is not None:
-        fig.add_vline(
-            x=threshold,
-            line_color=BAD,
-            line_dash="dash",
-            annotation_text=f"threshold {format_ms(threshold)}",
-        )
+        _vline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="requests")
-    return _layout(fig, f"Distribution of {label}")
+    return _layout(fig, f"Distribution of {label}", deco)
 
 
 def ecdf(
     curves: dict[str, tuple[np.ndarray, np.ndarray]], label: str, threshold: float | None = None
 ) -> go.Figure:
     """Overlaid empirical CDFs (share of requests at or under each latency)."""
-    fig = go.Figure()
+    fig, deco = _new()
     for i, (name, (x, y)) in enumerate(curves.items()):
         fig.add_scatter(
             x=x,
@@ -84,41 +214,31 @@ def ecdf(
             hovertemplate="%{y:.2%} at or under %{x:.4g} ms<extra>" + name + "</extra>",
         )
     if threshold is not None:
-        fig.add_vline(
-            x=threshold,
-            line_color=BAD,
-            line_dash="dash",
-            annotation_text=f"threshold {format_ms(threshold)}",
-        )
+        _vline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="share of requests at or under", tickformat=".0%", range=[0, 1.01])
-    return _layout(fig, f"Cumulative distribution of {label}")
+    return _layout(fig, f"Cumulative distribution of {label}", deco)
 
 
 def percentiles_over_time(
     frame: pd.DataFrame, label: str, threshold: float | None = None
 ) -> go.Figure:
     """Percentile lines per time slice (exact, linear)."""
-    fig = go.Figure()
-    columns = [c for c in frame.columns if c.startswith("p")]
-    for i, column in enumerate(columns):
+    fig, deco = _new()
+    x = epoch_ms(frame["start"])
+    for i, column in enumerate(c for c in frame.columns if c.startswith("p")):
         fig.add_scatter(
-            x=frame["start"],
-            y=frame[column],
+            x=x,
+            y=frame[column].to_numpy(),
             mode="lines",
             name=column,
             line={"color": PALETTE[i % 7], "width": 1.5},
         )
     if threshold is not None:
-        fig.add_hline(
-            y=threshold,
-            line_color=BAD,
-            line_dash="dash",
-            annotation_text=f"threshold {format_ms(threshold)}",
-        )
+        _hline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
     fig.update_yaxes(type="log", title=f"{label} (ms, log scale)")
-    fig.update_xaxes(title="time (UTC)")
-    return _layout(fig, f"{label}: percentiles over time")
+    fig.update_xaxes(type="date", title="time (UTC)")
+    return _layout(fig, f"{label}: percentiles over time", deco)
 
 
 def heatmap(
@@ -128,7 +248,7 @@ def heatmap(
     centers = np.sqrt(edges[:-1] * edges[1:])
     fig = go.Figure(
         go.Heatmap(
-            x=starts,
+            x=epoch_ms(starts),
             y=centers,
             z=np.log10(counts.T + 1),
             colorscale="Blues",
@@ -137,18 +257,19 @@ def heatmap(
         )
     )
     fig.update_yaxes(type="log", title=f"{label} (ms, log scale)")
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(type="date", title="time (UTC)")
     return _layout(fig, f"{label}: requests by time and latency", height=420)
 
 
 def rates(frame: pd.DataFrame) -> go.Figure:
     """Throughput (requests/s) and error rate per slice on two axes."""
     fig = go.Figure()
+    x = epoch_ms(frame["start"])
     fig.add_scatter(
-        x=frame["start"], y=frame["requests_per_s"], name="requests/s", line={"color": ACCENT}
+        x=x, y=frame["requests_per_s"].to_numpy(), name="requests/s", line={"color": ACCENT}
     )
     fig.add_scatter(
-        x=frame["start"], y=frame["error_rate"], name="error rate", line={"color": BAD}, yaxis="y2"
+        x=x, y=frame["error_rate"].to_numpy(), name="error rate", line={"color": BAD}, yaxis="y2"
     )
     fig.update_layout(
         yaxis={"title": "requests per second"},
@@ -160,109 +281,96 @@ def rates(frame: pd.DataFrame) -> go.Figure:
             "rangemode": "tozero",
         },
     )
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(type="date", title="time (UTC)")
     return _layout(fig, "Throughput and error rate")
 
 
 def period_attainment(sim: Simulation) -> go.Figure:
     """Attainment of every period against the target (green met, red missed, grey partial)."""
+    fig, deco = _new()
     p = sim.periods
     att = p.attainment
     colours = [
         MUTED if partial else (GOOD if met else BAD)
         for met, partial in zip(p.met.tolist(), p.partial.tolist(), strict=True)
     ]
-    ends = pd.DatetimeIndex(p.end_ns.view("datetime64[ns]")).tz_localize("UTC")
-    fig = go.Figure()
     fig.add_bar(
-        x=ends,
+        x=p.end_ns / 1e6,
         y=att,
         marker_color=colours,
         name="attainment",
         hovertemplate="period ending %{x}<br>%{y:.3%}<extra></extra>",
     )
-    fig.add_hline(
-        y=sim.slo.objective.target,
-        line_color="black",
-        line_dash="dash",
-        annotation_text=f"target {percent(sim.slo.objective.target)}",
-    )
+    target = sim.slo.objective.target
+    _hline(deco, target, "black", f"target {percent(target)}")
     finite = att[np.isfinite(att)]
-    low = float(min(finite.min(), sim.slo.objective.target)) if finite.size else 0.0
+    low = float(min(finite.min(), target)) if finite.size else 0.0
     pad = max((1 - low) * 0.15, 1e-4)
     fig.update_yaxes(title="attainment", tickformat=".2%", range=[max(0, low - pad), 1 + pad / 4])
-    fig.update_xaxes(title="period end (UTC)")
+    fig.update_xaxes(type="date", title="period end (UTC)")
     title = f"Per-period compliance: {sim.periods_met} of {sim.periods_with_data} met"
-    return _layout(fig, title)
+    return _layout(fig, title, deco)
 
 
 def budget_burndown(sim: Simulation) -> go.Figure:
     """Error budget remaining over time (not clamped: below zero means overspent)."""
+    fig, deco = _new()
     b = sim.budget
-    fig = go.Figure()
+    x, y = _thin(b.times_ns, b.values, np.argmin)
     fig.add_scatter(
-        x=b.times,
-        y=b.values,
+        x=x / 1e6,
+        y=y,
         mode="lines",
         name="budget remaining",
         line={"color": ACCENT},
         fill="tozeroy",
         fillcolor="rgba(31,95,168,0.12)",
     )
-    fig.add_hline(y=0, line_color=BAD)
+    _hline(deco, 0.0, BAD, dash="solid")
     fig.update_yaxes(title="error budget remaining", tickformat=".0%")
-    fig.update_xaxes(title="time (UTC)")
-    return _layout(fig, "Error budget burndown")
+    fig.update_xaxes(type="date", title="time (UTC)")
+    return _layout(fig, "Error budget burndown", deco)
 
 
 def burn_rates(sim: Simulation) -> go.Figure:
     """Burn rate of each alert's long window with its threshold, and when alerts fired."""
-    fig = go.Figure()
+    fig, deco = _new()
     for i, (series, rule) in enumerate(zip(sim.burn[::2], sim.slo.alert_windows, strict=False)):
-        x, y = _thin(series.times_ns, series.values)
+        x, y = _thin(series.times_ns, series.values, np.argmax)
         colour = PALETTE[i % 7]
+        # A log axis cannot show 0 (no bad events): draw those as gaps.
         fig.add_scatter(
-            x=_times(x),
-            y=y,
+            x=x / 1e6,
+            y=np.where(y > 0, y, np.nan),
             mode="lines",
             name=series.name.replace(" long", ""),
             line={"color": colour, "width": 1.2},
         )
-        fig.add_hline(y=rule.burn_rate, line_color=colour, line_dash="dot", line_width=1)
-    # One layout update for all shapes: add_vrect per firing is quadratic in plotly.
-    fig.update_layout(
-        shapes=[
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": f.start,
-                "x1": f.end,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": SEVERITY_COLOURS.get(f.rule.severity, MUTED),
-                "opacity": 0.15,
-                "line": {"width": 0},
-            }
-            for f in sim.firings
-        ]
-    )
+        _hline(deco, rule.burn_rate, colour, log=True, dash="dot", width=1)
+    for f in sim.firings:
+        _band(
+            deco,
+            f.start_ns / 1e6,
+            f.end_ns / 1e6,
+            SEVERITY_COLOURS.get(f.rule.severity, MUTED),
+            0.15,
+        )
     fig.update_yaxes(title="burn rate (x budget pace)", type="log")
-    fig.update_xaxes(title="time (UTC)")
-    return _layout(fig, "Burn rate over each alert's long window (shaded: alert firing)")
+    fig.update_xaxes(type="date", title="time (UTC)")
+    return _layout(fig, "Burn rate over each alert's long window (shaded: alert firing)", deco)
 
 
 def alert_timeline(sim: Simulation) -> go.Figure:
     """When each alert rule would have fired, against the violations found in the data."""
-    fig = go.Figure()
+    fig, deco = _new()
     rows = [rule.label() for rule in sim.slo.alert_windows]
     for rule, label in zip(sim.slo.alert_windows, rows, strict=True):
-        xs: list[object] = []
+        xs: list[float | None] = []
         texts: list[str] = []
         for f in (f for f in sim.firings if f.rule == rule):
             spent = percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
             text = f"{label}<br>{f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M}<br>budget spent {spent}"
-            xs += [f.start, f.end, None]
+            xs += [f.start_ns / 1e6, f.end_ns / 1e6, None]
             texts += [text, text, ""]
         fig.add_scatter(
             x=xs,
@@ -274,38 +382,23 @@ def alert_timeline(sim: Simulation) -> go.Figure:
             text=texts,
             hovertemplate="%{text}<extra></extra>",
         )
-    fig.update_layout(
-        shapes=[
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": v.start,
-                "x1": v.end,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": GOOD if v.caught_by else BAD,
-                "opacity": 0.12,
-                "line": {"width": 0},
-            }
-            for v in sim.violations
-        ]
-    )
+    for v in sim.violations:
+        _band(deco, _ms(v.start), _ms(v.end), GOOD if v.caught_by else BAD, 0.15)
     fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], type="category")
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(type="date", title="time (UTC)")
     caught = sum(1 for v in sim.violations if v.caught_by)
     title = (
         f"Alert backtest: {len(sim.firings)} firings; {caught} of {len(sim.violations)} "
         "violations caught (green: caught, red: missed)"
     )
-    return _layout(fig, title, height=max(260, 80 + 45 * len(rows)))
+    return _layout(fig, title, deco, height=max(260, 80 + 45 * len(rows)))
 
 
 def sweep_curve(
     sweep: Sweep, recommended: float | None, current: float | None, label: str
 ) -> go.Figure:
     """Attainment and share of periods met against the threshold, recommendation marked."""
-    fig = go.Figure()
+    fig, deco = _new()
     fig.add_scatter(
         x=sweep.thresholds,
         y=sweep.attainment,
@@ -324,77 +417,60 @@ def sweep_curve(
         name="worst period",
         line={"color": BAD, "dash": "dot"},
     )
-    fig.add_hline(
-        y=sweep.target,
-        line_color="black",
-        line_dash="dash",
-        annotation_text=f"target {percent(sweep.target)}",
-    )
+    _hline(deco, sweep.target, "black", f"target {percent(sweep.target)}")
     if recommended is not None:
-        fig.add_vline(
-            x=recommended, line_color=GOOD, annotation_text=f"recommended {format_ms(recommended)}"
+        _vline(
+            deco, recommended, GOOD, f"recommended {format_ms(recommended)}", log=True, dash="solid"
         )
     if current is not None:
-        fig.add_vline(
-            x=current,
-            line_color=BAD,
-            line_dash="dash",
-            annotation_text=f"candidate {format_ms(current)}",
-            annotation_position="bottom right",
-        )
+        _vline(deco, current, BAD, f"candidate {format_ms(current)}", log=True, bottom=True)
     fig.update_xaxes(type="log", title=f"{label} threshold (ms, log scale)")
     fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, "What each threshold would have achieved")
-
-
-def _thin(times_ns: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most MAX_POINTS points, keeping each block's peak so no spike disappears."""
-    n = values.size
-    if n <= MAX_POINTS:
-        return times_ns, values
-    step = -(-n // MAX_POINTS)
-    m = n // step * step
-    blocks = values[:m].reshape(-1, step)
-    idx = np.arange(0, m, step) + blocks.argmax(axis=1)
-    return times_ns[idx], values[idx]
-
-
-def _times(ns: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+    return _layout(fig, "What each threshold would have achieved", deco)
 
 
 def compare_budgets(sims: dict[str, Simulation]) -> go.Figure:
     """Error budget remaining over time for several candidates on one chart."""
-    fig = go.Figure()
+    fig, deco = _new()
     for i, (name, sim) in enumerate(sims.items()):
-        fig.add_scatter(
-            x=sim.budget.times,
-            y=sim.budget.values,
-            mode="lines",
-            name=name,
-            line={"color": PALETTE[i % 7]},
-        )
-    fig.add_hline(y=0, line_color=BAD)
+        x, y = _thin(sim.budget.times_ns, sim.budget.values, np.argmin)
+        fig.add_scatter(x=x / 1e6, y=y, mode="lines", name=name, line={"color": PALETTE[i % 7]})
+    _hline(deco, 0.0, BAD, dash="solid")
     fig.update_yaxes(title="error budget remaining", tickformat=".0%")
-    fig.update_xaxes(title="time (UTC)")
-    return _layout(fig, "Error budget remaining, candidate by candidate")
+    fig.update_xaxes(type="date", title="time (UTC)")
+    return _layout(fig, "Error budget remaining, candidate by candidate", deco)
 
 
 def compare_margins(sims: dict[str, Simulation]) -> go.Figure:
     """Each period's attainment minus the candidate's own target (above 0: met)."""
-    fig = go.Figure()
+    fig, deco = _new()
     for i, (name, sim) in enumerate(sims.items()):
         p = sim.periods
-        ends = pd.DatetimeIndex(p.end_ns.view("datetime64[ns]")).tz_localize("UTC")
         fig.add_scatter(
-            x=ends,
+            x=p.end_ns / 1e6,
             y=p.attainment - sim.slo.objective.target,
             mode="lines+markers",
             name=name,
             line={"color": PALETTE[i % 7]},
             marker={"size": 5},
         )
-    fig.add_hline(y=0, line_color="black", line_dash="dash", annotation_text="target")
+    _hline(deco, 0.0, "black", "target")
     fig.update_yaxes(title="attainment minus target (points)", tickformat="+.2%")
-    fig.update_xaxes(title="period end (UTC)")
-    return _layout(fig, "Margin over target per period")
+    fig.update_xaxes(type="date", title="period end (UTC)")
+    return _layout(fig, "Margin over target per period", deco)
+
+
+def _thin(
+    times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most MAX_POINTS points, keeping each block's extreme so no spike disappears."""
+    n = values.size
+    if n <= MAX_POINTS:
+        return np.asarray(times_ns, dtype=np.float64), values
+    step = -(-n // MAX_POINTS)
+    m = n // step * step
+    blocks = np.nan_to_num(
+        values[:m].reshape(-1, step), nan=-np.inf if pick is np.argmax else np.inf
+    )
+    idx = np.arange(0, m, step) + pick(blocks, axis=1)
+    return np.asarray(times_ns[idx], dtype=np.float64), values[idx]

@@ -143,7 +143,9 @@ def load_from_args(args: argparse.Namespace) -> RequestTable:
 def add_objective_flags(parser: argparse.ArgumentParser) -> None:
     """Flags that describe one candidate SLO (instead of --slo FILE)."""
     group = parser.add_argument_group("candidate SLO (instead of --slo FILE)")
-    group.add_argument("--slo", metavar="FILE", help="SLO definitions (sloview YAML)")
+    group.add_argument(
+        "--slo", metavar="FILE", help="SLO definitions: sloview, OpenSLO v1 or Sloth YAML"
+    )
     group.add_argument("--name", default=None, help="SLO name (lower case, digits, dashes)")
     group.add_argument("--sli", choices=SLI_KINDS, default="latency", help="what is measured")
     group.add_argument(
@@ -523,6 +525,10 @@ def _engine_and_slos(args: argparse.Namespace) -> tuple[Engine, list[SLO]]:
     table = load_from_args(args)
     engine = Engine(table)
     engine.require_time()
+    if not args.slo:
+        # --where on a segment column narrows the candidate itself: say so in its statement.
+        segment = tuple((c, v) for c, v in args.where if c in table.segments)
+        slos = [slo.with_changes(segment=segment) for slo in slos] if segment else slos
     return engine, slos
 
 

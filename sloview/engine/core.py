@@ -33,6 +33,7 @@ class Engine:
         self._luts: dict[Hashable, tuple[np.ndarray, int]] = {}
         self._tokens: np.ndarray | None = None
         self._periods: dict[TimeWindow, Periods] = {}
+        self._segment_values: dict[str, list[str]] = {}
         self.ok = frame[OK].to_numpy()
         if TS not in frame.columns or frame.empty:
             self.base: TimeBase | None = None
@@ -136,8 +137,12 @@ class Engine:
                 where="segment",
                 hint=f"segments: {', '.join(self.table.segments) or 'none'}",
             )
-        counts = self.frame[column].value_counts()
-        return [str(v) for v, c in counts.items() if c > 0]
+        cached = self._segment_values.get(column)
+        if cached is None:
+            counts = self.frame[column].value_counts()
+            cached = [str(v) for v, c in counts.items() if c > 0]
+            self._segment_values[column] = cached
+        return list(cached)
 
     # -- bucket maps -----------------------------------------------------------------------
 

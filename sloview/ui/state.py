@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,12 @@ from sloview.errors import SloviewError
 from sloview.filters import Filters, apply_filters
 from sloview.ingest import Mapping, RequestTable, load_requests
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.parquet"
-SAMPLE_NAME = "sample: generative API, 42 days (bundled)"
+BUNDLED = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.parquet"
+# SLOVIEW_DATA opens another file first (a team's own export, or a benchmark's 1e7 rows).
+SAMPLE = Path(os.environ["SLOVIEW_DATA"]) if os.environ.get("SLOVIEW_DATA") else BUNDLED
+SAMPLE_NAME = (
+    "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED else SAMPLE.name
+)
 
 
 @dataclass(frozen=True)
