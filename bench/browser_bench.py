@@ -24,11 +24,19 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import ensure_file  # noqa: E402
+from synth import ensure_file
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CHANGED = """([statement, bars]) => {
   const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('measured over'));
   const plot = document.querySelector('.js-plotly-plot');
@@ -49,8 +57,19 @@ def main() -> None:
         port = s.getsockname()[1]
     env = {**os.environ, "SLOVIEW_DATA": data}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -66,8 +85,9 @@ def main() -> None:
             t0 = time.perf_counter()
             page.goto(f"{url}/design")
             page.locator("h3", has_text="measured over").first.wait_for(timeout=600_000)
-            page.wait_for_function("() => document.querySelector('.js-plotly-plot')",
-                                   timeout=600_000)
+            page.wait_for_function(
+                "() => document.querySelector('.js-plotly-plot')", timeout=600_000
+            )
             first_load = time.perf_counter() - t0
             thumb = page.get_by_role("slider", name="threshold")
             times = []
@@ -86,14 +106,18 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
     times.sort()
-    print(json.dumps({
-        "rows": args.rows,
-        "moves": len(times),
-        "median_ms": round(statistics.median(times)),
-        "p90_ms": round(times[int(0.9 * (len(times) - 1))]),
-        "max_ms": round(times[-1]),
-        "first_load_s": round(first_load, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "moves": len(times),
+                "median_ms": round(statistics.median(times)),
+                "p90_ms": round(times[int(0.9 * (len(times) - 1))]),
+                "max_ms": round(times[-1]),
+                "first_load_s": round(first_load, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,16 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _serve() -> tuple[subprocess.Popen[bytes], str]:
@@ -25,8 +33,18 @@ def _serve() -> tuple[subprocess.Popen[bytes], str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -42,7 +60,8 @@ def _settle(page: Page, text: str) -> None:
     page.get_by_text(text).first.wait_for(timeout=120_000)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=stSkeleton]') && "
-        "document.querySelectorAll('.js-plotly-plot, [data-testid=stMetric], table, [data-testid=stCode]').length > 0",
+        "document.querySelectorAll('.js-plotly-plot, [data-testid=stMetric], table, "
+        "[data-testid=stCode]').length > 0",
         timeout=120_000,
     )
     time.sleep(3)

@@ -147,18 +147,25 @@ def _occurrence_sweep(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     index = engine.index(slo.sli.metric)
     ranks = np.array([index.rank(float(t), slo.objective.op) for t in thresholds])
-    key, lut, day_start = engine.day_map(slo.window.tz, slo.exclusions)
-    per_day = index.good_per_group_sweep(key, lut, len(day_start), ranks)[:, :-1]
-    cum = np.zeros((ranks.size, per_day.shape[1] + 1))
-    np.cumsum(per_day, axis=1, out=cum[:, 1:])
     periods = engine.periods(slo.window)
-    ds = np.clip(np.searchsorted(day_start, periods.start), 0, per_day.shape[1])
-    de = np.clip(np.searchsorted(day_start, periods.end), 0, per_day.shape[1])
+    # Group buckets between consecutive period edges, so every period is a whole number of
+    # groups. (Local days are not enough: a rolling window that crosses a DST change starts
+    # an hour off midnight.) Group 0 is before the first edge; excluded buckets go last.
+    edges = np.unique(np.concatenate([periods.start, periods.end]))
+    n_groups = edges.size + 1
+    lut = np.searchsorted(edges, np.arange(engine.n_buckets), side="right")
+    lut[engine.excluded(slo.exclusions)] = n_groups
+    key = ("period-edges", slo.window, slo.exclusions)
+    per_group = index.good_per_group_sweep(key, lut, n_groups, ranks)[:, :-1]
+    cum = np.zeros((ranks.size, n_groups + 1))
+    np.cumsum(per_group, axis=1, out=cum[:, 1:])
+    ds = np.searchsorted(edges, periods.start) + 1
+    de = np.searchsorted(edges, periods.end) + 1
     good_p = cum[:, de] - cum[:, ds]
     base_grid = build_grid(engine, slo)
     ct = _cumsum0(base_grid.total)
     table, _, _ = period_table(engine, slo, base_grid, _cumsum0(base_grid.good), ct)
-    good_all = per_day.sum(axis=1).astype(float)
+    good_all = per_group.sum(axis=1).astype(float)
     return good_p, table.total, good_all, float(base_grid.total.sum())
 
 

@@ -104,6 +104,13 @@ class SLI:
     unit: ThroughputUnit = "requests"
 
     def __post_init__(self) -> None:
+        # Settings that do not apply to this kind are not kept: `to_dict` leaves them out, so
+        # keeping them would break `from_dict(sli.to_dict()) == sli`.
+        if self.kind != "latency":
+            object.__setattr__(self, "metric", LATENCY)
+            object.__setattr__(self, "failed_requests", "exclude")
+        if self.kind != "throughput":
+            object.__setattr__(self, "unit", "requests")
         if self.kind == "latency" and self.metric not in LATENCY_COLUMNS:
             raise SpecError(
                 f"{self.metric!r} is not a latency column",
@@ -167,6 +174,8 @@ class Objective:
             )
         if self.threshold is not None and (not math.isfinite(self.threshold) or self.threshold < 0):
             raise SpecError("must be a non-negative number", where="objective.threshold")
+        if self.threshold is None:
+            object.__setattr__(self, "op", "lte")  # no comparison without a threshold
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -213,7 +222,7 @@ class TimeWindow:
             raise SpecError(
                 f"{format_duration(self.rolling_s)} is not a whole number of days",
                 where="window.rolling",
-                hint="rolling windows are evaluated at the end of each day: use 7d, 28d, 30d ...",
+                hint="rolling windows are evaluated at the end of each day: use 7d, 28d or 30d",
             )
         try:
             ZoneInfo(self.tz)
@@ -304,7 +313,7 @@ class Budgeting:
             raise SpecError(
                 f"{format_duration(self.slice_s)} does not divide a day into whole minutes",
                 where="budgeting.slice",
-                hint="use 1m, 5m, 10m, 15m, 30m, 1h ...",
+                hint="use e.g. 1m, 5m, 10m, 15m, 30m or 1h",
             )
         if self.slice_target is not None and not 0 < self.slice_target <= 1:
             raise SpecError("must be in (0, 1]", where="budgeting.slice_target")
@@ -445,6 +454,13 @@ class Exclusion:
     reason: str = "maintenance"
 
     def __post_init__(self) -> None:
+        # One form (UTC pd.Timestamp, naive read as UTC as in `from_dict`), so that `to_dict`
+        # works and equal ranges compare and hash equal.
+        for key in ("start", "end"):
+            ts = pd.Timestamp(getattr(self, key))
+            object.__setattr__(
+                self, key, ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            )
         if self.end <= self.start:
             raise SpecError("end must be after start", where="exclusions")
 
@@ -516,6 +532,18 @@ class SLO:
                 )
         if kind == "availability" and self.objective.threshold is not None:
             raise SpecError("availability has no threshold", where="objective.threshold")
+        if (
+            method == "Timeslices"
+            and self.budgeting.slice_target is None
+            and kind != "throughput"
+            and not self.sli.is_percentile
+        ):
+            raise SpecError(
+                "Timeslices judges each slice by its share of good events: give that share",
+                where="budgeting.slice_target",
+                hint="e.g. slice_target: 0.99 (a slice is good when 99% of its requests are), "
+                "or judge slices by a latency percentile",
+            )
         if self.sli.is_percentile and method != "Timeslices":
             raise SpecError(
                 "a percentile SLI is judged per slice",
@@ -617,6 +645,8 @@ class SLO:
 def _rebase(exc: SpecError, local_root: str, where: str) -> SpecError:
     """Re-anchor an error raised with a local path (e.g. `objective.target`) under `where`."""
     path = exc.where or local_root
+    if where and (path == where or path.startswith((f"{where}.", f"{where}["))):
+        return exc  # raised with the full path already (e.g. by `_number(d, key, where)`)
     if local_root and path.startswith(local_root):
         path = path[len(local_root) :].lstrip(".")
     full = f"{where}.{path}" if where and path else (where or path)

@@ -155,12 +155,14 @@ def test_design_refuses_an_invalid_name_without_a_traceback() -> None:
 
 
 def test_design_restores_a_candidate_from_a_link() -> None:
-    slo = SLO.from_dict({
-        "name": "ttft-p95",
-        "sli": {"kind": "latency", "metric": "ttft_ms"},
-        "objective": {"target": 0.95, "threshold": 500.0},
-        "window": {"calendar": "week"},
-    })
+    slo = SLO.from_dict(
+        {
+            "name": "ttft-p95",
+            "sli": {"kind": "latency", "metric": "ttft_ms"},
+            "objective": {"target": 0.95, "threshold": 500.0},
+            "window": {"calendar": "week"},
+        }
+    )
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["slo"] = encode_slo(slo)
     at.run()

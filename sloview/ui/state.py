@@ -18,9 +18,7 @@ from sloview.ingest import Mapping, RequestTable, load_requests
 BUNDLED = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.parquet"
 # SLOVIEW_DATA opens another file first (a team's own export, or a benchmark's 1e7 rows).
 SAMPLE = Path(os.environ["SLOVIEW_DATA"]) if os.environ.get("SLOVIEW_DATA") else BUNDLED
-SAMPLE_NAME = (
-    "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED else SAMPLE.name
-)
+SAMPLE_NAME = "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED else SAMPLE.name
 
 
 @dataclass(frozen=True)
