@@ -7,6 +7,7 @@ import streamlit as st
 
 from sloview.errors import SloviewError
 from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
+from sloview.report import render_html, render_markdown, render_pdf, report_inputs
 from sloview.session import Session, encode_slo
 from sloview.specfile import dump_slos
 from sloview.ui import shortlist, state
@@ -105,6 +106,52 @@ else:
             st.warning(warning)
         st.code(text, language="yaml")
         st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
+
+st.subheader("Stakeholder report")
+if not items:
+    st.caption("The report needs at least one shortlisted candidate.")
+else:
+    st.caption(
+        "For people who were not in the room: the agreed SLOs in plain English, how each would "
+        "have done (periods, budget, alerts), the recommendation and alternatives, risks, data "
+        "provenance, the decision log and a sign-off table. One self-contained HTML file that "
+        "works offline; a Markdown summary for wikis; a PDF."
+    )
+    title = st.text_input("report title", "Service Level Objectives", key="report_title")
+    generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        inputs = report_inputs(
+            loaded.view, loaded.engine, items, generated_at=generated, title=title
+        )
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        c1, c2, c3 = st.columns(3)
+        c1.download_button(
+            "Download report.html",
+            render_html(inputs),
+            file_name="slo-report.html",
+            mime="text/html",
+        )
+        c2.download_button(
+            "Download report.md",
+            render_markdown(inputs),
+            file_name="slo-report.md",
+            mime="text/markdown",
+        )
+        if c3.button("Make the PDF", help="Prints the HTML report with headless Chromium"):
+            with st.spinner("Printing the report with Chromium (about ten seconds) ..."):
+                try:
+                    st.session_state["report_pdf"] = render_pdf(render_html(inputs), title=title)
+                except SloviewError as exc:
+                    st.error(exc.one_line())
+        if st.session_state.get("report_pdf"):
+            c3.download_button(
+                "Download report.pdf",
+                st.session_state["report_pdf"],
+                file_name="slo-report.pdf",
+                mime="application/pdf",
+            )
 
 st.subheader("Workshop session")
 st.caption(

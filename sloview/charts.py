@@ -60,11 +60,11 @@ def _hline(
     y: float,
     colour: str,
     text: str = "",
-    log: bool = False,
     dash: str = "dash",
     width: float = 1.5,
 ) -> None:
-    pos = math.log10(y) if log and y > 0 else y
+    """A horizontal reference line on a linear y axis (see `_ref` for log axes)."""
+    pos = y
     deco[0].append(
         {
             "type": "line",
@@ -94,43 +94,28 @@ def _hline(
         )
 
 
-def _vline(
-    deco: Decoration,
-    x: float,
+def _ref(
+    fig: go.Figure,
+    x: list[float],
+    y: list[float],
     colour: str,
     text: str = "",
-    log: bool = False,
     dash: str = "dash",
-    bottom: bool = False,
+    width: float = 1.5,
 ) -> None:
-    pos = math.log10(x) if log and x > 0 else x
-    deco[0].append(
-        {
-            "type": "line",
-            "yref": "paper",
-            "y0": 0,
-            "y1": 1,
-            "xref": "x",
-            "x0": pos,
-            "x1": pos,
-            "line": {"color": colour, "dash": dash, "width": 1.5},
-        }
+    """A reference line drawn as a trace: on log axes plotly.js 4 and earlier versions read
+    layout shapes differently (log10 or data units), a trace is in data units everywhere."""
+    fig.add_scatter(
+        x=x,
+        y=y,
+        mode="lines+text" if text else "lines",
+        line={"color": colour, "dash": dash, "width": width},
+        text=[text, ""] if text else None,
+        textposition="top right",
+        textfont={"color": colour, "size": 12},
+        showlegend=False,
+        hoverinfo="skip",
     )
-    if text:
-        deco[1].append(
-            {
-                "yref": "paper",
-                "y": 0.02 if bottom else 0.98,
-                "xref": "x",
-                "x": pos,
-                "text": text,
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "bottom" if bottom else "top",
-                "font": {"color": colour, "size": 12},
-                "bgcolor": "rgba(255,255,255,0.7)",
-            }
-        )
 
 
 def _band(deco: Decoration, x0: float, x1: float, colour: str, opacity: float) -> None:
@@ -180,10 +165,12 @@ def latency_histogram(
     """Histogram of latencies on a log axis, with the candidate threshold marked."""
     fig, deco = _new()
     positive = sorted_values[sorted_values > 0]
+    top = 1.0
     if positive.size:
         edges = np.geomspace(positive[0], positive[-1] * 1.0001, bins + 1)
         counts = np.histogram(positive, bins=edges)[0]
         centers = np.sqrt(edges[:-1] * edges[1:])
+        top = float(counts.max())
         fig.add_bar(
             x=centers,
             y=counts,
@@ -193,7 +180,7 @@ def latency_histogram(
             hovertemplate="%{x:.4g} ms: %{y} requests<extra></extra>",
         )
     if threshold is not None:
-        _vline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
+        _ref(fig, [threshold, threshold], [top, 0.0], BAD, f"threshold {format_ms(threshold)}")
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="requests")
     return _layout(fig, f"Distribution of {label}", deco)
@@ -214,7 +201,7 @@ def ecdf(
             hovertemplate="%{y:.2%} at or under %{x:.4g} ms<extra>" + name + "</extra>",
         )
     if threshold is not None:
-        _vline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
+        _ref(fig, [threshold, threshold], [1.0, 0.0], BAD, f"threshold {format_ms(threshold)}")
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="share of requests at or under", tickformat=".0%", range=[0, 1.01])
     return _layout(fig, f"Cumulative distribution of {label}", deco)
@@ -234,8 +221,14 @@ def percentiles_over_time(
             name=column,
             line={"color": PALETTE[i % 7], "width": 1.5},
         )
-    if threshold is not None:
-        _hline(deco, threshold, BAD, f"threshold {format_ms(threshold)}", log=True)
+    if threshold is not None and x.size:
+        _ref(
+            fig,
+            [float(x[0]), float(x[-1])],
+            [threshold, threshold],
+            BAD,
+            f"threshold {format_ms(threshold)}",
+        )
     fig.update_yaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_xaxes(type="date", title="time (UTC)")
     return _layout(fig, f"{label}: percentiles over time", deco)
@@ -346,12 +339,20 @@ def burn_rates(sim: Simulation) -> go.Figure:
             name=series.name.replace(" long", ""),
             line={"color": colour, "width": 1.2},
         )
-        _hline(deco, rule.burn_rate, colour, log=True, dash="dot", width=1)
+        if x.size:
+            _ref(
+                fig,
+                [float(x[0]) / 1e6, float(x[-1]) / 1e6],
+                [rule.burn_rate, rule.burn_rate],
+                colour,
+                dash="dot",
+                width=1,
+            )
     for f in sim.firings:
         _band(
             deco,
             f.start_ns / 1e6,
-            f.end_ns / 1e6,
+            f.end_ns / 1e6 + sim.cell_s * 1e3,  # until it resolves, one evaluation later
             SEVERITY_COLOURS.get(f.rule.severity, MUTED),
             0.15,
         )
@@ -370,8 +371,20 @@ def alert_timeline(sim: Simulation) -> go.Figure:
         for f in (f for f in sim.firings if f.rule == rule):
             spent = percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
             text = f"{label}<br>{f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M}<br>budget spent {spent}"
-            xs += [f.start_ns / 1e6, f.end_ns / 1e6, None]
+            # Drawn until it resolves, one evaluation after its last firing minute.
+            xs += [f.start_ns / 1e6, f.end_ns / 1e6 + sim.cell_s * 1e3, None]
             texts += [text, text, ""]
+        # Every rule gets its row, and the axis spans the whole history, firings or not.
+        span = sim.budget.times_ns
+        if span.size:
+            fig.add_scatter(
+                x=[span[0] / 1e6, span[-1] / 1e6],
+                y=[label, label],
+                mode="markers",
+                marker={"opacity": 0},
+                showlegend=False,
+                hoverinfo="skip",
+            )
         fig.add_scatter(
             x=xs,
             y=[label if x is not None else None for x in xs],
@@ -419,11 +432,16 @@ def sweep_curve(
     )
     _hline(deco, sweep.target, "black", f"target {percent(sweep.target)}")
     if recommended is not None:
-        _vline(
-            deco, recommended, GOOD, f"recommended {format_ms(recommended)}", log=True, dash="solid"
+        _ref(
+            fig,
+            [recommended, recommended],
+            [1.0, 0.0],
+            GOOD,
+            f"recommended {format_ms(recommended)}",
+            dash="solid",
         )
     if current is not None:
-        _vline(deco, current, BAD, f"candidate {format_ms(current)}", log=True, bottom=True)
+        _ref(fig, [current, current], [0.0, 1.0], BAD, f"candidate {format_ms(current)}")
     fig.update_xaxes(type="log", title=f"{label} threshold (ms, log scale)")
     fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1.02])
     return _layout(fig, "What each threshold would have achieved", deco)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sloview import __version__
@@ -26,6 +29,7 @@ from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.mapping import parse_unit, parse_where
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import CALENDARS, METHODS, SLI_KINDS, SLO
+from sloview.session import Candidate
 from sloview.simulate import Simulation, simulate
 from sloview.specfile import load_slo_file
 from sloview.summary import Summary, iso_utc, summarize
@@ -57,6 +61,16 @@ def _flag(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 
     parse.__name__ = convert.__name__
     return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1], e.g. 0.9")
+    return value
 
 
 def _csv_list(text: str) -> tuple[str, ...]:
@@ -447,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_objective_flags(sim)
     sim.add_argument(
         "--desired-share",
-        type=float,
+        type=_share,
         default=0.9,
         metavar="X",
         help="share of periods the recommendation must meet (default 0.9)",
@@ -466,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_objective_flags(rec)
     rec.add_argument(
         "--desired-share",
-        type=float,
+        type=_share,
         default=0.9,
         metavar="X",
         help="share of periods to meet (default 0.9)",
@@ -497,6 +511,37 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     add_source_flags(export)
     export.set_defaults(handler=_cmd_export, tz=None)
+
+    report = sub.add_parser(
+        "report",
+        help="the stakeholder report of agreed SLOs (HTML, Markdown or PDF)",
+        description="Write the stakeholder report: every SLO given (all count as agreed) with "
+        "its attainment and 95% CI, periods met, budget left, charts of history, burn rates "
+        "and the alert backtest, the recommendation's rationale, risks, data provenance and a "
+        "sign-off table. The output's extension picks the format: .html (one self-contained "
+        "file that works offline), .md (for wikis and pull requests) or .pdf (printed by "
+        "headless Chromium: needs `apt-get install chromium` and `pip install playwright`).",
+    )
+    report.add_argument("source", metavar="SOURCE")
+    add_mapping_flags(report)
+    add_objective_flags(report)
+    report.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="FILE.html, FILE.md or FILE.pdf"
+    )
+    report.add_argument("--title", metavar="TEXT", help="report title")
+    report.add_argument(
+        "--desired-share",
+        type=_share,
+        default=0.9,
+        metavar="X",
+        help="share of periods the recommendation must meet (default 0.9)",
+    )
+    report.add_argument(
+        "--generated-at",
+        metavar="TEXT",
+        help="the generation time printed in the report (default: now, or SOURCE_DATE_EPOCH)",
+    )
+    report.set_defaults(handler=_cmd_report)
 
     check = sub.add_parser(
         "validate",
@@ -538,9 +583,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     texts = []
     for slo in slos:
         sim = simulate(engine, slo, segment_columns=tuple(args.segment))
-        rec = recommend(engine, slo, args.desired_share)
+        try:
+            rec: Recommendation | None = recommend(engine, slo, args.desired_share)
+        except SpecError as exc:  # the simulation stands even when no recommendation can
+            rec = None
+            sim = replace(sim, notes=(*sim.notes, f"No recommendation: {exc.one_line()}"))
         entry = sim.to_dict()
-        entry["recommendation"] = rec.to_dict()
+        entry["recommendation"] = None if rec is None else rec.to_dict()
         entries.append(entry)
         texts.append(render_simulation(sim, rec))
     if args.json:
@@ -586,6 +635,55 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    # Imported here: the report pulls in plotly, which the other commands do not need.
+    from sloview.report import DEFAULT_TITLE, build_report, format_for_path
+    from sloview.report.pdf import check_pdf_renderer
+
+    # A bad extension or a missing PDF renderer fails before the data are read.
+    fmt = format_for_path(args.output)
+    if fmt == "pdf":
+        check_pdf_renderer()
+    engine, slos = _engine_and_slos(args)
+    data = build_report(
+        engine.table,
+        engine,
+        [Candidate(slo=slo, agreed=True) for slo in slos],
+        generated_at=args.generated_at or _generated_at(),
+        fmt=fmt,
+        title=args.title or DEFAULT_TITLE,
+        desired_share=args.desired_share,
+        segment_columns=tuple(args.segment),
+    )
+    try:
+        with open(args.output, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise SpecError(exc.strerror or "cannot be written", where=args.output) from None
+    kind = {"html": "HTML", "md": "Markdown", "pdf": "PDF"}[fmt]
+    print(
+        f"wrote {args.output}: {len(slos)} agreed SLO{'s' if len(slos) != 1 else ''} "
+        f"({kind}, {len(data):,} bytes)"
+    )
+    return EXIT_OK
+
+
+def _generated_at() -> str:
+    """Now in UTC, or SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return f"{datetime.fromtimestamp(int(epoch), tz=UTC):%Y-%m-%d %H:%M} UTC"
+        except (ValueError, OverflowError, OSError):
+            raise SpecError(
+                f"{epoch!r} is not a Unix time",
+                where="SOURCE_DATE_EPOCH",
+                hint="unset it or give whole seconds since 1970",
+            ) from None
+    # The CLI is the edge where the clock may be read; renderers get the text.
+    return f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     docs = load_documents(read_text(args.file), args.file)
     if not any(is_openslo(doc) for doc in docs):
@@ -605,7 +703,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def render_simulation(sim: Simulation, rec: Recommendation) -> str:
+def render_simulation(sim: Simulation, rec: Recommendation | None) -> str:
     """The readable (non-JSON) form of one simulation."""
     o = sim.overall
     lines = [
@@ -649,7 +747,8 @@ def render_simulation(sim: Simulation, rec: Recommendation) -> str:
             f"{seg.periods_met} of {seg.periods} periods met"
         )
     lines.append("")
-    lines.append(f"  recommendation: {rec.rationale}")
+    if rec is not None:
+        lines.append(f"  recommendation: {rec.rationale}")
     lines.extend(f"  note: {n}" for n in sim.notes)
     return "\n".join(lines)
 

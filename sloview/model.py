@@ -415,23 +415,19 @@ def default_alerts(window: TimeWindow) -> tuple[AlertWindow, ...]:
 
     Periods of 28 days or more keep the Workbook windows (1h/5m, 6h/30m, 1d/2h, 3d/6h) and
     scale the burn factors so each row still fires after 2%, 5%, 10% and 10% of the budget
-    (as Sloth does: 14.4/6/3/1 at 30 days, 13.44/5.6/2.8/0.93 at 28). Shorter periods would
-    get factors below 1 that way (alerting while the budget is on track), so there the
-    windows shrink with the period and the factors stay 14.4/6/3/1 (as Pyrra does).
+    (as Sloth does: 14.4/6/3/1 at 30 days, 13.44/5.6/2.8 at 28), never below 1. Shorter
+    periods would get factors below 1 that way (alerting while the budget is on track), so
+    there the windows shrink with the period and the factors stay 14.4/6/3/1 (as Pyrra does).
     """
     hours = window.period_hours
     rows = []
     for sev, long_s, short_s, share in WORKBOOK_ALERTS:
         factor = share * 720 / (long_s / 3600)
         if hours >= 28 * 24:
-            rows.append(
-                AlertWindow(
-                    severity=sev,
-                    long_s=long_s,
-                    short_s=short_s,
-                    burn_rate=round(share * hours / (long_s / 3600), 4),
-                )
-            )
+            # Never below 1: a factor under 1 fires while the budget is still on track
+            # (Sloth's 28-day table has 0.93 there; Pyrra keeps 1, as here).
+            rate = max(1.0, round(share * hours / (long_s / 3600), 4))
+            rows.append(AlertWindow(severity=sev, long_s=long_s, short_s=short_s, burn_rate=rate))
             continue
         scaled_long = max(2, round(long_s * hours / 720 / 60)) * 60
         scaled_short = max(1, round(short_s * hours / 720 / 60)) * 60

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import special
 
 from sloview.engine import BUCKET_S, Engine, Periods
+from sloview.engine.timebase import PARTIAL_TOLERANCE_NS
 from sloview.errors import SpecError
 from sloview.model import SLO, AlertWindow, Objective
 from sloview.stats import CONFIDENCE, clopper_pearson
@@ -158,7 +159,7 @@ class AlertFiring:
 
     @property
     def end(self) -> pd.Timestamp:
-        """When it would have resolved (UTC)."""
+        """The last evaluation at which it was still firing (UTC); it resolves one step later."""
         return pd.Timestamp(self.end_ns, tz="UTC")
 
     def to_dict(self) -> dict[str, Any]:
@@ -700,6 +701,10 @@ def simulate(
 
     raw_violations = find_violations(slo, grid)
     runs.sort(key=lambda f: (f[1], f[0].long_s))
+    if slo.window.rolling_s is not None:
+        # "Budget spent" needs a full SLO window of data behind it; before that it is unknown.
+        covered = base.first_ns + slo.window.rolling_s * 10**9 - PARTIAL_TOLERANCE_NS
+        consumed = np.where(cell_end_ns >= covered, consumed, np.nan)
     firings, violations = _backtest(runs, raw_violations, consumed, cell_end_ns, grid.cell_s)
     seg_results = tuple(
         seg for column in segment_columns for seg in segment_results(engine, slo, column)

@@ -205,10 +205,23 @@ def test_shortlist_compare_and_export() -> None:
     assert len(_figures(at)) == 2
     at.switch_page("pages/5_export.py").run()
     _clean(at)
-    yaml_text = at.code[0].value
-    assert "name: chat-latency" in yaml_text
-    assert "name: availability" in yaml_text
-    assert "/design?slo=" in at.code[1].value
+    assert [s.value for s in at.success] == [
+        "Valid OpenSLO v1 (checked against the OpenSLO SDK's rules)."
+    ]
+    openslo = at.code[0].value
+    assert "name: chat-latency" in openslo
+    assert "name: availability" in openslo
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == [
+        "Download openslo.yaml",
+        "Download report.html",
+        "Download report.md",
+        "Download session.json",
+    ]
+    at.radio[0].set_value("sloview YAML").run()
+    _clean(at)
+    assert at.code[0].value.startswith("slos:\n- name: chat-latency")
+    assert "/design?slo=" in at.code[-1].value
 
 
 def test_filters_apply_on_every_page(sample_path: Path) -> None:
@@ -233,8 +246,8 @@ def test_design_target_view_marks_the_recommendation() -> None:
     assert any("tightest threshold" in i.value for i in at.info)
     sweep = next(f for f in _figures(at) if f["layout"]["title"]["text"].startswith("What each"))
     assert len(_array(sweep["data"][0]["x"])) >= 200
-    texts = [a["text"] for a in sweep["layout"]["annotations"]]
-    assert any(t.startswith("recommended") for t in texts)
+    labels = [t["text"][0] for t in sweep["data"] if t.get("text")]
+    assert any(label.startswith("recommended") for label in labels)
 
 
 def test_design_segments_view_lists_each_endpoint() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sloview.export import validate_openslo
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.e2e
@@ -134,14 +135,15 @@ def test_open_upload_change_threshold_and_download(
     page.get_by_text("added to the shortlist").wait_for(timeout=30_000)
 
     page.get_by_role("link", name="Export").click()
-    button = page.get_by_role("button", name="Download slos.yaml")
+    button = page.get_by_role("button", name="Download openslo.yaml")
     button.wait_for(timeout=60_000)
     with page.expect_download() as download:
         button.click()
-    saved = tmp_path / "slos.yaml"
+    saved = tmp_path / "openslo.yaml"
     download.value.save_as(saved)
     text = saved.read_text()
-    assert text.startswith("slos:")
-    assert "threshold:" in text
+    assert "apiVersion: openslo/v1" in text
+    assert validate_openslo(text) == []
+    assert after.removesuffix(".") in text  # the statement travels as the SLO's description
     page.screenshot(path=str(tmp_path / "export.png"))
     assert not errors, errors

@@ -77,9 +77,11 @@ class Periods:
 
 def day_starts(base: TimeBase, tz: str) -> np.ndarray:
     """Bucket indexes of every local midnight in `tz` from before the data to after it."""
-    first = pd.Timestamp(base.first_ns, tz="UTC").tz_convert(tz).normalize()
-    last = pd.Timestamp(base.last_ns, tz="UTC").tz_convert(tz).normalize() + pd.Timedelta(days=1)
-    days = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq="D")
+    # Dates on the local wall clock: adding a day to an aware midnight adds 24 hours, which
+    # stops short of the next midnight on a 25-hour day (end of daylight saving time).
+    first = pd.Timestamp(base.first_ns, tz="UTC").tz_convert(tz).tz_localize(None).normalize()
+    last = pd.Timestamp(base.last_ns, tz="UTC").tz_convert(tz).tz_localize(None).normalize()
+    days = pd.date_range(first, last + pd.Timedelta(days=1), freq="D")
     local = days.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
     return np.array([base.bucket_at(d) for d in local], dtype=np.int64)
 
@@ -102,7 +104,9 @@ def calendar_periods(base: TimeBase, calendar: Calendar, tz: str) -> Periods:
 def rolling_periods(base: TimeBase, duration_s: int, tz: str) -> Periods:
     """Rolling windows of `duration_s`, one ending at each local midnight after data start."""
     ends = day_starts(base, tz)
-    ends = ends[ends > base.bucket_at(pd.Timestamp(base.first_ns, tz="UTC"))]
+    # After the first request: past the start of its minute (a midnight in that same minute,
+    # after the request, still ends a window).
+    ends = ends[ends > (base.first_ns - base.origin_ns) // BUCKET_NS]
     starts = ends - duration_s // BUCKET_S
     return _periods(base, starts, ends)
 

@@ -51,7 +51,7 @@ FILTERED_OUT = "filtered out by --where"
 
 def times_ns(frame: pd.DataFrame) -> np.ndarray:
     """Request times as int64 UTC nanoseconds (no copy)."""
-    return np.asarray(frame[TS].array.asi8)
+    return np.asarray(frame[TS].array.as_unit("ns").asi8)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,460 @@
+"""The stakeholder report as one self-contained HTML file that works offline.
+
+plotly.js (the bundle that ships inside the plotly Python package) is embedded once; every
+figure is a JSON spec drawn by it, in a div with a fixed id (`slo-1-periods` ...). Nothing is
+fetched from anywhere: no CDN, no web fonts, no MathJax, and a Content-Security-Policy that
+forbids loading anything. All text that comes from users or data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+
+import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
+from plotly.offline import get_plotlyjs
+
+from sloview import charts
+from sloview.report import text
+from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.style import CHART_WIDTH_PX, CONTENT_SECURITY_POLICY, CSS, PLOTS_JS
+from sloview.simulate import Simulation
+
+# (suffix of the div id, heading, chart, explanation)
+FIGURES = (
+    ("periods", "Attainment per period", charts.period_attainment, text.explain_periods),
+    ("budget", "Error budget burndown", charts.budget_burndown, text.explain_budget),
+    ("burn", "Burn rate and alerts", charts.burn_rates, text.explain_burn),
+    ("alerts", "Alert backtest", charts.alert_timeline, text.explain_alerts),
+)
+
+
+def esc(value: object) -> str:
+    """Text made safe for HTML content and attribute values."""
+    return escape(str(value), quote=True)
+
+
+@functools.cache
+def plotly_bundle() -> str:
+    """The plotly.min.js that ships with the plotly package, safe inside a script element."""
+    # The bundle holds no `</script`; the replacement keeps it that way in any future version.
+    return str(get_plotlyjs()).replace("</script", "<\\/script")
+
+
+def render_html(inputs: ReportInputs) -> str:
+    """The whole report as one HTML document (same inputs, same bytes)."""
+    # The scripts the body runs are collected as they are written (never found by searching
+    # the page), so the policy below can allow exactly these and nothing else.
+    body_scripts: list[str] = []
+    sections = [
+        _slo_section(inputs, f, i, body_scripts) for i, f in enumerate(inputs.agreed, start=1)
+    ]
+    body_scripts.append("sloviewDone();")
+    body = "\n".join(
+        [
+            _header(inputs),
+            _contents(inputs),
+            _summary(inputs),
+            *sections,
+            _alternatives(inputs),
+            _provenance(inputs),
+            _decisions(inputs),
+            f"<footer><p>{esc(text.headline(inputs))}</p></footer>",
+            f"<script>{body_scripts[-1]}</script>",
+        ]
+    )
+    # The first keeps plotly.js from looking for MathJax on a CDN.
+    head_scripts = ("window.PlotlyConfig = {MathJaxConfig: 'local'};", plotly_bundle(), PLOTS_JS)
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta http-equiv="Content-Security-Policy" '
+            f'content="{esc(content_security_policy((*head_scripts, *body_scripts)))}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(inputs.title)}</title>",
+            f"<style>{CSS}</style>",
+            f"<script>{head_scripts[0]}</script>",
+            f'<script id="plotly-js">{head_scripts[1]}</script>',
+            f"<script>{head_scripts[2]}</script>",
+            "</head>",
+            "<body>",
+            body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def content_security_policy(scripts: Iterable[str]) -> str:
+    """A policy that loads nothing from anywhere and runs only these exact scripts."""
+    # Hashes instead of 'unsafe-inline': even text that escaped the escaping could neither
+    # run a script nor an inline event handler (onerror=...).
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode('utf-8')).digest()).decode()}'"
+        for s in scripts
+    )
+    return CONTENT_SECURITY_POLICY.format(script_hashes=hashes)
+
+
+def figure_ids(inputs: ReportInputs) -> tuple[str, ...]:
+    """The div ids of every chart in the report, in order."""
+    return tuple(f"slo-{i}-{key}" for i in range(1, len(inputs.agreed) + 1) for key, *_ in FIGURES)
+
+
+# -- building blocks -------------------------------------------------------------------------
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
+) -> str:
+    """A table of plain-text cells (escaped here); `numeric` columns align right."""
+
+    def cls(i: int) -> str:
+        return ' class="num"' if i in numeric else ""
+
+    head = "".join(f"<th{cls(i)}>{esc(h)}</th>" for i, h in enumerate(headers))
+    lines = [f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>"]
+    for row in rows:
+        cells = "".join(f"<td{cls(i)}>{esc(c)}</td>" for i, c in enumerate(row))
+        lines.append(f"<tr>{cells}</tr>")
+    lines.append("</tbody>\n</table>")
+    return "\n".join(lines)
+
+
+def _figures_dl(pairs: Iterable[tuple[str, str]]) -> str:
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs)
+    return f'<dl class="figures">{items}</dl>'
+
+
+def _verdict(f: SLOFindings) -> str:
+    return f'<span class="verdict {esc(f.verdict)}">{esc(text.verdict(f))}</span>'
+
+
+def _figure(div_id: str, fig: go.Figure, scripts: list[str]) -> str:
+    """A chart div and the script that draws it (fixed width, so print matches screen)."""
+    # The section's heading and paragraph say what the chart title says (the long titles
+    # were cut off at print width); the freed space goes to the plot.
+    fig.update_layout(width=CHART_WIDTH_PX, autosize=False, title_text="", margin_t=24)
+    spec = fig.to_dict()
+    # The `json` engine is pinned: plotly's default switches to orjson when it is installed,
+    # which formats numbers differently and would change the bytes of the report.
+    data = to_json_plotly(spec.get("data", []), engine="json")
+    layout = to_json_plotly(spec.get("layout", {}), engine="json")
+    height = int(spec.get("layout", {}).get("height") or 380)
+    script = f"sloviewPlot({json.dumps(div_id)}, {data}, {layout});"
+    scripts.append(script)
+    return (
+        f'<div class="chart" id="{esc(div_id)}" style="height:{height}px"></div>\n'
+        f"<script>{script}</script>"
+    )
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _header(inputs: ReportInputs) -> str:
+    return (
+        f"<header>\n<h1>{esc(inputs.title)}</h1>\n"
+        f'<p class="meta">{esc(text.headline(inputs))}</p>\n</header>'
+    )
+
+
+def _contents(inputs: ReportInputs) -> str:
+    items = ['<li><a href="#summary">Summary: the agreed SLOs</a></li>']
+    items += [
+        f'<li><a href="#slo-{i}">{esc(f.name)}</a></li>'
+        for i, f in enumerate(inputs.agreed, start=1)
+    ]
+    items += [
+        '<li><a href="#alternatives">Alternatives considered</a></li>',
+        '<li><a href="#provenance">Data provenance</a></li>',
+        '<li><a href="#decisions">Decision log and sign-off</a></li>',
+    ]
+    return f'<nav class="contents">\n<ol>\n{chr(10).join(items)}\n</ol>\n</nav>'
+
+
+def _summary(inputs: ReportInputs) -> str:
+    parts = ['<section id="summary">', "<h2>Summary: the agreed SLOs</h2>"]
+    if not inputs.agreed:
+        parts.append(f'<p class="draft">{esc(text.no_agreed())}</p>')
+    else:
+        parts.append(
+            "<p>Each SLO below is a promise about the service, replayed on the request history "
+            "to see how it would have done. Attainment is the share of requests (or time "
+            "slices) that met it; budget left is for the latest period.</p>"
+        )
+        head = (
+            '<thead><tr><th>SLO and promise</th><th>Attainment</th><th class="num">Periods met'
+            '</th><th class="num">Budget left</th><th>Verdict</th></tr></thead>'
+        )
+        rows = []
+        for i, f in enumerate(inputs.agreed, start=1):
+            sim = f.simulation
+            service = f.candidate.slo.service
+            who = f' <span class="muted">({esc(service)})</span>' if service else ""
+            rows.append(
+                f'<tr><td><a href="#slo-{i}"><strong>{esc(f.name)}</strong></a>{who}<br>'
+                f"{esc(sim.statement)}</td>"
+                f"<td>{esc(text.attainment(sim.overall, sim.slo.objective.target))}</td>"
+                f'<td class="num">{esc(text.periods_met(sim))}</td>'
+                f'<td class="num">{esc(text.budget_left(sim))}</td>'
+                f"<td>{_verdict(f)}</td></tr>"
+            )
+        parts.append(f"<table>\n{head}\n<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>")
+    parts.append("<h3>How to read this report</h3>")
+    glossary = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in text.GLOSSARY)
+    parts.append(f'<dl class="glossary">{glossary}</dl>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _slo_section(inputs: ReportInputs, f: SLOFindings, i: int, scripts: list[str]) -> str:
+    sim = f.simulation
+    slo = sim.slo
+    parts = [
+        f'<section class="slo-section" id="slo-{i}">',
+        f"<h2>{i}. {esc(f.name)}</h2>",
+        f'<p class="statement">{esc(sim.statement)}</p>',
+    ]
+    if slo.description:
+        parts.append(f"<p>{esc(slo.description)}</p>")
+    pairs = []
+    if slo.service:
+        pairs.append(("Service", slo.service))
+    pairs += [
+        ("Attainment", text.attainment(sim.overall, slo.objective.target)),
+        ("Events", text.events(sim)),
+        ("Periods met", f"{text.periods_met(sim)} ({slo.window.describe()})"),
+        ("Budget left", f"{text.budget_left(sim)} in the latest period"),
+        ("Verdict", text.verdict(f)),
+        ("Pages per month", text.pages(f)),
+        ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),
+    ]
+    parts.append(_figures_dl(pairs))
+
+    parts.append("<h3>Why this SLO</h3>")
+    rationale = text.recommendation(f)
+    if rationale:
+        parts.append(f"<p>{esc(rationale)}</p>")
+    if f.candidate.note:
+        parts.append(
+            f'<p class="note"><strong>Note from the room:</strong> {esc(f.candidate.note)}</p>'
+        )
+    related = inputs.related(f)
+    if related:
+        parts.append("<p>Compared with the alternatives considered for the same measure:</p>")
+        parts.append(_key_figures_table((f, *related)))
+
+    for key, heading, chart, explain in FIGURES:
+        div_id = f"slo-{i}-{key}"
+        parts.append(
+            f'<div class="figure">\n<h3>{esc(heading)}</h3>\n<p>{esc(explain(f))}</p>\n'
+            f"{_figure(div_id, chart(sim), scripts)}\n</div>"
+        )
+
+    parts.append("<h3>Alert rules</h3>")
+    parts.append(
+        _table(
+            ("severity", "long window", "short window", "burn rate", "budget spent when it fires"),
+            (text.rule_row(r, slo) for r in slo.alert_windows),
+            numeric=(3, 4),
+        )
+    )
+    parts.append(_risks(f))
+    if sim.segments:
+        parts.append(_segments(sim))
+    if sim.notes:
+        parts.append("<h3>Notes</h3>")
+        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in sim.notes) + "</ul>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _risks(f: SLOFindings) -> str:
+    sim = f.simulation
+    parts = ["<h3>Risks</h3>", f"<p>{esc(text.risk_summary(f))}</p>"]
+    if f.missed_periods:
+        parts.append("<p>Periods that missed the target:</p>")
+        rows = [text.period_row(p, sim.slo.objective.target) for p in f.missed_periods]
+        parts.append(
+            _table(
+                ("period", "attainment", "budget left", "result"),
+                text.capped(rows, 4),
+                numeric=(1, 2),
+            )
+        )
+    if sim.violations:
+        parts.append(
+            "<p>Violations (incidents) found in the data, and whether alerts caught them:</p>"
+        )
+        rows_v = [text.violation_row(v) for v in sim.violations]
+        parts.append(
+            _table(
+                ("started", "lasted", "budget spent", "peak burn", "alerts"),
+                text.capped(rows_v, 5),
+                numeric=(2, 3),
+            )
+        )
+    if f.false_alerts:
+        parts.append("<p>Alerts that would have fired with no violation under way:</p>")
+        rows_a = [text.firing_row(a) for a in f.false_alerts]
+        parts.append(
+            _table(
+                ("rule", "started", "lasted", "budget spent by then"),
+                text.capped(rows_a, 4),
+                numeric=(3,),
+            )
+        )
+    return "\n".join(parts)
+
+
+def _segments(sim: Simulation) -> str:
+    rows = [
+        (
+            f"{s.column} = {s.value}",
+            text.attainment(s.overall, sim.slo.objective.target),
+            f"{s.periods_met} of {s.periods}",
+        )
+        for s in sim.segments
+    ]
+    return "\n".join(
+        [
+            "<h3>By segment</h3>",
+            "<p>The same SLO applied to each group of requests on its own:</p>",
+            _table(("segment", "attainment", "periods met"), rows, numeric=(2,)),
+        ]
+    )
+
+
+def _key_figures_table(items: Sequence[SLOFindings]) -> str:
+    rows = [
+        (
+            f.name + (" (agreed)" if f.candidate.agreed else ""),
+            text.objective(f.candidate.slo),
+            text.attainment(f.simulation.overall, f.candidate.slo.objective.target),
+            text.periods_met(f.simulation),
+            text.budget_left(f.simulation),
+            text.pages(f),
+            text.verdict(f),
+        )
+        for f in items
+    ]
+    return _table(
+        ("SLO", "objective", "attainment", "periods met", "budget left", "pages/month", "verdict"),
+        rows,
+        numeric=(3, 4, 5),
+    )
+
+
+def _alternatives(inputs: ReportInputs) -> str:
+    parts = ['<section class="appendix" id="alternatives">', "<h2>Alternatives considered</h2>"]
+    if not inputs.alternatives:
+        parts.append("<p>No other candidate was shortlisted.</p>")
+    else:
+        parts.append(
+            "<p>Candidates the room shortlisted but did not agree on, with how each would have "
+            "done on the same history.</p>"
+        )
+        parts.append(_key_figures_table(inputs.alternatives))
+        for f in inputs.alternatives:
+            note = f" Note: {f.candidate.note}" if f.candidate.note else ""
+            parts.append(
+                f"<p><strong>{esc(f.name)}</strong>: {esc(f.simulation.statement)}{esc(note)}</p>"
+            )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _provenance(inputs: ReportInputs) -> str:
+    p = inputs.provenance
+    parts = [
+        '<section class="appendix" id="provenance">',
+        "<h2>Data provenance</h2>",
+        _figures_dl(
+            [
+                ("Source", p.source_name),
+                ("Format", p.source_format),
+                ("Span", text.source_span(p)),
+                ("Rows read", text.count(p.rows_read)),
+                ("Requests used", text.count(p.rows)),
+                ("Rows left out", text.count(p.dropped_total)),
+                *(
+                    [("Rows outside the filters", text.count(p.filtered_out))]
+                    if p.filtered_out
+                    else []
+                ),
+                ("Timezone of naive times", p.timezone),
+            ]
+        ),
+    ]
+    if p.dropped:
+        parts.append("<h3>Rows left out, by reason</h3>")
+        parts.append(
+            _table(("reason", "rows"), ((r, text.count(n)) for r, n in p.dropped), numeric=(1,))
+        )
+    parts.append("<h3>Columns used</h3>")
+    parts.append(_table(("meaning", "column", "why this column"), p.columns))
+    if p.filters:
+        parts.append(
+            "<p>Only rows where "
+            + esc(" and ".join(f"{c} = {v}" for c, v in p.filters))
+            + " were used.</p>"
+        )
+    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
+    parts.append("<h3>Rules</h3>")
+    rules = [
+        ("Status policy", p.status_policy),
+        ("Percentiles", p.percentile_definition),
+    ]
+    rules += [(f"Failed requests ({s.name})", text.failed_policy(s)) for s in slos]
+    rules += [
+        (f"Quiet slices ({s.name})", text.slice_policy(s)) for s in slos if text.slice_policy(s)
+    ]
+    parts.append(_figures_dl(rules))
+    excluded = [(s.name, e) for s in slos for e in s.exclusions]
+    if excluded:
+        parts.append("<h3>Time ranges that do not count</h3>")
+        parts.append(
+            _table(
+                ("SLO", "from", "to", "reason"),
+                ((n, text.when(e.start), text.when(e.end), e.reason) for n, e in excluded),
+            )
+        )
+    parts.append("<h3>Assumptions and notes</h3>")
+    notes = [*p.notes, *text.ASSUMPTIONS]
+    parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _decisions(inputs: ReportInputs) -> str:
+    rows = [
+        (c.slo.name, text.objective(c.slo), "agreed" if c.agreed else "not agreed", c.note)
+        for c in inputs.candidates
+    ]
+    sign = "".join(
+        f"<tr><td>{esc(role)}</td><td></td><td></td><td></td></tr>"
+        for role in inputs.sign_off_roles
+    )
+    return "\n".join(
+        [
+            '<section class="appendix" id="decisions">',
+            "<h2>Decision log</h2>",
+            "<p>Every candidate the room shortlisted, in the order it was added.</p>",
+            _table(("SLO", "objective", "decision", "note"), rows),
+            "<h3>Sign-off</h3>",
+            "<p>By signing, each role agrees to the SLOs marked agreed above.</p>",
+            '<table class="signature">\n<thead><tr><th>Role</th><th>Name</th><th>Date</th>'
+            f"<th>Signature</th></tr></thead>\n<tbody>{sign}</tbody>\n</table>",
+            "</section>",
+        ]
+    )

@@ -1,0 +1,251 @@
+"""Report inputs: every figure the stakeholder report shows, computed once, before rendering.
+
+The renderers (HTML, Markdown, PDF) only format what is here: no simulation, no clock, no
+random ids. `generated_at` is passed in by the caller, so the same inputs render to the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from sloview.design import Recommendation, recommend
+from sloview.engine import Engine
+from sloview.errors import SpecError
+from sloview.ingest.table import TS, RequestTable
+from sloview.session import Candidate
+from sloview.simulate import AlertFiring, PeriodResult, Simulation, Violation, simulate
+from sloview.stats import PERCENTILE_DEFINITION
+from sloview.units import UNIT_WORDS
+
+DEFAULT_TITLE = "Service level objectives: decision report"
+SIGN_OFF_ROLES = ("Product owner", "Service owner (SRE)", "Engineering lead")
+
+Verdict = Literal["met-every-period", "met-most-periods", "missed-too-often", "no-data"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provenance:
+    """Where the numbers come from: the file, its span, what was left out and the rules used."""
+
+    source_name: str
+    source_format: str
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    rows_read: int
+    rows: int
+    dropped: tuple[tuple[str, int], ...]
+    columns: tuple[tuple[str, str, str], ...]
+    filters: tuple[tuple[str, str], ...]
+    timezone: str
+    status_policy: str
+    percentile_definition: str
+    notes: tuple[str, ...]
+
+    @property
+    def dropped_total(self) -> int:
+        """Rows read but left out, all reasons together."""
+        return sum(count for _, count in self.dropped)
+
+    @property
+    def filtered_out(self) -> int:
+        """Valid rows left out by a view's filters (the app's segment and time filters)."""
+        return max(0, self.rows_read - self.dropped_total - self.rows)
+
+    @property
+    def span_s(self) -> float | None:
+        """Seconds from the first to the last request (None without timestamps)."""
+        if self.start is None or self.end is None:
+            return None
+        return float((self.end - self.start).total_seconds())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SLOFindings:
+    """One candidate's simulation, recommendation and the risks drawn from them."""
+
+    candidate: Candidate
+    simulation: Simulation
+    recommendation: Recommendation | None
+    recommendation_problem: str
+    verdict: Verdict
+    missed_periods: tuple[PeriodResult, ...]
+    caught_violations: tuple[Violation, ...]
+    missed_violations: tuple[Violation, ...]
+    false_alerts: tuple[AlertFiring, ...]
+    pages_per_month: float
+
+    @property
+    def name(self) -> str:
+        """The SLO's name."""
+        return self.candidate.slo.name
+
+    @property
+    def indicator(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What is measured and for whom: SLOs with the same indicator are alternatives."""
+        sli = self.candidate.slo.sli
+        return sli.kind, sli.metric, self.candidate.slo.segment
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportInputs:
+    """Everything a report renderer needs."""
+
+    title: str
+    generated_at: str
+    provenance: Provenance
+    agreed: tuple[SLOFindings, ...]
+    alternatives: tuple[SLOFindings, ...]
+    candidates: tuple[Candidate, ...]
+    desired_share: float
+    sign_off_roles: tuple[str, ...]
+
+    def related(self, findings: SLOFindings) -> tuple[SLOFindings, ...]:
+        """Alternatives that measure the same thing for the same requests as an agreed SLO."""
+        return tuple(a for a in self.alternatives if a.indicator == findings.indicator)
+
+
+def report_inputs(
+    table: RequestTable,
+    engine: Engine,
+    candidates: Sequence[Candidate],
+    *,
+    generated_at: str,
+    title: str = DEFAULT_TITLE,
+    desired_share: float = 0.9,
+    segment_columns: tuple[str, ...] = (),
+    sign_off_roles: tuple[str, ...] = SIGN_OFF_ROLES,
+) -> ReportInputs:
+    """Simulate every candidate and gather provenance: agreed ones first, then alternatives."""
+    if not candidates:
+        raise SpecError(
+            "there is no candidate SLO to report on",
+            where="report",
+            hint="shortlist candidates on the Design page, or give --slo FILE",
+        )
+    if not 0 < desired_share <= 1:
+        raise SpecError("must be in (0, 1]", where="desired_share")
+    engine.require_time()
+    agreed = tuple(
+        findings(engine, c, desired_share, segment_columns, with_recommendation=True)
+        for c in candidates
+        if c.agreed
+    )
+    # Alternatives need their key figures only: the recommendation search is skipped (it
+    # costs a second or more per latency SLO).
+    alternatives = tuple(
+        findings(engine, c, desired_share, (), with_recommendation=False)
+        for c in candidates
+        if not c.agreed
+    )
+    return ReportInputs(
+        title=title,
+        generated_at=generated_at,
+        provenance=provenance(table),
+        agreed=agreed,
+        alternatives=alternatives,
+        candidates=tuple(candidates),
+        desired_share=desired_share,
+        sign_off_roles=sign_off_roles,
+    )
+
+
+def findings(
+    engine: Engine,
+    candidate: Candidate,
+    desired_share: float,
+    segment_columns: tuple[str, ...] = (),
+    *,
+    with_recommendation: bool = True,
+) -> SLOFindings:
+    """Simulate one candidate (and optionally recommend) and sort out its risks."""
+    slo = candidate.slo
+    sim = simulate(engine, slo, segment_columns=segment_columns)
+    rec: Recommendation | None = None
+    problem = ""
+    if with_recommendation:
+        try:
+            rec = recommend(engine, slo, desired_share)
+        except SpecError as exc:
+            # The report still shows how the SLO did; it says why there is no recommendation.
+            problem = exc.one_line()
+    return SLOFindings(
+        candidate=candidate,
+        simulation=sim,
+        recommendation=rec,
+        recommendation_problem=problem,
+        verdict=verdict(sim, desired_share),
+        missed_periods=tuple(p for p in sim.periods if p.met is False),
+        caught_violations=tuple(v for v in sim.violations if v.caught_by),
+        missed_violations=sim.missed_violations,
+        false_alerts=sim.false_alerts,
+        pages_per_month=sim.pages_per_month(),
+    )
+
+
+def verdict(sim: Simulation, desired_share: float) -> Verdict:
+    """How the SLO did on history, judged by the share of periods that met it."""
+    judged = sim.periods_with_data
+    if judged == 0:
+        return "no-data"
+    met = sim.periods_met
+    if met == judged:
+        return "met-every-period"
+    if met >= desired_share * judged - 1e-9:
+        return "met-most-periods"
+    return "missed-too-often"
+
+
+def provenance(table: RequestTable) -> Provenance:
+    """Source, span, row counts, exclusions, column choices and rules of a request table."""
+    m = table.mapping
+    reasons = m.reasons
+    start = end = None
+    if table.has_timestamps and table.rows:
+        # The table is sorted by time (see sloview.ingest.table).
+        start, end = table.frame[TS].iloc[0], table.frame[TS].iloc[-1]
+
+    def why(*keys: str) -> str:
+        return "; ".join(reasons[k] for k in keys if reasons.get(k))
+
+    columns: list[tuple[str, str, str]] = []
+    if m.timestamp:
+        columns.append(("request time", m.timestamp, why("timestamp")))
+    columns.append(
+        ("latency", f"{m.latency} ({UNIT_WORDS[m.latency_unit]})", why("latency", "latency_unit"))
+    )
+    if m.status:
+        columns.append(("status", m.status, why("status")))
+    if m.ok_column:
+        columns.append(("success flag", m.ok_column, why("ok_column")))
+    if m.ttft:
+        unit = f" ({UNIT_WORDS[m.ttft_unit]})" if m.ttft_unit else ""
+        columns.append(("time to first token", f"{m.ttft}{unit}", why("ttft", "ttft_unit")))
+    if m.output_tokens:
+        columns.append(("output tokens", m.output_tokens, why("output_tokens")))
+    columns.extend(("segment", s, "") for s in m.segments)
+    return Provenance(
+        source_name=table.source_name,
+        source_format=m.source_format,
+        start=start,
+        end=end,
+        rows_read=table.rows_read,
+        rows=table.rows,
+        dropped=tuple((reason, int(n)) for reason, n in table.dropped.items() if n),
+        columns=tuple(columns),
+        filters=m.where,
+        timezone=m.tz,
+        status_policy=m.policy_description,
+        percentile_definition=PERCENTILE_DEFINITION,
+        notes=table.notes,
+    )
+
+
+def finite(value: float | None) -> bool:
+    """Whether a figure can be shown as a number (not None, NaN or infinite)."""
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,274 @@
+"""The stakeholder report as Markdown, for wikis and pull requests (no images).
+
+It holds the same summary table, key figures, rationale, risks, provenance and decision log as
+the HTML report. Text from users or data is escaped so that it renders as typed: Markdown
+syntax, table pipes and HTML tags in a service name or note stay literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sloview.report import text
+from sloview.report.inputs import ReportInputs, SLOFindings
+
+# Characters that would start Markdown syntax (emphasis, code, links, tables) or raw HTML.
+_ESCAPES = {
+    "\\": "\\\\",
+    "`": "\\`",
+    "*": "\\*",
+    "_": "\\_",
+    "[": "\\[",
+    "]": "\\]",
+    "|": "\\|",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+}
+
+
+def md(value: object) -> str:
+    """Text made literal in Markdown (one line: line breaks become spaces)."""
+    flat = " ".join(str(value).split())
+    return "".join(_ESCAPES.get(ch, ch) for ch in flat)
+
+
+def render_markdown(inputs: ReportInputs) -> str:
+    """The report as Markdown text (same inputs, same bytes)."""
+    blocks = [
+        f"# {md(inputs.title)}",
+        md(text.headline(inputs)),
+        _summary(inputs),
+        *(_slo(inputs, f, i) for i, f in enumerate(inputs.agreed, start=1)),
+        _alternatives(inputs),
+        _provenance(inputs),
+        _decisions(inputs),
+    ]
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
+) -> str:
+    """A Markdown table of plain-text cells (escaped here); `numeric` columns align right."""
+    lines = [
+        "| " + " | ".join(md(h) for h in headers) + " |",
+        "|" + "|".join("---:" if i in numeric else "---" for i in range(len(headers))) + "|",
+    ]
+    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _bullets(pairs: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"- {md(k)}: {md(v)}" for k, v in pairs)
+
+
+def _summary(inputs: ReportInputs) -> str:
+    parts = ["## Summary: the agreed SLOs"]
+    if not inputs.agreed:
+        parts.append(f"> {md(text.no_agreed())}")
+        return "\n\n".join(parts)
+    rows = [
+        (
+            f.name + (f" ({f.candidate.slo.service})" if f.candidate.slo.service else ""),
+            f.simulation.statement,
+            text.attainment(f.simulation.overall, f.candidate.slo.objective.target),
+            text.periods_met(f.simulation),
+            text.budget_left(f.simulation),
+            text.verdict(f),
+        )
+        for f in inputs.agreed
+    ]
+    parts.append(
+        _table(
+            ("SLO", "Promise", "Attainment", "Periods met", "Budget left", "Verdict"),
+            rows,
+            numeric=(3, 4),
+        )
+    )
+    parts.append(
+        "Attainment is the share of requests (or time slices) that met the objective over the "
+        "whole history, with its 95% confidence interval; budget left is for the latest period "
+        "(below 0% means overspent)."
+    )
+    return "\n\n".join(parts)
+
+
+def _slo(inputs: ReportInputs, f: SLOFindings, i: int) -> str:
+    sim = f.simulation
+    slo = sim.slo
+    parts = [f"## {i}. {md(f.name)}", f"**Promise:** {md(sim.statement)}"]
+    if slo.description:
+        parts.append(md(slo.description))
+    pairs = [("Service", slo.service)] if slo.service else []
+    pairs += [
+        ("Attainment", text.attainment(sim.overall, slo.objective.target)),
+        ("Events", text.events(sim)),
+        ("Periods met", f"{text.periods_met(sim)} ({slo.window.describe()})"),
+        ("Budget left", f"{text.budget_left(sim)} in the latest period"),
+        ("Verdict", text.verdict(f)),
+        ("Pages per month", text.pages(f)),
+        ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),
+    ]
+    parts.append(_bullets(pairs))
+    rationale = text.recommendation(f)
+    if rationale:
+        parts.append(f"**Why this SLO.** {md(rationale)}")
+    if f.candidate.note:
+        parts.append(f"> **Note from the room:** {md(f.candidate.note)}")
+    related = inputs.related(f)
+    if related:
+        parts.append("Compared with the alternatives considered for the same measure:")
+        parts.append(_key_figures((f, *related)))
+    parts.append("**Alert rules**")
+    parts.append(
+        _table(
+            ("severity", "long window", "short window", "burn rate", "budget spent when it fires"),
+            (text.rule_row(r, slo) for r in slo.alert_windows),
+            numeric=(3, 4),
+        )
+    )
+    parts.append(f"**Risks.** {md(text.risk_summary(f))}")
+    if f.missed_periods:
+        rows = [text.period_row(p, slo.objective.target) for p in f.missed_periods]
+        parts.append(
+            _table(("period", "attainment", "budget left", "result"), text.capped(rows, 4), (1, 2))
+        )
+    if sim.violations:
+        rows_v = [text.violation_row(v) for v in sim.violations]
+        parts.append(
+            _table(
+                ("violation started", "lasted", "budget spent", "peak burn", "alerts"),
+                text.capped(rows_v, 5),
+                numeric=(2, 3),
+            )
+        )
+    if f.false_alerts:
+        rows_a = [text.firing_row(a) for a in f.false_alerts]
+        parts.append(
+            _table(
+                ("alert with no violation", "started", "lasted", "budget spent by then"),
+                text.capped(rows_a, 4),
+                numeric=(3,),
+            )
+        )
+    if sim.segments:
+        rows_s = [
+            (
+                f"{s.column} = {s.value}",
+                text.attainment(s.overall, sim.slo.objective.target),
+                f"{s.periods_met} of {s.periods}",
+            )
+            for s in sim.segments
+        ]
+        parts.append(_table(("segment", "attainment", "periods met"), rows_s, numeric=(2,)))
+    if sim.notes:
+        parts.append("\n".join(f"- {md(n)}" for n in sim.notes))
+    return "\n\n".join(parts)
+
+
+def _key_figures(items: Sequence[SLOFindings]) -> str:
+    rows = [
+        (
+            f.name + (" (agreed)" if f.candidate.agreed else ""),
+            text.objective(f.candidate.slo),
+            text.attainment(f.simulation.overall, f.candidate.slo.objective.target),
+            text.periods_met(f.simulation),
+            text.budget_left(f.simulation),
+            text.pages(f),
+            text.verdict(f),
+        )
+        for f in items
+    ]
+    return _table(
+        ("SLO", "objective", "attainment", "periods met", "budget left", "pages/month", "verdict"),
+        rows,
+        numeric=(3, 4, 5),
+    )
+
+
+def _alternatives(inputs: ReportInputs) -> str:
+    parts = ["## Alternatives considered"]
+    if not inputs.alternatives:
+        parts.append("No other candidate was shortlisted.")
+        return "\n\n".join(parts)
+    parts.append(_key_figures(inputs.alternatives))
+    parts.append(
+        "\n".join(
+            f"- **{md(f.name)}**: {md(f.simulation.statement)}"
+            + (f" Note: {md(f.candidate.note)}" if f.candidate.note else "")
+            for f in inputs.alternatives
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def _provenance(inputs: ReportInputs) -> str:
+    p = inputs.provenance
+    parts = [
+        "## Data provenance",
+        _bullets(
+            [
+                ("Source", p.source_name),
+                ("Format", p.source_format),
+                ("Span", text.source_span(p)),
+                ("Rows read", text.count(p.rows_read)),
+                ("Requests used", text.count(p.rows)),
+                ("Rows left out", text.count(p.dropped_total)),
+                *(
+                    [("Rows outside the filters", text.count(p.filtered_out))]
+                    if p.filtered_out
+                    else []
+                ),
+                ("Timezone of naive times", p.timezone),
+            ]
+        ),
+    ]
+    if p.dropped:
+        parts.append(
+            _table(
+                ("row left out because", "rows"), ((r, text.count(n)) for r, n in p.dropped), (1,)
+            )
+        )
+    parts.append(_table(("meaning", "column", "why this column"), p.columns))
+    if p.filters:
+        parts.append(
+            "Only rows where "
+            + md(" and ".join(f"{c} = {v}" for c, v in p.filters))
+            + " were used."
+        )
+    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
+    rules = [("Status policy", p.status_policy), ("Percentiles", p.percentile_definition)]
+    rules += [(f"Failed requests ({s.name})", text.failed_policy(s)) for s in slos]
+    rules += [
+        (f"Quiet slices ({s.name})", text.slice_policy(s)) for s in slos if text.slice_policy(s)
+    ]
+    parts.append(_bullets(rules))
+    excluded = [(s.name, e) for s in slos for e in s.exclusions]
+    if excluded:
+        parts.append(
+            _table(
+                ("SLO", "does not count from", "to", "reason"),
+                ((n, text.when(e.start), text.when(e.end), e.reason) for n, e in excluded),
+            )
+        )
+    parts.append("**Assumptions and notes**")
+    parts.append("\n".join(f"- {md(n)}" for n in (*p.notes, *text.ASSUMPTIONS)))
+    return "\n\n".join(parts)
+
+
+def _decisions(inputs: ReportInputs) -> str:
+    rows = [
+        (c.slo.name, text.objective(c.slo), "agreed" if c.agreed else "not agreed", c.note)
+        for c in inputs.candidates
+    ]
+    sign = [(role, "", "", "") for role in inputs.sign_off_roles]
+    return "\n\n".join(
+        [
+            "## Decision log",
+            _table(("SLO", "objective", "decision", "note"), rows),
+            "### Sign-off",
+            "By signing, each role agrees to the SLOs marked agreed above.",
+            _table(("Role", "Name", "Date", "Signature"), sign),
+        ]
+    )

@@ -1,0 +1,375 @@
+"""The report's words and number formats, shared by the HTML and Markdown renderers.
+
+Everything returns plain, unescaped text: each renderer escapes for its own format. Numbers
+are formatted here and only here (no rounding happens in the computations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from sloview.design import Recommendation
+from sloview.model import SLO, AlertWindow
+from sloview.report.inputs import Provenance, ReportInputs, SLOFindings, Verdict, finite
+from sloview.simulate import AlertFiring, Attainment, PeriodResult, Simulation, Violation
+from sloview.units import format_duration, format_ms
+from sloview.wording import percent
+
+MAX_ROWS = 15
+VERDICTS: dict[Verdict, str] = {
+    "met-every-period": "Met in every period",
+    "met-most-periods": "Met in most periods",
+    "missed-too-often": "Missed too often",
+    "no-data": "No data to judge",
+}
+GLOSSARY = (
+    (
+        "Attainment",
+        "the share of requests (or time slices) that met the objective over the whole history.",
+    ),
+    (
+        "95% CI",
+        "the range in which the true attainment lies with 95% confidence, given how many "
+        "requests there were.",
+    ),
+    (
+        "Period",
+        "the window an SLO is judged over (for example a rolling 28 days, evaluated at the end "
+        "of each day). A period is met when its attainment reaches the target.",
+    ),
+    (
+        "Error budget",
+        "the share of requests allowed to miss the objective: 100% minus the target. "
+        "Budget left below 0% means the budget was overspent.",
+    ),
+    (
+        "Burn rate",
+        "how fast the budget is being spent. 1 spends exactly the whole budget in one period; "
+        "10 spends it ten times as fast.",
+    ),
+    (
+        "Alerts",
+        "a page wakes someone up; a ticket waits for working hours. Each alert fires while "
+        "both its long and its short window burn faster than its burn rate.",
+    ),
+    (
+        "Violation",
+        "a stretch of history in which errors ran well above the budgeted pace "
+        "(at least 1.5 times) and spent at least 2% of a period's budget.",
+    ),
+)
+ASSUMPTIONS = (
+    "Figures replay the requests in this file: they show how each SLO would have done on "
+    "this history, not a guarantee for the future.",
+    "Periods only partly covered by the data are counted and marked partial.",
+    "Confidence intervals are exact binomial (Clopper-Pearson) intervals; for "
+    "RatioTimeslices SLOs they are t-intervals over the slices.",
+    "Alerts are backtested on the same history: when each rule would have fired, how much "
+    "budget was gone by then, and which violations no rule caught.",
+    "All times are UTC.",
+)
+
+
+def pct(share: float | None, digits: int = 3) -> str:
+    """A share as a percentage (`99.54%`), or `n/a` when it cannot be computed."""
+    if share is None or not finite(share):
+        return "n/a"
+    return percent(share, digits)
+
+
+def count(n: float) -> str:
+    """`505,416`."""
+    return f"{n:,.0f}"
+
+
+def when(ts: pd.Timestamp | None) -> str:
+    """`2026-09-23 13:40 UTC`."""
+    if ts is None or pd.isna(ts):
+        return "n/a"
+    return f"{pd.Timestamp(ts).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+
+
+def day(ts: pd.Timestamp) -> str:
+    """`2026-09-23`."""
+    return f"{pd.Timestamp(ts).tz_convert('UTC'):%Y-%m-%d}"
+
+
+def span(seconds: float | None) -> str:
+    """A length of time for people: `3 h 30 min`, `41 days 23 h`, `45 min`."""
+    if seconds is None or not math.isfinite(seconds):
+        return "n/a"
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} h")
+    if mins and not days:
+        parts.append(f"{mins} min")
+    return " ".join(parts) or "under 1 min"
+
+
+def digits(target: float) -> int:
+    """Decimals that resolve 1% of the error budget: 2 at a 95% or 99% target, 3 at 99.9%."""
+    budget = 1 - target
+    if not budget > 0:
+        return 2
+    return min(5, max(1, math.ceil(-math.log10(budget) - 1e-9)))
+
+
+def share(value: float | None, decimals: int) -> str:
+    """A share as a percentage with fixed decimals (`95.50%`), `n/a` when unknown."""
+    if value is None or not finite(value):
+        return "n/a"
+    return f"{100 * value:.{decimals}f}%"
+
+
+def attainment(att: Attainment, target: float) -> str:
+    """`99.54% (95% CI 99.52% to 99.56%)`, with decimals that suit the target."""
+    if not finite(att.attainment):
+        return "n/a (no events)"
+    d = digits(target)
+    ci = ""
+    if finite(att.ci_low) and finite(att.ci_high):
+        ci = f" (95% CI {share(att.ci_low, d)} to {share(att.ci_high, d)})"
+    return f"{share(att.attainment, d)}{ci}"
+
+
+def events(sim: Simulation) -> str:
+    """`275,798 good of 288,643 requests` (or slices)."""
+    unit = "requests" if sim.slo.budgeting.method == "Occurrences" else "slices"
+    return f"{count(sim.overall.good)} good of {count(sim.overall.total)} {unit}"
+
+
+def periods_met(sim: Simulation) -> str:
+    """`38 of 42`."""
+    return f"{sim.periods_met} of {sim.periods_with_data}"
+
+
+def budget_left(sim: Simulation) -> str:
+    """Budget left in the latest period, not clamped: `-9.1%` means overspent."""
+    return share(sim.error_budget_remaining, 1)
+
+
+def verdict(f: SLOFindings) -> str:
+    """`Met in every period`."""
+    return VERDICTS[f.verdict]
+
+
+def pages(f: SLOFindings) -> str:
+    """Pages per month on this history: `0.7`."""
+    return "n/a" if not finite(f.pages_per_month) else f"{f.pages_per_month:.1f}"
+
+
+def objective(slo: SLO) -> str:
+    """`95% within 20.0 s` / `99.5% succeed` / `99% of 5m slices, p95 within 1.5 s`."""
+    target = percent(slo.objective.target)
+    t = slo.objective.threshold
+    if slo.sli.kind == "availability":
+        core = f"{target} succeed"
+    elif slo.sli.kind == "throughput":
+        core = f"{target} at least {t:g}/s"
+    else:
+        op = "within" if slo.objective.op == "lte" else "under"
+        pfx = f"p{slo.sli.percentile:g} " if slo.sli.percentile is not None else ""
+        core = f"{target}, {pfx}{op} {format_ms(t or 0.0)}"
+    if slo.budgeting.method != "Occurrences":
+        core += f" per {format_duration(slo.budgeting.slice_s or 60)} slice"
+    return core
+
+
+def capped(rows: Sequence[Sequence[str]], width: int) -> list[Sequence[str]]:
+    """At most MAX_ROWS rows, then one row saying how many more there are."""
+    if len(rows) <= MAX_ROWS:
+        return list(rows)
+    more = f"... and {len(rows) - MAX_ROWS} more"
+    return [*rows[:MAX_ROWS], (more, *([""] * (width - 1)))]
+
+
+def rule_row(rule: AlertWindow, slo: SLO) -> tuple[str, str, str, str, str]:
+    """Severity, long window, short window, burn rate, budget spent when it fires."""
+    spent = rule.budget_spent_when_firing(slo.window.period_hours)
+    return (
+        rule.severity,
+        format_duration(rule.long_s),
+        format_duration(rule.short_s),
+        f"{rule.burn_rate:g}",
+        pct(spent, 1),
+    )
+
+
+def violation_row(v: Violation) -> tuple[str, str, str, str, str]:
+    """Start, length, budget spent, peak burn rate, caught by whom (or MISSED)."""
+    caught = "MISSED: no alert fired"
+    if v.caught_by:
+        delay = ""
+        if v.detection_delay_s is not None:
+            late = v.detection_delay_s >= 60
+            delay = f" after {span(v.detection_delay_s)}" if late else " within a minute"
+        caught = f"caught by {', '.join(v.caught_by)}{delay}"
+    return (
+        when(v.start),
+        span((v.end - v.start).total_seconds()),
+        pct(v.budget_spent, 1),
+        f"{v.peak_burn:.1f}x" if finite(v.peak_burn) else "n/a",
+        caught,
+    )
+
+
+def firing_row(f: AlertFiring) -> tuple[str, str, str, str]:
+    """Rule, start, length, budget spent when it started."""
+    return (
+        f.rule.label(),
+        when(f.start),
+        span((f.end - f.start).total_seconds()),
+        pct(f.budget_spent, 1),
+    )
+
+
+def period_row(p: PeriodResult, target: float) -> tuple[str, str, str, str]:
+    """Period, attainment, budget left, met or missed."""
+    label = f"{day(p.start)} to {day(p.end)}" + (" (partial)" if p.partial else "")
+    met = "met" if p.met else "missed"
+    return label, share(p.attainment, digits(target)), share(p.budget_remaining, 1), met
+
+
+def explain_periods(f: SLOFindings) -> str:
+    """One paragraph for the per-period attainment chart."""
+    sim = f.simulation
+    slo = sim.slo
+    window = slo.window
+    each = (
+        f"the rolling {window.describe().removeprefix('a rolling ')} ending at each day's end"
+        if window.is_rolling
+        else f"one calendar {window.calendar}"
+    )
+    partial = int(sim.periods.partial.sum())
+    partial_text = (
+        f" Grey bars ({partial}) are periods the data only partly cover." if partial else ""
+    )
+    return (
+        f"Each bar is one SLO period: {each}. Its height is the attainment in that period; "
+        f"the dashed line is the {percent(slo.objective.target)} target. Green bars met the "
+        f"target, red bars missed it.{partial_text} Over this history {periods_met(sim)} "
+        f"periods met the target."
+    )
+
+
+def explain_budget(f: SLOFindings) -> str:
+    """One paragraph for the budget burndown chart."""
+    slo = f.simulation.slo
+    budget = pct(1 - slo.objective.target)
+    unit = "requests" if slo.budgeting.method == "Occurrences" else "time slices"
+    scope = (
+        "the rolling window ending at that hour"
+        if slo.window.is_rolling
+        else "the calendar period under way (starting full at each period's start)"
+    )
+    return (
+        f"The error budget is the {budget} of {unit} allowed to miss the objective. The line "
+        f"shows how much of it was left at each hour, for {scope}. Where it drops below zero the "
+        f"budget was overspent. In the latest period {budget_left(f.simulation)} of the budget "
+        f"was left."
+    )
+
+
+def explain_burn(f: SLOFindings) -> str:
+    """One paragraph for the burn rate chart."""
+    sim = f.simulation
+    rules = sim.slo.alert_windows
+    fastest = max((r.burn_rate for r in rules), default=math.nan)
+    return (
+        "The burn rate says how fast the error budget is being spent: 1 uses up exactly the "
+        f"whole budget in one period, {fastest:g} uses it {fastest:g} times as fast. Each line "
+        "is the burn rate over one alert's long window; the dotted line of the same colour is "
+        "the rate at which that alert fires. Shaded bands show when an alert would have fired "
+        f"({len(sim.firings)} time{'s' if len(sim.firings) != 1 else ''} on this history)."
+    )
+
+
+def explain_alerts(f: SLOFindings) -> str:
+    """One paragraph for the alert backtest chart."""
+    sim = f.simulation
+    n_v = len(sim.violations)
+    caught = len(f.caught_violations)
+    return (
+        "Each row is one alert rule (page: someone is woken up; ticket: handled in working "
+        "hours). Bars show when the rule would have fired on this history. Shaded areas are "
+        "violations found in the data: green when an alert caught it, red when none did. "
+        f"{len(sim.firings)} alert{'s' if len(sim.firings) != 1 else ''} would have fired, "
+        f"about {pages(f)} pages a month; {caught} of {n_v} violation{'s' if n_v != 1 else ''} "
+        f"{'were' if n_v != 1 else 'was'} caught; {len(f.false_alerts)} alert"
+        f"{'s' if len(f.false_alerts) != 1 else ''} fired with no violation under way."
+    )
+
+
+def risk_summary(f: SLOFindings) -> str:
+    """One sentence of risks: periods missed, violations missed, alerts with no violation."""
+    sim = f.simulation
+    missed_p = len(f.missed_periods)
+    n_v = len(sim.violations)
+    return (
+        f"{missed_p} of {sim.periods_with_data} periods missed the target; "
+        f"{n_v} violation{'s' if n_v != 1 else ''} found, {len(f.missed_violations)} of them "
+        f"missed by every alert; {len(f.false_alerts)} alert"
+        f"{'s' if len(f.false_alerts) != 1 else ''} fired with no violation under way."
+    )
+
+
+def recommendation(f: SLOFindings) -> str:
+    """The rationale, or why there is none."""
+    rec: Recommendation | None = f.recommendation
+    if rec is not None:
+        return rec.rationale
+    return f"No recommendation: {f.recommendation_problem}" if f.recommendation_problem else ""
+
+
+def failed_policy(slo: SLO) -> str:
+    """How failed requests count for this SLO."""
+    if slo.sli.kind == "availability":
+        return "failed requests are the bad events"
+    if slo.sli.kind == "throughput":
+        return "every request counts towards throughput"
+    if slo.sli.failed_requests == "bad":
+        return "failed requests count as too slow"
+    return "failed requests are left out (judged by availability)"
+
+
+def slice_policy(slo: SLO) -> str:
+    """How slices with too little traffic count ("" for Occurrences SLOs)."""
+    b = slo.budgeting
+    if b.method == "Occurrences":
+        return ""
+    rule = {"skip": "count neither way", "good": "count as good", "bad": "count as bad"}
+    quiet = "no requests" if b.min_events <= 1 else f"fewer than {b.min_events} requests"
+    return f"{format_duration(b.slice_s or 60)} slices with {quiet} {rule[b.empty_slices]}"
+
+
+def source_span(p: Provenance) -> str:
+    """`2026-09-07 00:00 UTC to 2026-10-18 23:59 UTC (41 days 23 h)`."""
+    if p.start is None:
+        return "no timestamps"
+    return f"{when(p.start)} to {when(p.end)} ({span(p.span_s)})"
+
+
+def headline(inputs: ReportInputs) -> str:
+    """`Generated 2026-10-20 09:00 UTC from genai_requests.parquet: 2 agreed SLOs, 1 ...`."""
+    n_a, n_alt = len(inputs.agreed), len(inputs.alternatives)
+    return (
+        f"Generated {inputs.generated_at} from {inputs.provenance.source_name}: "
+        f"{n_a} agreed SLO{'s' if n_a != 1 else ''}, {n_alt} alternative"
+        f"{'s' if n_alt != 1 else ''} considered."
+    )
+
+
+def no_agreed() -> str:
+    """What the summary says when nothing is agreed yet."""
+    return (
+        "No SLO is marked agreed yet: this is a draft. The candidates are listed under "
+        "Alternatives considered."
+    )
