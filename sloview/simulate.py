@@ -15,8 +15,9 @@ Attainment over any span is sum(good) / sum(total); the burn rate over a lookbac
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -547,18 +548,36 @@ def period_table(
     return table, start, end
 
 
+def inverse_budgets(ct: np.ndarray, cells: int, target: float, empty: float = np.nan) -> np.ndarray:
+    """1 / ((1 - target) x events) over the trailing `cells` cells: the factor that turns a
+    trailing bad count into budget spent (`empty` where there are no events).
+
+    It does not depend on the threshold, so a slider move reuses it (see `simulate`).
+    """
+    tot = trailing_sums(ct, cells)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / ((1 - target) * tot)
+    inv[tot <= 0] = empty
+    return inv
+
+
 def consumed_series(
-    slo: SLO, grid: Grid, cg: np.ndarray, ct: np.ndarray, p_start: np.ndarray, p_end: np.ndarray
+    slo: SLO,
+    grid: Grid,
+    cg: np.ndarray,
+    ct: np.ndarray,
+    p_start: np.ndarray,
+    p_end: np.ndarray,
+    inverse: Callable[[int], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Budget consumed at the end of every cell, for the SLO window in force there."""
     target = slo.objective.target
     with np.errstate(invalid="ignore", divide="ignore"):
         if slo.window.rolling_s is not None:
             width = max(1, slo.window.rolling_s // grid.cell_s)
-            tot = trailing_sums(ct, width)
-            bad = tot - trailing_sums(cg, width)
-            out = bad / ((1 - target) * tot)
-            out[tot <= 0] = np.nan
+            inv = inverse(width) if inverse else inverse_budgets(ct, width, target)
+            out = trailing_sums(ct - cg, width)
+            out *= inv
             return out
         # Calendar: spend since the period began, over the budget of the whole period.
         cb = ct - cg
@@ -583,16 +602,18 @@ def trailing_sums(cumsum: np.ndarray, cells: int) -> np.ndarray:
     return out
 
 
-def burn_series(cb: np.ndarray, ct: np.ndarray, cells: int, target: float) -> np.ndarray:
+def burn_series(
+    cb: np.ndarray, ct: np.ndarray, cells: int, target: float, inv: np.ndarray | None = None
+) -> np.ndarray:
     """Burn rate over the trailing `cells` cells at the end of every cell (0 without events).
 
-    `cb` and `ct` are cumulative bad and total counts with a leading zero.
+    `cb` and `ct` are cumulative bad and total counts with a leading zero; `inv` is
+    `inverse_budgets(ct, cells, target, empty=0.0)` when already known.
     """
-    tot = trailing_sums(ct, cells)
-    tot *= 1 - target
+    # Without events there is no burn: the inverse is 0 there.
+    inv = inverse_budgets(ct, cells, target, empty=0.0) if inv is None else inv
     burn = trailing_sums(cb, cells)
-    np.divide(burn, tot, out=burn, where=tot > 0)
-    burn[tot <= 0] = 0.0
+    burn *= inv
     return burn
 
 
@@ -608,13 +629,21 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
-def find_violations(slo: SLO, grid: Grid) -> list[tuple[int, int, float, float]]:
-    """Violation episodes as (start cell, end cell, budget share spent, peak burn)."""
+def find_violations(
+    slo: SLO, grid: Grid, cg: np.ndarray | None = None, ct: np.ndarray | None = None
+) -> list[tuple[int, int, float, float]]:
+    """Violation episodes as (start cell, end cell, budget share spent, peak burn).
+
+    `cg`/`ct` are the grid's cumulative good/total with a leading zero, when already known.
+    """
     target = slo.objective.target
     step = max(1, VIOLATION_STEP_S // grid.cell_s)
-    n_steps = -(-grid.size // step)
-    g = _slice_sum(grid.good, step, n_steps)
-    t = _slice_sum(grid.total, step, n_steps)
+    cg = _cumsum0(grid.good) if cg is None else cg
+    ct = _cumsum0(grid.total) if ct is None else ct
+    # Step sums by differencing the running sums at step edges (no reshape or padding).
+    edges = np.append(np.arange(0, grid.size, step), grid.size)
+    g = np.diff(cg[edges])
+    t = np.diff(ct[edges])
     bad = t - g
     expected = t * (1 - target)
     level = np.concatenate(([0.0], np.cumsum(bad - VIOLATION_REFERENCE * expected)))
@@ -676,7 +705,17 @@ def simulate(
 
     cell_ns = grid.cell_s * 10**9
     cell_end_ns = engine.cell_ends(grid.cell_s, grid.size)
-    consumed = consumed_series(slo, grid, cg, ct, p_start, p_end)
+    # Totals do not move with the threshold: their trailing sums are kept on the engine, so a
+    # slider move only recomputes the bad side.
+    totals_key = (slo.sli, slo.budgeting, slo.window, slo.exclusions, target, grid.cell_s)
+
+    def inverse(cells: int, for_burn: bool = False) -> np.ndarray:
+        empty = 0.0 if for_burn else np.nan
+        return engine.memo(
+            (*totals_key, cells, for_burn), lambda: inverse_budgets(ct, cells, target, empty)
+        )
+
+    consumed = consumed_series(slo, grid, cg, ct, p_start, p_end, inverse)
     hourly = _hour_ends(grid.size, grid.cell_s)
     budget = Series("error budget remaining", cell_end_ns[hourly], 1.0 - consumed[hourly])
 
@@ -690,8 +729,8 @@ def simulate(
     for rule in slo.alert_windows:
         long_cells = max(1, rule.long_s // grid.cell_s)
         short_cells = max(1, rule.short_s // grid.cell_s)
-        long_b = burn_series(cb, ct, long_cells, target)
-        short_b = burn_series(cb, ct, short_cells, target)
+        long_b = burn_series(cb, ct, long_cells, target, inverse(long_cells, for_burn=True))
+        short_b = burn_series(cb, ct, short_cells, target, inverse(short_cells, for_burn=True))
         label = rule.label()
         burns.append(Series(f"{label} long", cell_end_ns, long_b))
         burns.append(Series(f"{label} short", cell_end_ns, short_b))
@@ -699,7 +738,7 @@ def simulate(
         fire[: first_cell + long_cells - 1] = False
         runs.extend((rule, s, e) for s, e in _merge(_runs(_hold(fire, has_data)), short_cells))
 
-    raw_violations = find_violations(slo, grid)
+    raw_violations = find_violations(slo, grid, cg, ct)
     runs.sort(key=lambda f: (f[1], f[0].long_s))
     if slo.window.rolling_s is not None:
         # "Budget spent" needs a full SLO window of data behind it; before that it is unknown.
@@ -736,15 +775,18 @@ def _backtest(
     cell_ns = cell_s * 10**9
     firings = []
     caught: dict[int, list[tuple[str, float]]] = {}
-    labels = {rule: rule.label() for rule in {r for r, _, _ in runs}}
+    labels: dict[int, str] = {}
+    ends = [v[1] for v in raw_violations]
     for rule, s, e in runs:
-        match = next(
-            (i for i, (vs, ve, _, _) in enumerate(raw_violations) if s < ve and e > vs), None
-        )
+        # Violations are sorted and disjoint: the first one ending after s, if it starts
+        # before e, is the first that overlaps the firing.
+        i = bisect.bisect_right(ends, s)
+        match = i if i < len(raw_violations) and raw_violations[i][0] < e else None
         delay = None
         if match is not None:
             delay = float(max(0, s + 1 - raw_violations[match][0]) * cell_s)
-            caught.setdefault(match, []).append((labels[rule], delay))
+            label = labels.get(id(rule)) or labels.setdefault(id(rule), rule.label())
+            caught.setdefault(match, []).append((label, delay))
         spent = float(consumed[s])
         firings.append(
             AlertFiring(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, per
 from sloview.errors import SpecError
 from sloview.ingest.table import OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
 from sloview.model import Exclusion, TimeWindow
+
+MEMO_ENTRIES = 64
 
 
 class Engine:
@@ -34,6 +37,7 @@ class Engine:
         self._tokens: np.ndarray | None = None
         self._periods: dict[TimeWindow, Periods] = {}
         self._segment_values: dict[str, list[str]] = {}
+        self._memo: dict[Hashable, Any] = {}
         self.ok = frame[OK].to_numpy()
         if TS not in frame.columns or frame.empty:
             self.base: TimeBase | None = None
@@ -42,10 +46,13 @@ class Engine:
             return
         ts_ns = times_ns(frame)
         self.base = TimeBase.from_times(ts_ns)
-        self.buckets = self.base.bucket_of(ts_ns)
-        n = self.base.n
-        self.total = np.bincount(self.buckets, minlength=n).astype(np.int64)
-        self.ok_count = np.bincount(self.buckets[self.ok], minlength=n).astype(np.int64)
+        # Rows are in time order (the canonical table is sorted, views keep the order).
+        starts = self.base.bucket_starts(ts_ns)
+        self.total = np.diff(starts).astype(np.int64)
+        self.buckets = np.repeat(np.arange(self.base.n, dtype=np.int32), self.total)
+        ok_before = np.zeros(self.rows + 1, dtype=np.int64)
+        np.cumsum(self.ok, out=ok_before[1:])
+        self.ok_count = ok_before[starts[1:]] - ok_before[starts[:-1]]
 
     @property
     def has_time(self) -> bool:
@@ -189,6 +196,14 @@ class Engine:
         """Latency values sorted within each slice (for per-slice percentiles)."""
         key, lut, n = self.slice_map(slice_s, exclusions)
         return self.index(metric).grouped(key, lut, n)
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """A value computed once per key on this engine (small, bounded cache)."""
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_ENTRIES:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = build()
+        return self._memo[key]
 
     def cell_ends(self, cell_s: int, n_cells: int) -> np.ndarray:
         """UTC ns at the end of each cell of `cell_s` seconds from the origin (cached)."""

@@ -22,6 +22,27 @@ MAX_CHECKPOINTS = 128
 MIN_CHECKPOINTS = 8
 
 
+NEAR_TIE_CHUNK = 1 << 20
+
+
+def _near_ties(sorted_bits: np.ndarray, shift: int) -> np.ndarray:
+    """Positions i where values i and i+1 differ but agree in all bits above `shift`.
+
+    Checked in chunks: for non-negative ints, a >> s == b >> s exactly when a ^ b < 2**s,
+    and a small reused buffer is cheaper than full-size temporaries here.
+    """
+    found = []
+    limit = 1 << shift
+    m = sorted_bits.size
+    for lo in range(0, max(m - 1, 0), NEAR_TIE_CHUNK):
+        hi = min(lo + NEAR_TIE_CHUNK, m - 1)
+        x = np.bitwise_xor(sorted_bits[lo + 1 : hi + 1], sorted_bits[lo:hi])
+        hits = np.flatnonzero((x != 0) & (x < limit))
+        if hits.size:
+            found.append(hits + lo)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 def _sort_with_buckets(
     values: np.ndarray, buckets: np.ndarray, n_buckets: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -43,13 +64,12 @@ def _sort_with_buckets(
     in_order = keys.astype(np.int32)
     del keys
     sorted_bits = np.sort(bits)
-    truncated = sorted_bits >> shift
-    collide = (truncated[1:] == truncated[:-1]) & (sorted_bits[1:] != sorted_bits[:-1])
-    if collide.any():
-        groups = np.unique(truncated[1:][collide])
+    collide = _near_ties(sorted_bits, shift)
+    if collide.size:
+        groups = np.unique(sorted_bits[1:][collide] >> shift)
         rows = np.flatnonzero(np.isin(bits >> shift, groups))
         order = np.lexsort((buckets[rows], values[rows]))
-        positions = np.flatnonzero(np.isin(truncated, groups))
+        positions = np.flatnonzero(np.isin(sorted_bits >> shift, groups))
         in_order[positions] = buckets[rows][order]
     return sorted_bits.view(np.float64), in_order
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from sloview.ingest.detect import detect
 from sloview.ingest.mapping import Mapping, ResolvedMapping
 from sloview.ingest.readers import RawData, open_source
 from sloview.ingest.status import StatusPolicy, as_lower_text
-from sloview.ingest.timestamps import NAT, parse_timestamps
+from sloview.ingest.timestamps import parse_timestamps
 from sloview.units import TO_MS
 
 REASON_HINTS = {
@@ -117,31 +119,52 @@ def convert(
             counts[reason] = counts.get(reason, 0) + count
             drop[new] = True
 
+    # The columns convert independently: run them on all cores (numpy and Arrow release the
+    # GIL), then apply the exclusions in their fixed order.
+    pool = _pool()
+    unit = TO_MS[resolved.latency_unit]
+    ttft_unit = TO_MS[resolved.ttft_unit or resolved.latency_unit]
+    f_ts = (
+        pool.submit(parse_timestamps, arrow.column(resolved.timestamp), resolved.tz)
+        if resolved.timestamp is not None
+        else None
+    )
+    status_col = arrow.column(resolved.status) if resolved.status is not None else None
+    verdict = arrow.column(policy.column) if policy.column is not None else status_col
+    f_status = pool.submit(policy.classify, verdict, n)
+    f_latency = pool.submit(_scaled_numbers, arrow.column(resolved.latency), unit)
+    f_ttft = (
+        pool.submit(_scaled_numbers, arrow.column(resolved.ttft), ttft_unit)
+        if resolved.ttft is not None
+        else None
+    )
+    f_tokens = (
+        pool.submit(_token_counts, arrow.column(resolved.output_tokens))
+        if resolved.output_tokens is not None
+        else None
+    )
+
     ts_ns: np.ndarray | None = None
-    if resolved.timestamp is not None:
-        parsed = parse_timestamps(arrow.column(resolved.timestamp), resolved.tz)
+    if f_ts is not None:
+        parsed = f_ts.result()
         exclude(t.MISSING_TIMESTAMP, parsed.missing)
         exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable)
-        exclude(t.UNPARSABLE_TIMESTAMP, parsed.ns == NAT)
         ts_ns = parsed.ns
         notes.append(f"Timestamps from `{resolved.timestamp}`: {parsed.how}.")
 
-    status_col = arrow.column(resolved.status) if resolved.status is not None else None
-    verdict = arrow.column(policy.column) if policy.column is not None else status_col
-    ok, classified = policy.classify(verdict, n)
+    ok, classified = f_status.result()
     if not classified.all():
         unknown = _top_values(verdict, ~classified & ~drop) if verdict is not None else ""
         exclude(t.UNCLASSIFIED_STATUS, ~classified)
         if unknown:
             notes.append(f"Status values not classified (excluded): {unknown}.")
 
-    latency, lat_missing, lat_bad = _numbers(arrow.column(resolved.latency))
-    if TO_MS[resolved.latency_unit] != 1.0:
-        latency *= TO_MS[resolved.latency_unit]
+    latency, lat_missing, lat_bad = f_latency.result()
+    f_negative = pool.submit(np.less, latency, 0)
     # A failed request may have no latency (it never completed); it still counts for availability.
     exclude(t.MISSING_LATENCY, None if lat_missing is None else lat_missing & ok)
     exclude(t.UNPARSABLE_LATENCY, None if lat_bad is None else lat_bad & ok)
-    exclude(t.NEGATIVE_LATENCY, latency < 0)
+    exclude(t.NEGATIVE_LATENCY, f_negative.result())
     unmeasured = _either(lat_missing, lat_bad)
     failed_without_latency = 0 if unmeasured is None else int((unmeasured & ~ok & ~drop).sum())
     if failed_without_latency:
@@ -175,49 +198,41 @@ def convert(
             order = np.argsort(ts_kept, kind="stable")
             ts_kept = ts_kept[order]
             notes.append("Rows were not in time order; sorted by time.")
-        columns[t.TS] = pd.array(ts_kept.view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
+        columns[t.TS] = _utc_times(ts_kept)
 
     def final(values: np.ndarray) -> np.ndarray:
         kept_values = take(values)
         return kept_values if order is None else kept_values[order]
 
+    later: dict[str, Any] = {
+        seg: pool.submit(_categorical, arrow.column(seg), keep, everything, order)
+        for seg in resolved.segments
+    }
+    if status_col is not None:
+        later[t.STATUS] = pool.submit(_original, status_col, keep, everything, order)
     columns[t.LATENCY] = final(latency)
     columns[t.OK] = final(ok)
-    if status_col is not None:
-        columns[t.STATUS] = _original(status_col, keep, everything, order)
-    if resolved.ttft is not None:
-        ttft, _, _ = _numbers(arrow.column(resolved.ttft))
-        if TO_MS[resolved.ttft_unit or resolved.latency_unit] != 1.0:
-            ttft *= TO_MS[resolved.ttft_unit or resolved.latency_unit]
+    if f_ttft is not None:
+        ttft = f_ttft.result()[0]
         negative = ttft < 0
         if negative.any():
             notes.append(f"{int((negative & keep).sum())} negative TTFT values read as missing.")
+            ttft = _writable(ttft)
             ttft[negative] = np.nan
         columns[t.TTFT] = final(ttft)
-    if resolved.output_tokens is not None:
-        tokens_col = arrow.column(resolved.output_tokens)
-        if pa.types.is_integer(tokens_col.type) and tokens_col.null_count == 0:
-            counts_int = final(np.asarray(tokens_col.to_numpy()).astype(np.int32, copy=False))
-            tokens = counts_int.astype(np.float64)
-            no_count = np.zeros(counts_int.size, dtype=bool)
-        else:
-            tokens = final(_numbers(tokens_col)[0])
-            no_count = ~np.isfinite(tokens)
-            counts_int = np.where(no_count, 0, np.round(tokens)).astype(np.int32)
+    if f_tokens is not None:
+        counts_int, no_count = (final(a) for a in f_tokens.result())
         columns[t.OUTPUT_TOKENS] = pd.arrays.IntegerArray(counts_int, no_count)
-        if t.TTFT in columns:
-            # (latency - ttft) / (tokens - 1), in place: ten million rows of temporaries cost
-            # more than the arithmetic.
-            tpot = np.subtract(columns[t.LATENCY], columns[t.TTFT])
-            tokens -= 1
-            with np.errstate(invalid="ignore", divide="ignore"):
-                np.divide(tpot, tokens, out=tpot)
-            unusable = tokens <= 0
-            np.logical_or(unusable, ~columns[t.OK], out=unusable)
-            tpot[unusable] = np.nan
-            columns[t.TPOT] = tpot
-    for seg in resolved.segments:
-        columns[seg] = _categorical(arrow.column(seg), keep, everything, order)
+        if f_ttft is not None:
+            # Per request on the kept rows (negative TTFTs are already missing there).
+            columns[t.TPOT] = _per_token(
+                columns[t.LATENCY], columns[t.TTFT], counts_int, no_count, columns[t.OK]
+            )
+    for key, future in later.items():
+        columns[key] = future.result()
+    # Canonical column order whatever finished first.
+    ordered = [c for c in t.CORE_COLUMNS if c in columns] + list(resolved.segments)
+    columns = {c: columns[c] for c in ordered}
 
     frame = pd.DataFrame(columns, copy=False)
     return t.RequestTable(
@@ -228,6 +243,94 @@ def convert(
         dropped=counts,
         notes=tuple(notes),
     )
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="sloview-ingest"
+        )
+    return _POOL
+
+
+def _scaled_numbers(
+    column: pa.ChunkedArray, factor: float
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """`_numbers` in milliseconds."""
+    values, missing, bad = _numbers(column)
+    return (values * factor if factor != 1.0 else values), missing, bad
+
+
+def _token_counts(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Output tokens as int32 plus a mask of unknown counts."""
+    if pa.types.is_integer(column.type) and column.null_count == 0:
+        counts = _arrow_numpy(column).astype(np.int32, copy=False)
+        return counts, np.zeros(counts.size, dtype=bool)
+    tokens = _numbers(column)[0]
+    unknown = ~np.isfinite(tokens)
+    return np.where(unknown, 0, np.round(tokens)).astype(np.int32), unknown
+
+
+PER_TOKEN_CHUNK = 1 << 20
+
+
+def _per_token(
+    latency: np.ndarray, ttft: np.ndarray, tokens: np.ndarray, unknown: np.ndarray, ok: np.ndarray
+) -> np.ndarray:
+    """Time per output token: (latency - ttft) / (tokens - 1); NaN without a second token,
+    a TTFT, or success."""
+    out = np.empty(latency.size)
+
+    def part(lo: int) -> None:
+        # In chunks of a million rows: small temporaries stay in cache, and the chunks run
+        # on all cores (numpy releases the GIL).
+        hi = min(lo + PER_TOKEN_CHUNK, latency.size)
+        view = out[lo:hi]
+        np.subtract(latency[lo:hi], ttft[lo:hi], out=view)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(view, tokens[lo:hi] - 1.0, out=view)
+        unusable = tokens[lo:hi] <= 1
+        unusable |= unknown[lo:hi]
+        unusable |= ~ok[lo:hi]
+        view[unusable] = np.nan
+
+    list(_pool().map(part, range(0, latency.size, PER_TOKEN_CHUNK)))
+    return out
+
+
+def _arrow_numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """A null-free numeric column as numpy without a numpy-side copy.
+
+    Joining the chunks in Arrow's memory pool and viewing the result avoids allocating fresh
+    numpy memory, whose first touch (page faults) costs more than the copy itself here. The
+    view is read-only: callers that modify it go through `_writable`.
+    """
+    joined = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return np.asarray(joined.to_numpy(zero_copy_only=False))
+
+
+def _utc_times(ns: np.ndarray) -> Any:
+    """UTC nanoseconds as a tz-aware pandas array, without copying them when pandas allows.
+
+    pandas has no public zero-copy constructor for zoned datetimes; its private one saves a
+    copy of 8 bytes per request. Any other pandas falls back to the public, copying one.
+    """
+    dtype = pd.DatetimeTZDtype("ns", "UTC")
+    simple_new = getattr(pd.arrays.DatetimeArray, "_simple_new", None)
+    if simple_new is not None:
+        try:
+            return simple_new(ns.view("datetime64[ns]"), dtype=dtype)
+        except TypeError:
+            pass
+    return pd.array(ns.view("datetime64[ns]"), dtype=dtype)
+
+
+def _writable(values: np.ndarray) -> np.ndarray:
+    return values if values.flags.writeable else values.copy()
 
 
 def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -250,9 +353,7 @@ def _numbers(
     )
     if _is_number_type(typ) or pa.types.is_boolean(typ):
         if nulls == 0 and pa.types.is_float64(typ):
-            values = column.to_numpy()
-            if not values.flags.writeable:
-                values = values.copy()
+            values = _arrow_numpy(column)
         else:
             values = np.array(
                 pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
@@ -262,6 +363,7 @@ def _numbers(
         if finite.all():
             return values, missing, None
         bad = ~finite if missing is None else ~finite & ~missing
+        values = _writable(values)
         values[bad] = np.nan
         return values, missing, bad if bad.any() else None
     text = pc.utf8_trim_whitespace(column.cast(pa.string()))

@@ -191,13 +191,19 @@ def _classify_http(
         values = values.cast(t.value_type)
         t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        codes = np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False))
+        if values.null_count:
+            values = pc.fill_null(values, -1)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()  # joined in Arrow's pool, viewed without a copy
+        codes = np.asarray(values.to_numpy(zero_copy_only=False))
     else:
         text = pc.utf8_trim_whitespace(_as_text(values))
         numeric = pc.fill_null(pc.match_substring_regex(text, r"^\d{3}(\.0+)?$"), False)
         cleaned = pc.if_else(numeric, pc.utf8_slice_codeunits(text, 0, 3), "-1")
         codes = np.asarray(pc.cast(cleaned, pa.int64()).to_numpy(zero_copy_only=False))
-    known = (codes >= 100) & (codes < 600) & (codes == np.floor(codes))
+    known = (codes >= 100) & (codes < 600)
+    if codes.dtype.kind == "f":
+        known &= codes == np.floor(codes)  # 500.5 is not an HTTP code
     bad = (codes >= 500) & (codes < 600)
     if rate_limited_bad:
         bad |= codes == 429

@@ -51,7 +51,8 @@ FILTERED_OUT = "filtered out by --where"
 
 def times_ns(frame: pd.DataFrame) -> np.ndarray:
     """Request times as int64 UTC nanoseconds (no copy)."""
-    return np.asarray(frame[TS].array.as_unit("ns").asi8)
+    times = frame[TS].array
+    return np.asarray((times if times.unit == "ns" else times.as_unit("ns")).asi8)
 
 
 @dataclass(frozen=True)

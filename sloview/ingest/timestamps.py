@@ -62,11 +62,15 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
     if pa.types.is_timestamp(t):
         ns = _timestamps_to_ns(values, t, zone)
         how = "timestamps with a timezone" if t.tz else f"naive timestamps read as {zone}"
-        return ParsedTimes(ns, missing, np.zeros_like(missing), how)
+        # Only localising can fail here (a wall time that does not exist in the zone).
+        shifted = not t.tz and zone != "UTC"
+        unparsable = (ns == NAT) & ~missing if shifted else np.zeros_like(missing)
+        return ParsedTimes(ns, missing, unparsable, how)
     if pa.types.is_date(t):
         values = pc.cast(values, pa.timestamp("s"))
         ns = _timestamps_to_ns(values, values.type, zone)
-        return ParsedTimes(ns, missing, np.zeros_like(missing), f"dates read as midnight {zone}")
+        unparsable = (ns == NAT) & ~missing if zone != "UTC" else np.zeros_like(missing)
+        return ParsedTimes(ns, missing, unparsable, f"dates read as midnight {zone}")
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         # safe=False: epoch ns (~1.7e18) exceeds 2**53; the float is only used for magnitude.
         raw = np.asarray(pc.fill_null(pc.cast(values, pa.float64(), safe=False), np.nan).to_numpy())
@@ -126,6 +130,8 @@ def _timestamps_to_ns(values: pa.ChunkedArray | pa.Array, t: pa.DataType, zone: 
     ns_values = pc.cast(values, pa.timestamp("ns", tz=t.tz)).cast(pa.int64())
     if ns_values.null_count:
         ns_values = pc.fill_null(ns_values, NAT)
+    if isinstance(ns_values, pa.ChunkedArray):
+        ns_values = ns_values.combine_chunks()  # joined in Arrow's pool, viewed without a copy
     ints = np.asarray(ns_values.to_numpy(zero_copy_only=False), dtype=np.int64)
     if t.tz or zone == "UTC":
         return ints  # Arrow stores zoned timestamps as UTC already
