@@ -28,10 +28,10 @@ from sloview.export import (
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.mapping import parse_unit, parse_where
 from sloview.ingest.table import LATENCY_COLUMNS
-from sloview.model import CALENDARS, METHODS, SLI_KINDS, SLO
+from sloview.model import CALENDARS, METHODS, SLI_KINDS, SLO, CompositeSLO
 from sloview.session import Candidate
-from sloview.simulate import Simulation, simulate
-from sloview.specfile import load_slo_file
+from sloview.simulate import CompositeSimulation, Simulation, simulate, simulate_composite
+from sloview.specfile import flatten, load_slo_file, load_specs
 from sloview.summary import Summary, iso_utc, summarize
 from sloview.units import format_ms
 from sloview.wording import percent, statement
@@ -565,29 +565,49 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _engine_and_slos(args: argparse.Namespace) -> tuple[Engine, list[SLO]]:
-    slos = slos_from_args(args)
+def _engine_and_slos(args: argparse.Namespace) -> tuple[Engine, list[SLO | CompositeSLO]]:
+    slos: list[SLO | CompositeSLO] = (
+        load_specs(args.slo) if args.slo else list(slos_from_args(args))
+    )
     table = load_from_args(args)
     engine = Engine(table)
     engine.require_time()
     if not args.slo:
         # --where on a segment column narrows the candidate itself: say so in its statement.
         segment = tuple((c, v) for c, v in args.where if c in table.segments)
-        slos = [slo.with_changes(segment=segment) for slo in slos] if segment else slos
+        if segment:
+            slos = [
+                slo.with_changes(segment=segment) if isinstance(slo, SLO) else slo for slo in slos
+            ]
     return engine, slos
+
+
+def _simulate_one(
+    engine: Engine, slo: SLO, args: argparse.Namespace
+) -> tuple[Simulation, Recommendation | None]:
+    sim = simulate(engine, slo, segment_columns=tuple(args.segment))
+    try:
+        return sim, recommend(engine, slo, args.desired_share)
+    except SpecError as exc:  # the simulation stands even when no recommendation can
+        return replace(sim, notes=(*sim.notes, f"No recommendation: {exc.one_line()}")), None
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     engine, slos = _engine_and_slos(args)
     entries = []
     texts = []
-    for slo in slos:
-        sim = simulate(engine, slo, segment_columns=tuple(args.segment))
-        try:
-            rec: Recommendation | None = recommend(engine, slo, args.desired_share)
-        except SpecError as exc:  # the simulation stands even when no recommendation can
-            rec = None
-            sim = replace(sim, notes=(*sim.notes, f"No recommendation: {exc.one_line()}"))
+    for spec in slos:
+        if isinstance(spec, CompositeSLO):
+            composite = simulate_composite(engine, spec)
+            entry = composite.to_dict()
+            parts = [_simulate_one(engine, slo, args) for slo in spec.objectives]
+            entry["recommendation"] = [None if r is None else r.to_dict() for _, r in parts]
+            for component, (_, rec) in zip(entry["components"], parts, strict=True):
+                component["recommendation"] = None if rec is None else rec.to_dict()
+            entries.append(entry)
+            texts.append(render_composite(composite, parts))
+            continue
+        sim, rec = _simulate_one(engine, spec, args)
         entry = sim.to_dict()
         entry["recommendation"] = None if rec is None else rec.to_dict()
         entries.append(entry)
@@ -602,7 +622,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_recommend(args: argparse.Namespace) -> int:
     engine, slos = _engine_and_slos(args)
     out = []
-    for slo in slos:
+    for slo in flatten(slos):
         rec = recommend(engine, slo, args.desired_share)
         out.append({"name": slo.name, "statement": statement(slo), **rec.to_dict()})
         if not args.json:
@@ -648,7 +668,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     data = build_report(
         engine.table,
         engine,
-        [Candidate(slo=slo, agreed=True) for slo in slos],
+        [Candidate(slo=slo, agreed=True) for slo in flatten(slos)],
         generated_at=args.generated_at or _generated_at(),
         fmt=fmt,
         title=args.title or DEFAULT_TITLE,
@@ -701,6 +721,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"valid: {len(docs)} document{'s' if len(docs) != 1 else ''}")
     return EXIT_OK
+
+
+def render_composite(
+    composite: CompositeSimulation, parts: list[tuple[Simulation, Recommendation | None]]
+) -> str:
+    """The readable form of a composite SLO's simulation."""
+    judged = int(composite.judged.sum())
+    lines = [
+        f"{composite.composite.name}: {composite.statement}",
+        f"  periods     all objectives met in {composite.periods_met} of {judged}",
+        "",
+    ]
+    text = "\n\n".join(render_simulation(sim, rec) for sim, rec in parts)
+    lines.extend("  " + line if line else "" for line in text.splitlines())
+    return "\n".join(lines)
 
 
 def render_simulation(sim: Simulation, rec: Recommendation | None) -> str:

@@ -9,7 +9,7 @@ import yaml
 
 from sloview.errors import SpecError
 from sloview.export import detect_format, from_openslo, from_sloth, load_documents, read_text
-from sloview.model import SLO
+from sloview.model import SLO, CompositeSLO, spec_from_dict
 
 MAX_SPEC_BYTES = 5_000_000
 
@@ -45,37 +45,56 @@ def _at(name: str, exc: yaml.YAMLError) -> str:
     return f"{name}, line {mark.line + 1}" if mark is not None else name
 
 
-def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
-    """SLOs from parsed YAML: a mapping (one SLO), a list, or a mapping with `slos:`."""
+def specs_from_data(data: Any, name: str = "SLO file") -> list[SLO | CompositeSLO]:
+    """SLOs and composite SLOs from parsed sloview YAML: one mapping, a list, or `slos:`."""
     if isinstance(data, dict) and "slos" in data:
         items, prefix = data["slos"], "slos"
     elif isinstance(data, list):
         items, prefix = data, ""
     elif isinstance(data, dict):
-        return [SLO.from_dict(data)]
+        return [spec_from_dict(data)]
     else:
         raise SpecError(
             "holds no SLO", where=name, hint="write a mapping with name, sli and objective"
         )
     if not isinstance(items, list) or not items:
         raise SpecError("must be a non-empty list of SLOs", where=prefix or name)
-    return [SLO.from_dict(item, f"{prefix}[{i}]") for i, item in enumerate(items)]
+    return [spec_from_dict(item, f"{prefix}[{i}]") for i, item in enumerate(items)]
 
 
-def load_slo_file(path: Path | str) -> list[SLO]:
-    """Read SLOs from a sloview, OpenSLO v1 or Sloth `prometheus/v1` YAML file."""
+def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
+    """SLOs from parsed YAML; a composite SLO contributes each of its objectives."""
+    return flatten(specs_from_data(data, name))
+
+
+def flatten(specs: list[SLO | CompositeSLO]) -> list[SLO]:
+    """The plain SLOs of a list, composites replaced by their objectives."""
+    out: list[SLO] = []
+    for spec in specs:
+        out.extend(spec.objectives if isinstance(spec, CompositeSLO) else (spec,))
+    return out
+
+
+def load_specs(path: Path | str) -> list[SLO | CompositeSLO]:
+    """Read SLOs (and, from sloview YAML, composite SLOs) from an SLO file."""
     try:
         docs = load_documents(read_text(path), str(path))
         fmt = detect_format(docs)
         if fmt == "openslo":
-            return from_openslo(docs)
+            return list(from_openslo(docs))
         if fmt == "sloth":
-            return from_sloth(docs)
-        return slos_from_data(docs[0] if docs else None, str(path))
+            return list(from_sloth(docs))
+        return specs_from_data(docs[0] if docs else None, str(path))
     except SpecError as exc:
         if exc.where and not exc.where.startswith(str(path)):
             raise SpecError(exc.message, where=f"{path}: {exc.where}", hint=exc.hint) from None
         raise
+
+
+def load_slo_file(path: Path | str) -> list[SLO]:
+    """Read SLOs from a sloview, OpenSLO v1 or Sloth `prometheus/v1` YAML file (composites
+    contribute their objectives)."""
+    return flatten(load_specs(path))
 
 
 def dump_slos(slos: list[SLO]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sloview.model import SLO
+from sloview.model import SLO, CompositeSLO
 from sloview.units import format_duration, format_ms
 
 METRIC_VERBS = {
@@ -84,3 +84,14 @@ def statement(slo: SLO) -> str:
             f"On average over {slice_len} slices, {percent(obj.target)} of {who} {inner}, {window}."
         )
     return f"In {slices}, at least {percent(b.slice_target or 1)} of {who} {inner}, {window}."
+
+
+def composite_statement(composite: CompositeSLO) -> str:
+    """`All of these hold, measured over ...: (1) ...; (2) ...`."""
+    window = f"measured over {composite.window.describe()}"
+    parts = []
+    for i, slo in enumerate(composite.objectives, start=1):
+        text = statement(slo).rstrip(".")
+        text = text.replace(f", {window}", "")
+        parts.append(f"({i}) {text[:1].lower()}{text[1:]}")
+    return f"All of these hold, {window}: " + "; ".join(parts) + "."
