@@ -26,17 +26,9 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import ensure_file
 
+from sloview.report.pdf import LAUNCH_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHANGED = """([statement, bars]) => {
   const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('measured over'));
   const plot = document.querySelector('.js-plotly-plot');
@@ -80,7 +72,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.3)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=list(LAUNCH_ARGS))
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             t0 = time.perf_counter()
             page.goto(f"{url}/design")

@@ -14,18 +14,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from sloview.report.pdf import LAUNCH_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _serve() -> tuple[subprocess.Popen[bytes], str]:
@@ -73,7 +65,7 @@ def main() -> None:
     proc, url = _serve()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=list(LAUNCH_ARGS))
             page = browser.new_page(viewport={"width": 1280, "height": 1500})
             page.goto(url)
             _settle(page, "valid requests")

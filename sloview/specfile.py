@@ -14,37 +14,6 @@ from sloview.model import SLO, CompositeSLO, spec_from_dict
 MAX_SPEC_BYTES = 5_000_000
 
 
-def read_yaml(path: Path | str) -> Any:
-    """Parse a YAML file with `yaml.safe_load`; errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError("file not found", where=str(path), hint="check the path")
-    data = path.read_bytes()
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError("is too large for an SLO file (over 5 MB)", where=str(path))
-    return parse_yaml(data.decode("utf-8", errors="replace"), str(path))
-
-
-def parse_yaml(text: str, name: str = "YAML") -> Any:
-    """`yaml.safe_load` with a clear, one-line message for bad or unsafe YAML."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as exc:
-        raise SpecError(
-            f"unsupported YAML tag ({str(exc.problem or exc).strip()})",
-            where=_at(name, exc),
-            hint="SLO files are plain YAML: remove !!python and other tags",
-        ) from None
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"not valid YAML: {problem}", where=_at(name, exc)) from None
-
-
-def _at(name: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return f"{name}, line {mark.line + 1}" if mark is not None else name
-
-
 def specs_from_data(data: Any, name: str = "SLO file") -> list[SLO | CompositeSLO]:
     """SLOs and composite SLOs from parsed sloview YAML: one mapping, a list, or `slos:`."""
     if isinstance(data, dict) and "slos" in data:

@@ -16,21 +16,12 @@ from pathlib import Path
 import pytest
 
 from sloview.export import validate_openslo
+from sloview.report.pdf import LAUNCH_ARGS
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _free_port() -> int:
@@ -90,7 +81,7 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
         yield b
         b.close()
 

@@ -168,23 +168,7 @@ def _slo(inputs: ReportInputs, f: SLOFindings, i: int) -> str:
 
 
 def _key_figures(items: Sequence[SLOFindings]) -> str:
-    rows = [
-        (
-            f.name + (" (agreed)" if f.candidate.agreed else ""),
-            text.objective(f.candidate.slo),
-            text.attainment(f.simulation.overall, f.candidate.slo.objective.target),
-            text.periods_met(f.simulation),
-            text.budget_left(f.simulation),
-            text.pages(f),
-            text.verdict(f),
-        )
-        for f in items
-    ]
-    return _table(
-        ("SLO", "objective", "attainment", "periods met", "budget left", "pages/month", "verdict"),
-        rows,
-        numeric=(3, 4, 5),
-    )
+    return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
 
 
 def _alternatives(inputs: ReportInputs) -> str:

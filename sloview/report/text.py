@@ -373,3 +373,30 @@ def no_agreed() -> str:
         "No SLO is marked agreed yet: this is a draft. The candidates are listed under "
         "Alternatives considered."
     )
+
+
+KEY_FIGURE_HEADERS = (
+    "SLO",
+    "objective",
+    "attainment",
+    "periods met",
+    "budget left",
+    "pages/month",
+    "verdict",
+)
+
+
+def key_figure_rows(items: Sequence[SLOFindings]) -> list[tuple[str, ...]]:
+    """One row of key figures per SLO, the same in the HTML and the Markdown report."""
+    return [
+        (
+            f.name + (" (agreed)" if f.candidate.agreed else ""),
+            objective(f.candidate.slo),
+            attainment(f.simulation.overall, f.candidate.slo.objective.target),
+            periods_met(f.simulation),
+            budget_left(f.simulation),
+            pages(f),
+            verdict(f),
+        )
+        for f in items
+    ]
