@@ -6,6 +6,8 @@ import streamlit as st
 
 from sloview import explore
 from sloview.charts import rates
+from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
+from sloview.summary import error_breakdown
 from sloview.ui import mapping_form, state
 from sloview.ui.navigation import ensure_app
 from sloview.units import UNIT_WORDS
@@ -44,6 +46,8 @@ cols[1].metric("rows excluded", f"{table.dropped_total:,}")
 errors = int((~table.frame["ok"]).sum())
 cols[2].metric("failed requests", f"{errors:,}", help=mapping.policy_description)
 span = explore.time_span(table)
+if table.synthetic_times_note:
+    st.warning(table.synthetic_times_note)
 cols[3].metric(
     "time span",
     "no timestamps" if span is None else f"{(span[1] - span[0]).total_seconds() / 86400:.1f} days",
@@ -74,6 +78,36 @@ st.caption(f"Format: {mapping.source_format}. Naive times are read as {mapping.t
 
 with st.expander("Correct the mapping", expanded=False):
     mapping_form.render(loaded)
+
+st.subheader("Failed requests, by class")
+breakdown = error_breakdown(table)
+present = breakdown[breakdown["requests"] > 0]
+if present.empty:
+    st.caption("No request failed in these data.")
+else:
+    st.dataframe(
+        present.assign(
+            share=present["share"].map(lambda x: percent(float(x), 3)),
+            counts=present["counts_as_bad"].map(lambda b: "bad" if b else "good"),
+            rule=present["error_class"].map(ERROR_CLASS_RULES),
+        )[["label", "requests", "share", "counts", "rule"]],
+        hide_index=True,
+        width="stretch",
+    )
+    with st.form("error_classes"):
+        choice = st.multiselect(
+            "error classes that count as good (not failures)",
+            list(ERROR_CLASSES),
+            default=list(mapping.good_classes),
+            format_func=lambda c: ERROR_CLASS_LABELS[c],
+            key="error_good_classes",
+            help="Generative APIs fail in different ways: rate limiting (429), overload (503), "
+            "timeouts, content filters, too-short answers ... Decide which count against "
+            "availability.",
+        )
+        if st.form_submit_button("Apply"):
+            state.set_mapping(state.mapping().with_changes(good_classes=tuple(choice)))
+            st.rerun()
 
 st.subheader("Rows excluded, by reason")
 if table.dropped:

@@ -6,11 +6,13 @@ import streamlit as st
 
 from sloview import charts, explore
 from sloview.errors import SloviewError
+from sloview.generative import length_trend
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.ui import state
 from sloview.ui.navigation import ensure_app
-from sloview.units import format_ms
+from sloview.units import format_ms, nice_values
+from sloview.wording import percent
 
 ensure_app()
 st.title("Explore")
@@ -62,6 +64,8 @@ st.caption(
 
 if engine.has_time:
     st.subheader("Over time")
+    if view.synthetic_times_note:
+        st.warning(view.synthetic_times_note)
     slice_label = st.select_slider(
         "slice",
         options=["5m", "15m", "1h", "6h", "1d"],
@@ -97,3 +101,83 @@ if view.segments:
     else:
         st.dataframe(comparison, hide_index=True, width="stretch")
         st.plotly_chart(charts.ecdf(curves, label), width="stretch")
+
+    st.subheader("Does each segment meet a target?")
+    st.caption(
+        "The same threshold and target for every provider, model or endpoint, with or without "
+        "timestamps: attainment with its 95% CI, and the tightest threshold each one supports."
+    )
+    c1, c2, c3 = st.columns(3)
+    options = nice_values(float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1]))
+    p90 = float(values[int(0.9 * (values.size - 1))])
+    threshold = c1.select_slider(
+        "threshold",
+        options=options,
+        value=min((v for v in options if v >= p90), default=options[-1]),
+        format_func=format_ms,
+        key="explore_threshold",
+    )
+    target = c2.select_slider(
+        "target",
+        options=[0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999],
+        value=0.95,
+        format_func=lambda t: percent(t),
+        key="explore_target",
+    )
+    failed = c3.radio(
+        "failed requests",
+        ["exclude", "bad"],
+        horizontal=True,
+        format_func=lambda f: "left out" if f == "exclude" else "count as slow",
+        key="explore_failed",
+    )
+    try:
+        per_segment = explore.segment_attainment(
+            view, column, metric, float(threshold), target=float(target), failed_requests=failed
+        )
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        shown = per_segment[
+            [
+                column,
+                "requests",
+                "errors",
+                "attainment",
+                "ci_low",
+                "ci_high",
+                "meets_target",
+                "tightest_threshold_ms",
+                "tightest_ci_low_ms",
+                "tightest_ci_high_ms",
+            ]
+        ]
+        st.dataframe(
+            shown.assign(
+                attainment=shown["attainment"].map(lambda x: percent(float(x), 2)),
+                ci_low=shown["ci_low"].map(lambda x: percent(float(x), 2)),
+                ci_high=shown["ci_high"].map(lambda x: percent(float(x), 2)),
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.plotly_chart(
+            charts.segment_targets(per_segment, column, float(target), label), width="stretch"
+        )
+
+if {"output_tokens", "latency_ms"} <= set(view.frame.columns) and engine.has_time:
+    st.subheader("Latency and answer length")
+    try:
+        trend = length_trend(engine)
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    else:
+        st.plotly_chart(charts.latency_vs_tokens(trend), width="stretch")
+        st.caption(
+            f"Least-squares fit over {trend.requests:,} successful requests: latency = "
+            f"{format_ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms per output token "
+            f"(R² {trend.r_squared:.2f}). Long answers take longer by design: judge them by "
+            "time per output token, or give each output-length band its own target (the "
+            "`output_length` segment)."
+        )
+        st.dataframe(trend.bands, hide_index=True, width="stretch")

@@ -8,9 +8,19 @@ import pandas as pd
 import streamlit as st
 
 from sloview import charts
-from sloview.design import recommend, sweep_targets, sweep_thresholds
+from sloview.design import (
+    JointDesign,
+    Recommendation,
+    joint_design,
+    recommend,
+    segment_recommendations,
+    sweep_targets,
+    sweep_thresholds,
+)
 from sloview.errors import SloviewError
+from sloview.generative import goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import segment_results, simulate
 from sloview.summary import iso_utc
@@ -20,6 +30,28 @@ from sloview.units import format_ms
 from sloview.wording import percent
 
 ensure_app()
+
+
+@st.cache_resource(max_entries=16, show_spinner="Computing the threshold-pair grid ...")
+def _joint_design(key: str, _loaded: state.Loaded, _slo: SLO, share: float) -> JointDesign:
+    return joint_design(_loaded.engine, _slo, share)
+
+
+def joint_design_cached(loaded: state.Loaded, slo: SLO, share: float) -> JointDesign:
+    """The 2-D design does not depend on the candidate's thresholds on its two axes."""
+    axes = {c.metric: 0.0 for c in slo.sli.conditions[:2]}
+    key = f"{loaded.key}|{encode_slo(slo.with_conditions(axes))}|{share}"
+    return _joint_design(key, loaded, slo, share)
+
+
+def _threshold_text(rec: Recommendation | None) -> str:
+    return "n/a" if rec is None or rec.threshold is None else format_ms(rec.threshold)
+
+
+def _target_text(rec: Recommendation | None) -> str:
+    return "n/a" if rec is None else percent(rec.target)
+
+
 st.title("Design")
 loaded = state.load()
 if not loaded.engine.has_time:
@@ -49,6 +81,8 @@ st.session_state["link_loaded"] = st.query_params["slo"]
 
 engine = loaded.engine
 VIEWS = ["Compliance", "Alerts", "Target design", "Segments"]
+if slo.sli.uses_conditions:
+    VIEWS.append("Goodput")
 try:
     sim = simulate(engine, slo)
 except SloviewError as exc:
@@ -137,6 +171,21 @@ with right:
             st.error(exc.one_line())
             st.stop()
         st.info(rec.rationale)
+        if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
+            design = joint_design_cached(loaded, slo, share)
+            st.plotly_chart(
+                charts.joint_heatmap(
+                    design,
+                    current=(
+                        slo.sli.conditions[0].threshold,
+                        slo.sli.conditions[1].threshold,
+                    ),
+                    value="periods_met_share",
+                ),
+                width="stretch",
+                key="joint",
+            )
+            st.caption(design.rationale)
         if slo.sli.kind == "latency":
             sweep = sweep_thresholds(engine, slo)
             st.plotly_chart(
@@ -161,6 +210,14 @@ with right:
             ),
             hide_index=True,
         )
+    elif view == "Goodput":
+        frame = goodput_over_time(engine.view(slo.segment), slo.sli.conditions, 300)
+        rate = slo.objective.threshold if slo.sli.kind == "throughput" else None
+        st.plotly_chart(charts.goodput(frame, rate), width="stretch", key="goodput")
+        st.caption(
+            "Goodput counts the requests per second that succeeded and met every condition "
+            "of this SLI; throughput counts them all. The gap is what users did not get."
+        )
     else:
         if not loaded.view.segments:
             st.caption("These requests have no segment columns.")
@@ -168,9 +225,16 @@ with right:
             column = st.selectbox("by", loaded.view.segments, key="design_segment")
             try:
                 results = segment_results(engine.view(slo.segment), slo, column)
+                recs = segment_recommendations(engine.view(slo.segment), slo, column, share)
             except SloviewError as exc:
                 st.error(exc.one_line())
-                results = []
+                results, recs = [], {}
+            if results:
+                st.plotly_chart(
+                    charts.segment_attainment(results, slo.objective.target),
+                    width="stretch",
+                    key="segments",
+                )
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -183,6 +247,8 @@ with right:
                             ),
                             "periods met": f"{seg.periods_met} of {seg.periods}",
                             "requests/slices": f"{seg.overall.total:,.0f}",
+                            "recommended threshold": _threshold_text(recs.get(seg.value)),
+                            "highest target met": _target_text(recs.get(seg.value)),
                         }
                         for seg in results
                     ]

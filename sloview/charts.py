@@ -13,16 +13,19 @@ in one update (plotly's add_hline/add_vline copy the layout each time).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sloview.design import Sweep
-from sloview.simulate import Simulation
+from sloview.design import JointDesign, Sweep
+from sloview.generative import LengthTrend
+from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.simulate import SegmentResult, Simulation
 from sloview.units import format_ms
-from sloview.wording import percent
+from sloview.wording import METRIC_ABBREVIATIONS, percent
 
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -478,6 +481,121 @@ def compare_margins(sims: dict[str, Simulation]) -> go.Figure:
     return _layout(fig, "Margin over target per period", deco)
 
 
+def joint_heatmap(
+    design: JointDesign, current: tuple[float, float] | None = None, value: str = "attainment"
+) -> go.Figure:
+    """Attainment (or share of periods met) per threshold pair, iso-line and pair marked."""
+    if value not in ("attainment", "periods_met_share"):
+        raise ValueError(f"value must be attainment or periods_met_share, not {value!r}")
+    name_a, name_b = (METRIC_ABBREVIATIONS.get(m, m) for m in design.metrics)
+    z = design.attainment if value == "attainment" else design.periods_met_share
+    what = "attainment" if value == "attainment" else "share of periods met"
+    fig, deco = _new()
+    fig.add_heatmap(
+        x=design.thresholds_a,
+        y=design.thresholds_b,
+        z=z.T,
+        zmin=float(np.nanmin(z)) if np.isfinite(z).any() else 0.0,
+        zmax=1.0,
+        colorscale="Blues",
+        colorbar={"title": what, "tickformat": ".1%"},
+        hovertemplate=f"{name_a} <= %{{x:.4g}} ms<br>{name_b} <= %{{y:.4g}} ms<br>"
+        f"{what} %{{z:.3%}}<extra></extra>",
+    )
+    on_line = np.isfinite(design.iso_b)
+    if on_line.any():
+        fig.add_scatter(
+            x=design.thresholds_a[on_line],
+            y=design.iso_b[on_line],
+            mode="lines",
+            line={"color": "black", "width": 2, "shape": "hv"},
+            name=f"tightest {name_b} meeting {percent(design.target)} in "
+            f"{design.desired_share:.0%} of periods",
+            hovertemplate=f"{name_a} <= %{{x:.4g}} ms, {name_b} <= %{{y:.4g}} ms<extra></extra>",
+        )
+    if design.recommended is not None:
+        a, b = design.recommended
+        fig.add_scatter(
+            x=[a],
+            y=[b],
+            mode="markers+text",
+            marker={"color": GOOD, "size": 14, "symbol": "star", "line": {"color": "white"}},
+            text=[f"recommended {format_ms(a)} / {format_ms(b)}"],
+            textposition="top right",
+            textfont={"color": GOOD, "size": 13},
+            name="recommended pair",
+        )
+    if current is not None:
+        fig.add_scatter(
+            x=[current[0]],
+            y=[current[1]],
+            mode="markers",
+            marker={"color": BAD, "size": 12, "symbol": "x"},
+            name=f"candidate {format_ms(current[0])} / {format_ms(current[1])}",
+        )
+    fig.update_xaxes(type="log", title=f"{LATENCY_COLUMNS[design.metrics[0]]} threshold (ms)")
+    fig.update_yaxes(type="log", title=f"{LATENCY_COLUMNS[design.metrics[1]]} threshold (ms)")
+    return _layout(fig, f"Joint SLI: {what} at each pair of thresholds", deco, height=480)
+
+
+def goodput(frame: pd.DataFrame, min_rate: float | None = None) -> go.Figure:
+    """Throughput and goodput (requests/s) per slice, from `generative.goodput_over_time`."""
+    fig, deco = _new()
+    x = epoch_ms(frame["start"])
+    for column, name, colour in (
+        ("requests_per_s", "throughput (all requests)", MUTED),
+        ("goodput_per_s", "goodput (good in every way)", GOOD),
+    ):
+        tx, ty = _thin(x, frame[column].to_numpy(dtype=np.float64), np.argmax)
+        fig.add_scatter(x=tx, y=ty, mode="lines", name=name, line={"color": colour, "width": 1.5})
+    if min_rate is not None and x.size:
+        _hline(deco, min_rate, BAD, f"goodput objective {min_rate:g}/s")
+    fig.update_yaxes(title="requests per second", rangemode="tozero")
+    fig.update_xaxes(type="date", title="time (UTC)")
+    return _layout(fig, "Goodput beside throughput", deco)
+
+
+def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
+    """Latency against output tokens (a deterministic sample), the fit and band medians."""
+    fig, deco = _new()
+    sample = trend.sample
+    fig.add_scattergl(
+        x=sample["output_tokens"].to_numpy(),
+        y=sample["latency_ms"].to_numpy(),
+        mode="markers",
+        marker={"color": ACCENT, "size": 4, "opacity": 0.25},
+        name=f"requests (sample of {len(sample):,})",
+        hovertemplate="%{x} tokens: %{y:.4g} ms<extra></extra>",
+    )
+    if sample.size and math.isfinite(trend.ms_per_token):
+        top = float(sample["output_tokens"].max())
+        xs = np.array([0.0, top])
+        fig.add_scatter(
+            x=xs,
+            y=trend.predict(xs),
+            mode="lines",
+            line={"color": BAD, "width": 2},
+            name=f"fit: {format_ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms/token "
+            f"(R² {trend.r_squared:.2f})",
+        )
+    bands = trend.bands[trend.bands["requests"] > 0]
+    fig.add_scatter(
+        x=bands["tokens_p50"].to_numpy(),
+        y=bands["latency_p50_ms"].to_numpy(),
+        mode="markers+text",
+        marker={"color": "black", "size": 10, "symbol": "diamond"},
+        text=[
+            f"{b}: p50 {format_ms(v)}"
+            for b, v in zip(bands["band"], bands["latency_p50_ms"], strict=True)
+        ],
+        textposition="top right",
+        name="band median",
+    )
+    fig.update_xaxes(title="output tokens", rangemode="tozero")
+    fig.update_yaxes(title="end-to-end latency (ms)", rangemode="tozero")
+    return _layout(fig, "Latency grows with the answer's length", deco, height=440)
+
+
 def _thin(
     times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -492,3 +610,50 @@ def _thin(
     )
     idx = np.arange(0, m, step) + pick(blocks, axis=1)
     return np.asarray(times_ns[idx], dtype=np.float64), values[idx]
+
+
+def segment_attainment(results: Sequence[SegmentResult], target: float) -> go.Figure:
+    """Attainment per segment value with its 95% CI, against the target."""
+    fig, deco = _new()
+    names = [r.value for r in results]
+    att = np.array([r.overall.attainment for r in results])
+    lo = np.array([r.overall.ci_low for r in results])
+    hi = np.array([r.overall.ci_high for r in results])
+    colours = [GOOD if a >= target else BAD for a in att]
+    fig.add_bar(
+        x=names,
+        y=att,
+        marker_color=colours,
+        name="attainment",
+        error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
+        hovertemplate="%{x}: %{y:.3%}<extra></extra>",
+    )
+    _hline(deco, target, "black", f"target {percent(target)}")
+    finite = att[np.isfinite(att)]
+    low = float(min(finite.min(), target)) if finite.size else 0.0
+    pad = max((1 - low) * 0.15, 1e-4)
+    fig.update_yaxes(
+        title="attainment (95% CI)", tickformat=".2%", range=[max(0.0, low - pad), 1 + pad / 4]
+    )
+    fig.update_xaxes(title=results[0].column if results else "segment", type="category")
+    return _layout(fig, "The same candidate on each segment", deco)
+
+
+def segment_targets(frame: pd.DataFrame, column: str, target: float, label: str) -> go.Figure:
+    """Attainment per segment value (95% CI) at one threshold, from `segment_attainment`."""
+    fig, deco = _new()
+    att = frame["attainment"].to_numpy(dtype=float)
+    lo = frame["ci_low"].to_numpy(dtype=float)
+    hi = frame["ci_high"].to_numpy(dtype=float)
+    fig.add_bar(
+        x=[str(v) for v in frame[column]],
+        y=att,
+        marker_color=[GOOD if a >= target else BAD for a in att],
+        error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
+        hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        name="attainment",
+    )
+    _hline(deco, target, "black", f"target {percent(target)}")
+    fig.update_yaxes(title=f"share within the {label} threshold", tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(title=column, type="category")
+    return _layout(fig, f"{label}: each {column} against one threshold", deco)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sloview import __version__
-from sloview.design import Recommendation, recommend
+from sloview.design import Recommendation, joint_design, recommend
 from sloview.engine import Engine
 from sloview.errors import SloviewError, SpecError
 from sloview.export import (
@@ -28,7 +28,15 @@ from sloview.export import (
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.mapping import parse_unit, parse_where
 from sloview.ingest.table import LATENCY_COLUMNS
-from sloview.model import CALENDARS, METHODS, SLI_KINDS, SLO, CompositeSLO
+from sloview.model import (
+    CALENDARS,
+    METHODS,
+    SLI_KINDS,
+    SLO,
+    THROUGHPUT_UNITS,
+    CompositeSLO,
+    parse_condition,
+)
 from sloview.session import Candidate
 from sloview.simulate import CompositeSimulation, Simulation, simulate, simulate_composite
 from sloview.specfile import flatten, load_slo_file, load_specs
@@ -109,7 +117,16 @@ def add_mapping_flags(parser: argparse.ArgumentParser) -> None:
         "--rate-limited",
         choices=("good", "bad"),
         default="bad",
-        help="whether HTTP 429 counts as good or bad (default: bad)",
+        help="whether rate-limited requests (HTTP 429, 'rate limit' errors) count as good or "
+        "bad (default: bad)",
+    )
+    group.add_argument(
+        "--good-classes",
+        metavar="C1,C2",
+        type=_csv_list,
+        default=None,
+        help="error classes that count as good: rate_limited, overloaded, timeout, server_error, "
+        "content_filter, too_short, client_error, other (default: client_error for HTTP codes)",
     )
     group.add_argument(
         "--segment",
@@ -143,6 +160,7 @@ def mapping_from_args(args: argparse.Namespace) -> Mapping:
         good=args.good,
         bad=args.bad,
         rate_limited_bad=args.rate_limited == "bad",
+        good_classes=None if args.good_classes is None else tuple(args.good_classes),
         segments=tuple(args.segment),
         where=tuple(args.where),
         tz=args.tz,
@@ -176,9 +194,18 @@ def add_objective_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--throughput-unit",
-        choices=("requests", "output_tokens"),
+        choices=THROUGHPUT_UNITS,
         default="requests",
-        help="what the throughput SLI counts",
+        help="what the throughput SLI counts (goodput: requests meeting every --condition)",
+    )
+    group.add_argument(
+        "--condition",
+        metavar="METRIC<=MS",
+        action="append",
+        default=[],
+        type=_flag(parse_condition),
+        help="a condition of a joint SLI or of goodput, e.g. ttft_ms<=500 (also <, and s or "
+        "ms after the number); repeatable: a request is good when it succeeded and meets all",
     )
     group.add_argument(
         "--op",
@@ -222,8 +249,9 @@ def add_objective_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--failed-requests",
         choices=("exclude", "bad"),
-        default="exclude",
-        help="latency SLIs: leave failed requests out (default) or count them bad",
+        default=None,
+        help="latency SLIs: leave failed requests out (default) or count them bad; a joint "
+        "SLI always counts them bad",
     )
     group.add_argument(
         "--min-events",
@@ -246,9 +274,35 @@ def slos_from_args(args: argparse.Namespace) -> list[SLO]:
         return load_slo_file(args.slo)
     sli: dict[str, Any] = {"kind": args.sli}
     objective: dict[str, Any] = {}
+    goodput = args.sli == "throughput" and args.throughput_unit == "goodput"
+    if args.condition and not (args.sli == "joint" or goodput):
+        raise SpecError(
+            "--condition applies to --sli joint or --throughput-unit goodput",
+            where="--condition",
+            hint="e.g. --sli joint --condition ttft_ms<=500 --condition tpot_ms<=50",
+        )
+    if args.sli == "joint" or goodput:
+        if not args.condition:
+            raise SpecError(
+                f"{'a joint SLO' if args.sli == 'joint' else 'goodput'} needs --condition",
+                where="--condition",
+                hint="e.g. --condition ttft_ms<=500 --condition tpot_ms<=50",
+            )
+        sli["conditions"] = [c.to_dict() for c in args.condition]
+    if args.sli == "joint" and args.failed_requests == "exclude":
+        raise SpecError(
+            "a joint SLO always counts failed requests as bad",
+            where="--failed-requests",
+            hint="leave the flag out: a good request succeeded and met every condition",
+        )
+    if args.sli == "joint" and args.threshold_ms is not None:
+        raise SpecError(
+            "a joint SLO takes its thresholds from --condition, not --threshold-ms",
+            where="--threshold-ms",
+        )
     if args.sli == "latency":
         sli["metric"] = args.metric
-        sli["failed_requests"] = args.failed_requests
+        sli["failed_requests"] = args.failed_requests or "exclude"
         if args.percentile is not None:
             sli["percentile"] = args.percentile
         if args.threshold_ms is None:
@@ -428,7 +482,7 @@ def source_from_args(args: argparse.Namespace) -> MetricSource | None:
 
 
 def _default_target(kind: str) -> float:
-    return {"latency": 0.95, "availability": 0.995, "throughput": 0.99}[kind]
+    return {"latency": 0.95, "availability": 0.995, "throughput": 0.99, "joint": 0.95}[kind]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -624,9 +678,24 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     out = []
     for slo in flatten(slos):
         rec = recommend(engine, slo, args.desired_share)
-        out.append({"name": slo.name, "statement": statement(slo), **rec.to_dict()})
+        entry = {"name": slo.name, "statement": statement(slo), **rec.to_dict()}
+        text = f"{slo.name}: {statement(slo)}\n  {rec.rationale}"
+        if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
+            pair = joint_design(engine, slo, args.desired_share)
+            entry["threshold_pair"] = {
+                "metrics": list(pair.metrics),
+                "recommended_ms": None if pair.recommended is None else list(pair.recommended),
+                "iso_line_ms": [
+                    [a, b]
+                    for a, b in zip(pair.thresholds_a.tolist(), pair.iso_b.tolist(), strict=True)
+                    if b == b  # NaN where no B qualifies at this A
+                ],
+                "rationale": pair.rationale,
+            }
+            text += f"\n  {pair.rationale}"
+        out.append(entry)
         if not args.json:
-            print(f"{slo.name}: {statement(slo)}\n  {rec.rationale}")
+            print(text)
     if args.json:
         print(json.dumps({"slos": out}, indent=2, allow_nan=False))
     return EXIT_OK

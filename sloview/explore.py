@@ -13,8 +13,22 @@ import pandas as pd
 
 from sloview.engine import BUCKET_S, Engine
 from sloview.errors import SpecError
-from sloview.ingest.table import LATENCY_COLUMNS, OUTPUT_TOKENS, TS, RequestTable
-from sloview.stats import percentile_ci, percentile_sorted
+from sloview.ingest.error_classes import ERROR_CLASSES
+from sloview.ingest.table import (
+    ERROR_CLASS,
+    LATENCY_COLUMNS,
+    OK,
+    OUTPUT_TOKENS,
+    TS,
+    RequestTable,
+)
+from sloview.model import FailedPolicy, Op
+from sloview.stats import (
+    clopper_pearson,
+    percentile_ci,
+    percentile_rank_interval,
+    percentile_sorted,
+)
 
 TABLE_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
 HEATMAP_BINS = 48
@@ -131,6 +145,155 @@ def segment_comparison(engine: Engine, column: str, metric: str) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+SEGMENT_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+
+
+def segment_attainment(
+    table: RequestTable,
+    column: str,
+    metric: str,
+    threshold: float,
+    op: Op = "lte",
+    target: float = 0.99,
+    failed_requests: FailedPolicy = "exclude",
+    qs: tuple[float, ...] = SEGMENT_PERCENTILES,
+) -> pd.DataFrame:
+    """Per segment value, with or without times: attainment, percentiles, tightest threshold."""
+    # Valid requests are successful ones with a value of `metric`, plus every failed request
+    # when failed_requests is "bad" (never meeting the threshold), as the engine counts them.
+    # Attainment: share of valid requests meeting the threshold, Clopper-Pearson 95% CI.
+    # Percentiles (linear, order-statistic CIs) describe successful requests. The tightest
+    # threshold is the k-th smallest valid value, k = ceil(target * valid) (k-th largest for
+    # gte/gt), with the order-statistic CI of the target quantile; inf when failures miss it.
+    frame = table.frame
+    if column not in table.segments or column not in frame.columns:
+        raise SpecError(
+            f"{column!r} is not a segment of this data",
+            where="segment",
+            hint=f"segments: {', '.join(table.segments) or 'none'}",
+        )
+    if metric not in LATENCY_COLUMNS or metric not in frame.columns:
+        raise SpecError(
+            f"the data have no {metric} column",
+            where="metric",
+            hint=f"latency columns: {', '.join(latency_columns(table))}",
+        )
+    if op not in ("lte", "lt", "gte", "gt"):
+        raise SpecError(f"{op!r} is not a comparison", where="op", hint="use lte, lt, gte or gt")
+    if not 0 < target <= 1:
+        raise SpecError(f"target {target} is not in (0, 1]", where="target")
+    if failed_requests not in ("exclude", "bad"):
+        raise SpecError(
+            f"{failed_requests!r} is not a failed-request rule",
+            where="failed_requests",
+            hint="use exclude or bad",
+        )
+    if not math.isfinite(threshold):
+        raise SpecError("the threshold must be a finite number of ms", where="threshold")
+
+    segment = frame[column]
+    cats = (
+        segment.cat
+        if isinstance(segment.dtype, pd.CategoricalDtype)
+        else segment.astype(str).astype("category").cat
+    )
+    seg_codes = cats.codes.to_numpy()
+    values = frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = frame[OK].to_numpy(dtype=bool)
+    measured = ok & np.isfinite(values) & (values >= 0)  # what the engine's index counts
+    n_cats = len(cats.categories)
+    requests = np.bincount(seg_codes[seg_codes >= 0], minlength=n_cats)
+    if ERROR_CLASS in frame.columns:
+        cls = frame[ERROR_CLASS].cat.codes.to_numpy()
+        has = (cls >= 0) & (seg_codes >= 0)
+        by_class = np.bincount(
+            seg_codes[has] * len(ERROR_CLASSES) + cls[has], minlength=n_cats * len(ERROR_CLASSES)
+        ).reshape(n_cats, len(ERROR_CLASSES))
+    else:
+        by_class = np.zeros((n_cats, len(ERROR_CLASSES)), dtype=np.int64)
+    # Most requests first, as the other per-segment views list them.
+    order = sorted(
+        (i for i in range(n_cats) if requests[i] > 0),
+        key=lambda i: (-requests[i], str(cats.categories[i])),
+    )
+    larger_is_better = op in ("gte", "gt")
+    rows = []
+    for i in order:
+        member = seg_codes == i
+        v = np.sort(values[member & measured])
+        failed = int((member & ~ok).sum())
+        extra = failed if failed_requests == "bad" else 0
+        valid = v.size + extra
+        good = _meeting(v, threshold, op)
+        lo, hi = clopper_pearson(good, valid)
+        row: dict[str, object] = {
+            column: str(cats.categories[i]),
+            "requests": int(requests[i]),
+            "errors": failed,
+            **{f"errors_{c}": int(by_class[i, j]) for j, c in enumerate(ERROR_CLASSES)},
+            "valid": valid,
+            "good": good,
+            "attainment": good / valid if valid else math.nan,
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+        row["meets_target"] = bool(valid) and good >= target_rank(target, valid)
+        for q in qs:
+            p_lo, p_hi = percentile_ci(v, q)
+            row[f"p{q:g}_ms"] = percentile_sorted(v, q)
+            row[f"p{q:g}_ci_low_ms"] = p_lo
+            row[f"p{q:g}_ci_high_ms"] = p_hi
+        # Failed requests counted bad sit beyond every threshold: +inf (or -inf for gte/gt).
+        pad = np.full(extra, -math.inf if larger_is_better else math.inf)
+        ranked = np.concatenate([pad, v]) if larger_is_better else np.concatenate([v, pad])
+        t, t_lo, t_hi = _tightest(ranked, target, larger_is_better)
+        row["tightest_threshold_ms"] = t
+        row["tightest_ci_low_ms"] = t_lo
+        row["tightest_ci_high_ms"] = t_hi
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs.update(
+        metric=metric, threshold=threshold, op=op, target=target, failed_requests=failed_requests
+    )
+    return out
+
+
+def target_rank(target: float, n: int) -> int:
+    """k = ceil(target * n): how many of n valid requests must meet a threshold (1-based)."""
+    # Rounded first so that 0.95 * 100 (94.99999999999999 in binary) asks for 95, not 95+.
+    return max(1, math.ceil(round(target * n, 9)))
+
+
+def _meeting(sorted_values: np.ndarray, threshold: float, op: Op) -> int:
+    n = sorted_values.size
+    if op == "lte":
+        return int(np.searchsorted(sorted_values, threshold, side="right"))
+    if op == "lt":
+        return int(np.searchsorted(sorted_values, threshold, side="left"))
+    if op == "gte":
+        return n - int(np.searchsorted(sorted_values, threshold, side="left"))
+    return n - int(np.searchsorted(sorted_values, threshold, side="right"))
+
+
+def _tightest(
+    ranked: np.ndarray, target: float, larger_is_better: bool
+) -> tuple[float, float, float]:
+    """The target quantile of sorted values (k-th smallest, or k-th largest) and its CI."""
+    n = ranked.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    k = min(target_rank(target, n), n)
+    if larger_is_better:
+        value = float(ranked[n - k])
+        ranks = percentile_rank_interval(n, (1 - target) * 100)
+    else:
+        value = float(ranked[k - 1])
+        ranks = percentile_rank_interval(n, target * 100)
+    if ranks is None:
+        return value, math.nan, math.nan
+    return value, float(ranked[ranks[0]]), float(ranked[ranks[1]])
 
 
 def data_quality(table: RequestTable, engine: Engine) -> dict[str, object]:

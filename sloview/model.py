@@ -3,6 +3,19 @@
 A candidate SLO is data: what is measured (SLI), what is promised (Objective), over which
 period (TimeWindow), how the error budget is counted (Budgeting), when to alert (AlertWindow
 rows), what does not count (Exclusion), and for which requests (segment filter).
+
+A joint SLI (`kind: joint`) judges each request by several latency conditions at once, e.g.
+TTFT <= 500 ms AND TPOT <= 50 ms: a request is good when it succeeded and meets every
+condition. Its rules, decided once here and stated wherever it is shown:
+
+- failed requests are always bad events (the SLI is about requests that were good in every
+  way, so there is no `failed_requests` setting);
+- a successful request without a value for a condition's metric (no TTFT on an embedding,
+  no TPOT on a one-token answer) is left out of the valid events, and counted by reason in
+  the simulation's notes, as failed requests are left out of a latency SLI by default.
+
+Goodput is throughput measured on those good requests: `kind: throughput, unit: goodput`
+with the same `conditions`.
 """
 
 from __future__ import annotations
@@ -19,20 +32,28 @@ from sloview.errors import SpecError
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
 from sloview.units import format_duration, parse_duration
 
-SLIKind = Literal["latency", "availability", "throughput"]
+SLIKind = Literal["latency", "availability", "throughput", "joint"]
 Op = Literal["lte", "lt", "gte", "gt"]
 Calendar = Literal["day", "week", "month", "quarter"]
 Method = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
 FailedPolicy = Literal["exclude", "bad"]
 EmptySlices = Literal["skip", "good", "bad"]
-ThroughputUnit = Literal["requests", "output_tokens"]
+ThroughputUnit = Literal["requests", "output_tokens", "goodput"]
+ConditionOp = Literal["lte", "lt"]
 
-SLI_KINDS: tuple[SLIKind, ...] = ("latency", "availability", "throughput")
+SLI_KINDS: tuple[SLIKind, ...] = ("latency", "availability", "throughput", "joint")
+THROUGHPUT_UNITS: tuple[ThroughputUnit, ...] = ("requests", "output_tokens", "goodput")
 METHODS: tuple[Method, ...] = ("Occurrences", "Timeslices", "RatioTimeslices")
 CALENDARS: tuple[Calendar, ...] = ("day", "week", "month", "quarter")
 # Nominal period lengths, used only to scale alert burn factors for calendar windows.
 CALENDAR_HOURS = {"day": 24, "week": 168, "month": 720, "quarter": 2160}
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_CONDITION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|<)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s)?\s*$"
+)
+# Short names people type for the latency columns (`ttft<=500`).
+METRIC_ALIASES = {"latency": LATENCY, "e2e": LATENCY, "ttft": "ttft_ms", "tpot": "tpot_ms"}
+CONDITION_SYMBOLS: dict[str, str] = {"lte": "<=", "lt": "<"}
 
 # SRE Workbook multiwindow, multi-burn-rate alerts: (severity, long, short, share of budget
 # spent when the alert fires). Burn factors follow from the SLO period.
@@ -94,23 +115,113 @@ def _duration(data: dict[str, Any], key: str, where: str) -> int | None:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """One condition of a joint SLI: a latency column compared with a threshold in ms."""
+
+    metric: str
+    threshold: float
+    op: ConditionOp = "lte"
+
+    def __post_init__(self) -> None:
+        if self.metric not in LATENCY_COLUMNS:
+            raise SpecError(
+                f"{self.metric!r} is not a latency column",
+                where="metric",
+                hint=f"use one of {', '.join(LATENCY_COLUMNS)}",
+            )
+        if self.op not in CONDITION_SYMBOLS:
+            raise SpecError(
+                f"{self.op!r} is not allowed", where="op", hint="use lte (<=) or lt (<)"
+            )
+        if (
+            isinstance(self.threshold, bool)
+            or not isinstance(self.threshold, int | float)
+            or not math.isfinite(self.threshold)
+            or self.threshold < 0
+        ):
+            raise SpecError("must be a non-negative number of ms", where="threshold")
+        object.__setattr__(self, "threshold", float(self.threshold))
+
+    def text(self) -> str:
+        """`ttft_ms<=500` (what `parse_condition` reads back)."""
+        return f"{self.metric}{CONDITION_SYMBOLS[self.op]}{_num_text(self.threshold)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"metric": self.metric, "op": self.op, "threshold": self.threshold}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "conditions[0]") -> Condition:
+        """Build from plain data (or `ttft_ms<=500` text); errors name the field path."""
+        if isinstance(data, str):
+            return parse_condition(data, where)
+        d = _mapping(data, where)
+        _no_unknown(d, {"metric", "op", "threshold"}, where)
+        for key in ("metric", "threshold"):
+            if key not in d:
+                raise SpecError("is required", where=_path(where, key))
+        threshold = _number(d, "threshold", where)
+        op = _choice(d, "op", tuple(CONDITION_SYMBOLS), where, "lte")
+        metric = str(d["metric"])
+        try:
+            return cls(
+                metric=METRIC_ALIASES.get(metric, metric), threshold=cast(float, threshold), op=op
+            )
+        except SpecError as exc:
+            raise SpecError(
+                exc.message, where=_path(where, exc.where or ""), hint=exc.hint
+            ) from None
+
+
+def parse_condition(text: str, where: str = "condition") -> Condition:
+    """A condition from text: `ttft_ms<=500`, `tpot < 50ms`, `latency_ms<=2s`."""
+    match = _CONDITION.match(str(text))
+    hint = (
+        "write METRIC<=MS or METRIC<MS, e.g. ttft_ms<=500 or tpot_ms<50 "
+        f"(metrics: {', '.join(LATENCY_COLUMNS)})"
+    )
+    if match is None:
+        raise SpecError(f"{text!r} is not a condition", where=where, hint=hint)
+    name, symbol, number, unit = match.groups()
+    metric = METRIC_ALIASES.get(name.lower(), name.lower())
+    if metric not in LATENCY_COLUMNS:
+        raise SpecError(f"{name!r} is not a latency column", where=where, hint=hint)
+    threshold = float(number) * (1000.0 if unit == "s" else 1.0)
+    return Condition(metric=metric, threshold=threshold, op="lte" if symbol == "<=" else "lt")
+
+
+def _num_text(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SLI:
-    """What is measured: latency of a latency column, availability, or throughput."""
+    """What is measured: latency, availability, throughput, or joint latency conditions."""
 
     kind: SLIKind
     metric: str = LATENCY
     percentile: float | None = None
     failed_requests: FailedPolicy = "exclude"
     unit: ThroughputUnit = "requests"
+    conditions: tuple[Condition, ...] = ()
 
     def __post_init__(self) -> None:
         # Settings that do not apply to this kind are not kept: `to_dict` leaves them out, so
         # keeping them would break `from_dict(sli.to_dict()) == sli`.
         if self.kind != "latency":
             object.__setattr__(self, "metric", LATENCY)
-            object.__setattr__(self, "failed_requests", "exclude")
+            # A joint SLI is about requests that were good in every way: failures are bad.
+            object.__setattr__(
+                self, "failed_requests", "bad" if self.kind == "joint" else "exclude"
+            )
         if self.kind != "throughput":
             object.__setattr__(self, "unit", "requests")
+        object.__setattr__(self, "conditions", tuple(self.conditions))
+        if self.uses_conditions:
+            self._check_conditions()
+        else:
+            object.__setattr__(self, "conditions", ())
         if self.kind == "latency" and self.metric not in LATENCY_COLUMNS:
             raise SpecError(
                 f"{self.metric!r} is not a latency column",
@@ -121,6 +232,38 @@ class SLI:
             raise SpecError("must be between 0 and 100 (exclusive)", where="sli.percentile")
         if self.percentile is not None and self.kind != "latency":
             raise SpecError("only latency SLIs have a percentile", where="sli.percentile")
+
+    def _check_conditions(self) -> None:
+        what = "a joint SLI" if self.kind == "joint" else "goodput"
+        if not self.conditions:
+            raise SpecError(
+                f"{what} needs at least one condition",
+                where="sli.conditions",
+                hint="e.g. conditions: [{metric: ttft_ms, op: lte, threshold: 500}]",
+            )
+        seen: set[str] = set()
+        for i, cond in enumerate(self.conditions):
+            if not isinstance(cond, Condition):
+                raise SpecError("must be a condition", where=f"sli.conditions[{i}]")
+            if cond.metric in seen:
+                raise SpecError(
+                    f"{cond.metric} appears twice",
+                    where=f"sli.conditions[{i}].metric",
+                    hint="give each latency column at most one condition",
+                )
+            seen.add(cond.metric)
+
+    @property
+    def uses_conditions(self) -> bool:
+        """Whether requests are judged by `conditions` (joint SLI, or goodput throughput)."""
+        return self.kind == "joint" or (self.kind == "throughput" and self.unit == "goodput")
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The latency columns this SLI reads (none for availability and plain throughput)."""
+        if self.uses_conditions:
+            return tuple(c.metric for c in self.conditions)
+        return (self.metric,) if self.kind == "latency" else ()
 
     @property
     def is_percentile(self) -> bool:
@@ -137,21 +280,48 @@ class SLI:
             out["failed_requests"] = self.failed_requests
         if self.kind == "throughput":
             out["unit"] = self.unit
+        if self.uses_conditions:
+            out["conditions"] = [c.to_dict() for c in self.conditions]
         return out
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "sli") -> SLI:
-        """Build from plain data; errors name the field path."""
+        """Build from plain data; errors name the field path (`sli.conditions[1].threshold`)."""
         d = _mapping(data, where)
-        _no_unknown(d, {"kind", "metric", "percentile", "failed_requests", "unit"}, where)
+        known = {"kind", "metric", "percentile", "failed_requests", "unit", "conditions"}
+        _no_unknown(d, known, where)
         kind = _choice(d, "kind", SLI_KINDS, where, None)
+        unit = _choice(d, "unit", THROUGHPUT_UNITS, where, "requests")
+        failed = _choice(d, "failed_requests", ("exclude", "bad"), where, "exclude")
+        if kind == "joint" and d.get("failed_requests", "bad") != "bad":
+            raise SpecError(
+                "a joint SLI always counts failed requests as bad",
+                where=_path(where, "failed_requests"),
+                hint="remove failed_requests: a good request must succeed and meet every condition",
+            )
+        conditions: tuple[Condition, ...] = ()
+        if "conditions" in d:
+            items = d["conditions"]
+            if kind != "joint" and not (kind == "throughput" and unit == "goodput"):
+                raise SpecError(
+                    "conditions apply only to a joint SLI or goodput throughput",
+                    where=_path(where, "conditions"),
+                    hint="use kind: joint, or kind: throughput with unit: goodput",
+                )
+            if not isinstance(items, list):
+                raise SpecError("must be a list of conditions", where=_path(where, "conditions"))
+            conditions = tuple(
+                Condition.from_dict(c, f"{_path(where, 'conditions')}[{i}]")
+                for i, c in enumerate(items)
+            )
         try:
             return cls(
                 kind=kind,
                 metric=str(d.get("metric", LATENCY)),
                 percentile=_number(d, "percentile", where),
-                failed_requests=_choice(d, "failed_requests", ("exclude", "bad"), where, "exclude"),
-                unit=_choice(d, "unit", ("requests", "output_tokens"), where, "requests"),
+                failed_requests=failed,
+                unit=unit,
+                conditions=conditions,
             )
         except SpecError as exc:
             raise _rebase(exc, "sli", where) from None
@@ -528,6 +698,13 @@ class SLO:
                 )
         if kind == "availability" and self.objective.threshold is not None:
             raise SpecError("availability has no threshold", where="objective.threshold")
+        if kind == "joint" and self.objective.threshold is not None:
+            raise SpecError(
+                "a joint SLI keeps its thresholds in its conditions",
+                where="objective.threshold",
+                hint="remove the objective's threshold; e.g. conditions: "
+                "[{metric: ttft_ms, threshold: 500}, {metric: tpot_ms, threshold: 50}]",
+            )
         if (
             method == "Timeslices"
             and self.budgeting.slice_target is None
@@ -549,8 +726,22 @@ class SLO:
 
     @property
     def threshold_ms(self) -> float | None:
-        """The latency threshold in ms (None for other SLIs)."""
+        """The latency threshold in ms (None for other SLIs; a joint SLI has its conditions)."""
         return self.objective.threshold if self.sli.kind == "latency" else None
+
+    def with_conditions(self, thresholds: dict[str, float]) -> SLO:
+        """A copy whose conditions on the given metrics have new thresholds (ms)."""
+        unknown = sorted(set(thresholds) - set(self.sli.metrics))
+        if not self.sli.uses_conditions or unknown:
+            raise SpecError(
+                f"this SLO has no condition on {', '.join(unknown) or 'any metric'}",
+                where="sli.conditions",
+            )
+        conditions = tuple(
+            replace(c, threshold=float(thresholds[c.metric])) if c.metric in thresholds else c
+            for c in self.sli.conditions
+        )
+        return replace(self, sli=replace(self.sli, conditions=conditions))
 
     @property
     def alert_windows(self) -> tuple[AlertWindow, ...]:

@@ -28,6 +28,7 @@ from scipy import special
 from sloview.engine import BUCKET_S, Engine, Periods
 from sloview.engine.timebase import PARTIAL_TOLERANCE_NS
 from sloview.errors import SpecError
+from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, CompositeSLO, Objective
 from sloview.stats import CONFIDENCE, clopper_pearson
 from sloview.summary import iso_utc
@@ -297,6 +298,7 @@ class Simulation:
             "name": slo.name,
             "sli": slo.sli.kind,
             "metric": slo.sli.metric if slo.sli.kind == "latency" else None,
+            "conditions": [c.to_dict() for c in slo.sli.conditions],
             "budgeting_method": slo.budgeting.method,
             "target": slo.objective.target,
             "threshold_ms": slo.threshold_ms,
@@ -333,13 +335,22 @@ class Grid:
         return int(self.good.size)
 
 
+_JOINT_THRESHOLD = (
+    "a joint SLI has one threshold per condition: change the conditions (SLO.with_conditions)"
+)
+
+
 def event_counts(
     engine: Engine, slo: SLO, threshold: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per minute bucket: good and valid events of a latency or availability SLI."""
+    """Per minute bucket: good and valid events of a latency, joint or availability SLI."""
     sli, excluded = slo.sli, engine.excluded(slo.exclusions)
     if sli.kind == "availability":
         good, total = engine.ok_count.copy(), engine.total.copy()
+    elif sli.kind == "joint":
+        if threshold is not None:
+            raise SpecError(_JOINT_THRESHOLD, where="threshold")
+        good, total = engine.joint_counts(sli.conditions)
     elif sli.kind == "latency":
         index = engine.index(sli.metric)
         t = slo.objective.threshold if threshold is None else threshold
@@ -396,7 +407,12 @@ def _slice_verdicts(
     slice_s = int(b.slice_s or 60)
     limit = float(t or 0.0)
     if sli.kind == "throughput":
-        per_bucket = engine.total if sli.unit == "requests" else engine.tokens_per_bucket()
+        if sli.unit == "goodput":
+            per_bucket = engine.joint_counts(sli.conditions)[0]
+        elif sli.unit == "output_tokens":
+            per_bucket = engine.tokens_per_bucket()
+        else:
+            per_bucket = engine.total
         amount = _slice_sum(per_bucket.astype(float), layout.size, layout.n)
         events = _slice_sum(engine.total.astype(float), layout.size, layout.n)
         rate = amount / slice_s
@@ -696,6 +712,8 @@ def simulate(
         engine = engine.view(slo.segment)
     base = engine.require_time()
     if threshold is not None:
+        if slo.sli.kind == "joint":
+            raise SpecError(_JOINT_THRESHOLD, where="threshold")
         slo = slo.with_changes(objective=_with_threshold(slo, threshold))
     grid = build_grid(engine, slo)
     target = slo.objective.target
@@ -758,7 +776,7 @@ def simulate(
         firings=firings,
         violations=violations,
         segments=seg_results,
-        notes=_notes(slo, periods),
+        notes=_notes(slo, periods) + joint_notes(engine, slo),
         cell_s=grid.cell_s,
         extras={"events_good": grid.events_good, "events_total": grid.events_total},
     )
@@ -907,6 +925,11 @@ def _notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
             )
         else:
             notes.append("Failed requests count as bad events for this latency SLI.")
+    if slo.sli.kind == "joint":
+        notes.append(
+            "Failed requests count as bad events for this joint SLI: a good request "
+            "succeeded and met every condition."
+        )
     if slo.budgeting.method != "Occurrences":
         rule = {"skip": "count neither way", "good": "count as good", "bad": "count as bad"}
         notes.append(
@@ -916,6 +939,30 @@ def _notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
     if slo.exclusions:
         notes.append(f"{len(slo.exclusions)} excluded time ranges do not count.")
     return tuple(notes)
+
+
+def joint_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
+    """Successful requests a joint SLI (or goodput) leaves out, by the column they lack."""
+    if not slo.sli.uses_conditions:
+        return ()
+    rows = engine.joint_rows(slo.sli.metrics)
+    what = "this joint SLI" if slo.sli.kind == "joint" else "goodput"
+    notes = []
+    for metric, n in rows.missing.items():
+        if n:
+            notes.append(
+                f"{n:,} successful request{'s' if n != 1 else ''} without a "
+                f"{LATENCY_COLUMNS[metric]} ({metric}{_MISSING_WHY.get(metric, '')}) "
+                f"{'are' if n != 1 else 'is'} left out of {what}."
+            )
+    return tuple(notes)
+
+
+# Why a successful request has no value, for the notes: what the room will ask first.
+_MISSING_WHY = {
+    "ttft_ms": "; e.g. embeddings stream no tokens",
+    "tpot_ms": "; answers of fewer than two tokens, or without a TTFT, have none",
+}
 
 
 def _num(value: float | None) -> float | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sloview.ingest.table import LATENCY, OK, TS, RequestTable
+from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASSES
+from sloview.ingest.table import ERROR_CLASS, LATENCY, OK, TS, RequestTable
 from sloview.stats import percentile_sorted
 
 SUMMARY_PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99.9", 99.9))
@@ -60,6 +61,7 @@ class Summary:
     segments: dict[str, dict[str, GroupSummary]]
     policy: str
     notes: tuple[str, ...]
+    error_classes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of `sloview summarize --json`."""
@@ -74,6 +76,7 @@ class Summary:
             "errors": self.overall.errors,
             "error_rate": _num(self.overall.error_rate),
             "latency_ms": self.overall.latency.to_dict(),
+            "error_classes": dict(self.error_classes),
             "status_policy": self.policy,
             "notes": list(self.notes),
         }
@@ -133,6 +136,34 @@ def summarize(table: RequestTable, segments: tuple[str, ...] = ()) -> Summary:
         segments=per_segment,
         policy=table.mapping.policy_description,
         notes=table.notes,
+        error_classes=error_class_counts(table),
+    )
+
+
+def error_class_counts(table: RequestTable) -> dict[str, int]:
+    """Requests of each error class, every class in the fixed order (0 where none)."""
+    if ERROR_CLASS not in table.frame.columns:
+        return dict.fromkeys(ERROR_CLASSES, 0)
+    codes = table.frame[ERROR_CLASS].cat.codes.to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=len(ERROR_CLASSES))
+    return {name: int(count) for name, count in zip(ERROR_CLASSES, counts, strict=True)}
+
+
+def error_breakdown(table: RequestTable) -> pd.DataFrame:
+    """Per error class: requests, share of all requests, and whether the class counts as bad."""
+    # One row per class in the fixed order of ERROR_CLASSES, empty classes included, so the
+    # breakdown keeps its shape; counts_as_bad follows the mapping in force.
+    counts = error_class_counts(table)
+    good = set(table.mapping.good_classes)
+    total = table.rows
+    return pd.DataFrame(
+        {
+            "error_class": list(ERROR_CLASSES),
+            "label": [ERROR_CLASS_LABELS[c] for c in ERROR_CLASSES],
+            "requests": [counts[c] for c in ERROR_CLASSES],
+            "share": [counts[c] / total if total else math.nan for c in ERROR_CLASSES],
+            "counts_as_bad": [c not in good for c in ERROR_CLASSES],
+        }
     )
 
 

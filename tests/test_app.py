@@ -40,7 +40,10 @@ def _figures(at: AppTest) -> list[dict]:
 def _array(field: object) -> np.ndarray:
     """A trace array from figure JSON (plotly 6 sends numpy arrays as base64 typed arrays)."""
     if isinstance(field, dict) and "bdata" in field:
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=np.dtype(field["dtype"]))
+        flat = np.frombuffer(base64.b64decode(field["bdata"]), dtype=np.dtype(field["dtype"]))
+        if "shape" in field:
+            return flat.reshape([int(n) for n in str(field["shape"]).split(",")])
+        return flat
     return np.asarray(field)
 
 
@@ -257,3 +260,62 @@ def test_design_segments_view_lists_each_endpoint() -> None:
     _clean(at)
     table = at.dataframe[-1].value
     assert sorted(table["endpoint"]) == ["chat", "completions", "embeddings"]
+
+
+def test_joint_candidate_design_and_goodput() -> None:
+    at = _app()
+    at.switch_page("pages/3_design.py").run()
+    at.radio(key="c_kind").set_value("joint").run()
+    _clean(at)
+    statement = _statement(at)
+    assert statement.startswith("99% of requests succeed, get their first token within")
+    assert "stream each token within" in statement
+    at.segmented_control(key="design_view").set_value("Target design").run()
+    _clean(at)
+    heatmap = next(f for f in _figures(at) if f["data"][0]["type"] == "heatmap")
+    z = _array(heatmap["data"][0]["z"])
+    assert z.ndim == 2
+    assert min(z.shape) >= 10
+    assert np.nanmax(z) <= 1.0
+    at.segmented_control(key="design_view").set_value("Goodput").run()
+    _clean(at)
+    goodput = _figures(at)[0]
+    names = [trace["name"] for trace in goodput["data"]]
+    assert "goodput (good in every way)" in names
+
+
+def test_error_class_switch_changes_the_failure_count(sample_path: Path) -> None:
+    at = _app()
+    before = int(_metric(at, "failed requests").replace(",", ""))
+    frame = load_requests(sample_path).frame
+    rate_limited = int((frame["status"] == 429).sum())
+    at.multiselect(key="error_good_classes").set_value(["client_error", "rate_limited"])
+    at.button(key="FormSubmitter:error_classes-Apply").click().run()
+    _clean(at)
+    after = int(_metric(at, "failed requests").replace(",", ""))
+    # Rate-limited requests now count as good: exactly the 429s leave the failures.
+    assert after == before - rate_limited
+
+
+def test_time_free_comparison_of_llmperf_providers(realdata: Path) -> None:
+    path = realdata / "llmperf_leaderboard_2023" / "llmperf_requests_flat.csv"
+    at = _app()
+    at.file_uploader[0].set_value((path.name, path.read_bytes(), "text/csv")).run()
+    at.switch_page("pages/2_explore.py").run()
+    _clean(at)
+    assert not at.error
+    table = at.dataframe[-1].value
+    assert sorted(table["provider"]) == sorted(
+        [
+            "anyscale",
+            "bedrock",
+            "fireworks",
+            "groq",
+            "lepton",
+            "perplexity",
+            "replicate",
+            "together",
+        ]
+    )
+    chart = _figures(at)[-1]
+    assert chart["layout"]["title"]["text"].endswith("each provider against one threshold")

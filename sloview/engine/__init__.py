@@ -2,12 +2,14 @@
 
 from sloview.engine.core import Engine
 from sloview.engine.index import GroupedValues, LatencyIndex
+from sloview.engine.joint import JointRows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, periods_for
 
 __all__ = [
     "BUCKET_S",
     "Engine",
     "GroupedValues",
+    "JointRows",
     "LatencyIndex",
     "Periods",
     "TimeBase",

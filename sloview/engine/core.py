@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 
 from sloview.engine.index import GroupedValues, LatencyIndex
+from sloview.engine.joint import JointRows, build_joint_rows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
 from sloview.errors import SpecError
-from sloview.ingest.table import OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
-from sloview.model import Exclusion, TimeWindow
+from sloview.ingest.table import LATENCY_COLUMNS, OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
+from sloview.model import Condition, Exclusion, TimeWindow
 
 MEMO_ENTRIES = 64
+JOINT_COUNT_ENTRIES = 8
 
 
 class Engine:
@@ -32,6 +34,8 @@ class Engine:
         self.frame = frame
         self.rows = len(frame)
         self._indexes: dict[str, LatencyIndex] = {}
+        self._joint: dict[tuple[str, ...], JointRows] = {}
+        self._joint_counts: dict[tuple[Condition, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._views: dict[tuple[tuple[str, str], ...], Engine] = {}
         self._luts: dict[Hashable, tuple[np.ndarray, int]] = {}
         self._tokens: np.ndarray | None = None
@@ -43,11 +47,15 @@ class Engine:
             self.base: TimeBase | None = None
             self.buckets = np.zeros(0, dtype=np.int32)
             self.total = self.ok_count = np.zeros(0, dtype=np.int64)
+            self.row_edges = np.zeros(1, dtype=np.int64)
             return
         ts_ns = times_ns(frame)
         self.base = TimeBase.from_times(ts_ns)
         # Rows are in time order (the canonical table is sorted, views keep the order).
         starts = self.base.bucket_starts(ts_ns)
+        # Row edges of every bucket (rows are in time order): bucket b is rows
+        # row_edges[b]:row_edges[b + 1].
+        self.row_edges = starts.astype(np.int64)
         self.total = np.diff(starts).astype(np.int64)
         self.buckets = np.repeat(np.arange(self.base.n, dtype=np.int32), self.total)
         ok_before = np.zeros(self.rows + 1, dtype=np.int64)
@@ -102,6 +110,47 @@ class Engine:
             return self.index(metric).sorted_values
         values = self.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
         return np.sort(values[self.ok & np.isfinite(values)])
+
+    def joint_rows(self, metrics: tuple[str, ...]) -> JointRows:
+        """Successful requests with a value in every one of `metrics`, per bucket (cached)."""
+        self.require_time()
+        # One entry per set of columns, in a fixed order, whatever order conditions come in.
+        key = tuple(m for m in LATENCY_COLUMNS if m in metrics)
+        cached = self._joint.get(key)
+        if cached is not None:
+            return cached
+        for metric in metrics:
+            if metric not in LATENCY_COLUMNS:
+                raise SpecError(f"{metric!r} is not a latency column", where="sli.conditions")
+            if metric not in self.frame.columns:
+                raise SpecError(
+                    f"the data have no {metric} column",
+                    where="sli.conditions",
+                    hint="time to first token and time per token need ttft and output token "
+                    "columns",
+                )
+        columns = {
+            m: self.frame[m].to_numpy(dtype=np.float64, na_value=np.nan, copy=False) for m in key
+        }
+        rows = build_joint_rows(key, columns, self.ok, self.row_edges)
+        self._joint[key] = rows
+        return rows
+
+    def joint_counts(self, conditions: tuple[Condition, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Per bucket: requests meeting every condition, and valid requests (failed ones too)."""
+
+        key = tuple(conditions)
+        cached = self._joint_counts.get(key)
+        if cached is None:
+            rows = self.joint_rows(tuple(c.metric for c in conditions))
+            valid = rows.per_bucket + (self.total - self.ok_count)
+            cached = (rows.good_per_bucket(conditions), valid)
+            # Kept apart from `memo`: a threshold slider makes a new entry per move, which
+            # would push out the threshold-independent values the memo holds for speed.
+            if len(self._joint_counts) >= JOINT_COUNT_ENTRIES:
+                self._joint_counts.pop(next(iter(self._joint_counts)))
+            self._joint_counts[key] = cached
+        return cached[0].copy(), cached[1].copy()
 
     def tokens_per_bucket(self) -> np.ndarray:
         """Output tokens of successful requests per bucket."""

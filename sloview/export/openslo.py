@@ -15,8 +15,14 @@ channel). Mapping decisions:
   short, confirming window, and sloview reads the pair back exactly.
 - Calendar windows: 1d, 1w, 1M, 1Q starting `2024-01-01 00:00:00` (a Monday, 1 January:
   the start of a day, week, month and quarter) in the SLO's timezone; rolling: `<days>d`.
+- Joint SLIs (several latency conditions on the same request) are a `ratioMetric`; goodput
+  throughput a `thresholdMetric` (good requests per second). SQL and request-file sources
+  state the conditions exactly; PromQL cannot (separate histograms lose which request met
+  all conditions at once), so the Prometheus good query is a comment describing what to
+  count, the writer warns, and the SLO's description says it in words.
 - What OpenSLO cannot carry goes in `metadata.annotations` under `sloview.dev/`: the SLI
-  kind and metric column, the threshold of ratio latency SLIs, the failed-request policy,
+  kind and metric column, the conditions of joint SLIs and goodput (JSON), the threshold of
+  ratio latency SLIs, the failed-request policy,
   percentile, throughput unit, min events, empty slices, timezone of rolling windows,
   segment and exclusions (JSON), the SLO's own description, the service as typed when
   it is not an RFC 1123 name, and whether the alert rows are the Workbook default.
@@ -60,16 +66,19 @@ from sloview.export.yamlio import dump_documents
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
 from sloview.model import (
     SLI,
+    SLI_KINDS,
     SLO,
+    THROUGHPUT_UNITS,
     AlertWindow,
     Budgeting,
+    Condition,
     Exclusion,
     Objective,
     TimeWindow,
     default_alerts,
 )
 from sloview.units import format_ms
-from sloview.wording import METRIC_NOUNS, percent, statement, subject
+from sloview.wording import METRIC_NOUNS, conditions_short, percent, statement, subject
 
 A = "sloview.dev/"
 CALENDAR_DURATION = {"day": "1d", "week": "1w", "month": "1M", "quarter": "1Q"}
@@ -187,8 +196,15 @@ def _slo_docs(
     annotations = _annotations(slo)
     if annotations:
         metadata["annotations"] = annotations
+    description = statement(slo)
+    if slo.sli.uses_conditions and src.kind == "prometheus":
+        description += (
+            " PromQL cannot tell which requests met every condition at once (each histogram "
+            "counts one condition), so the query only describes the requests to count; the "
+            "conditions are in the sloview.dev/conditions annotation."
+        )
     spec: dict[str, Any] = {
-        "description": _truncate(statement(slo), 1050),
+        "description": _truncate(description, 1050),
         "service": service,
         "indicator": {
             "metadata": {"name": dns_name(slo.name, "sli"), "displayName": _sli_name(slo)},
@@ -228,12 +244,16 @@ def _display_name(slo: SLO) -> str:
     noun = METRIC_NOUNS.get(sli.metric, "latency")
     limit = f"{_SYMBOL[obj.op]} {format_ms(obj.threshold or 0)}"
     if sli.kind == "throughput":
-        unit = "requests/s" if sli.unit == "requests" else "output tokens/s"
+        unit = {"requests": "requests/s", "output_tokens": "output tokens/s"}.get(sli.unit, "")
+        if sli.unit == "goodput":
+            unit = f"good/s ({conditions_short(sli.conditions)})"
         body = f"{_SYMBOL[obj.op]} {obj.threshold:g} {unit} in {slices}"
     elif sli.is_percentile:
         body = f"p{sli.percentile:g} {noun} {limit} in {slices}"
     else:
         what = "succeed" if sli.kind == "availability" else f"{noun} {limit}"
+        if sli.kind == "joint":
+            what = f"succeed, {conditions_short(sli.conditions)}"
         if b.method == "Timeslices":
             body = f"{percent(b.slice_target or 1)} {what} in {slices}"
         elif b.method == "RatioTimeslices":
@@ -247,6 +267,10 @@ def _sli_name(slo: SLO) -> str:
     what = "success" if slo.sli.kind == "availability" else "throughput"
     if slo.sli.kind == "latency":
         what = METRIC_NOUNS.get(slo.sli.metric, "latency")
+    if slo.sli.kind == "joint":
+        what = "success and " + conditions_short(slo.sli.conditions)
+    if slo.sli.unit == "goodput":
+        what = "goodput"
     return _truncate(f"{what} of {subject(slo)}", 63)
 
 
@@ -263,6 +287,8 @@ def _annotations(slo: SLO) -> dict[str, str]:
         out[A + "failed-requests"] = sli.failed_requests
     if sli.kind == "throughput":
         out[A + "throughput-unit"] = sli.unit
+    if sli.uses_conditions:
+        out[A + "conditions"] = json.dumps([c.to_dict() for c in sli.conditions])
     if b.min_events:
         out[A + "min-events"] = str(b.min_events)
     if b.empty_slices != "skip":
@@ -674,11 +700,11 @@ def _sli_objective(
         percentile = _float_annotation(ann, "percentile")
     if kind is None:
         kind, percentile, op, value = _infer(method, threshold_metric, sli_spec, op, value, where)
-    if kind not in ("latency", "availability", "throughput"):
+    if kind not in SLI_KINDS:
         raise SpecError(
             f"{kind!r} is not an SLI kind",
             where=f'metadata.annotations["{A}sli"]',
-            hint="use latency, availability or throughput",
+            hint=f"use one of {', '.join(SLI_KINDS)}",
         )
     if kind == "latency" and not threshold_metric:
         if A + "threshold-ms" in ann:
@@ -693,16 +719,19 @@ def _sli_objective(
                 hint=f'add the annotation {A}threshold-ms: "300" to the SLO\'s metadata, '
                 'or count a histogram bucket in the good query (le="0.3")',
             )
-    if kind == "availability":
+    if kind in ("availability", "joint"):
         op, value = None, None
     _check_choice(ann, "failed-requests", ("exclude", "bad"))
-    _check_choice(ann, "throughput-unit", ("requests", "output_tokens"))
+    _check_choice(ann, "throughput-unit", THROUGHPUT_UNITS)
+    unit = ann.get(A + "throughput-unit", "requests")
+    uses_conditions = kind == "joint" or (kind == "throughput" and unit == "goodput")
     sli = SLI(
         kind=cast(Any, kind),
         metric=metric,
         percentile=percentile if kind == "latency" else None,
         failed_requests=cast(Any, ann.get(A + "failed-requests", "exclude")),
-        unit=cast(Any, ann.get(A + "throughput-unit", "requests")),
+        unit=cast(Any, unit),
+        conditions=_conditions(ann) if uses_conditions else (),
     )
     obj = Objective(
         target=float(target),
@@ -744,6 +773,28 @@ def _infer(
         percentile = float(quantile.group(1)) * 100
     seconds = quantile is not None and "_seconds" in text and "1000" not in text
     return "latency", percentile, op, float(value) * 1000 if seconds else value
+
+
+def _conditions(ann: dict[str, str]) -> tuple[Condition, ...]:
+    """The conditions of a joint SLI or goodput, from their JSON annotation."""
+    where = f'metadata.annotations["{A}conditions"]'
+    text = ann.get(A + "conditions")
+    if text is None:
+        raise SpecError(
+            "is required for a joint SLI or goodput",
+            where=where,
+            hint='a JSON list, e.g. [{"metric": "ttft_ms", "op": "lte", "threshold": 500}]',
+        )
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise SpecError("is not valid JSON", where=where) from None
+    if not isinstance(data, list):
+        raise SpecError("must be a JSON list of conditions", where=where)
+    try:
+        return tuple(Condition.from_dict(c, f"[{k}]") for k, c in enumerate(data))
+    except SpecError as exc:
+        raise SpecError(exc.message, where=f"{where}{exc.where}", hint=exc.hint) from None
 
 
 def _float_annotation(ann: dict[str, str], key: str) -> float:

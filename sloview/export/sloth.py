@@ -4,7 +4,8 @@ Sloth judges events over rolling windows from PromQL, so only Occurrences SLOs o
 availability or latency are representable: latency as total requests minus the histogram
 bucket at the threshold (`le` in seconds), availability as requests with a failed status
 over all requests. Time slices (Timeslices, RatioTimeslices, percentiles, throughput) are
-refused: Sloth has none (slok/sloth#301).
+refused: Sloth has none (slok/sloth#301). Joint SLIs and goodput are refused too: PromQL
+over separate histograms cannot tell which requests met several conditions at once.
 
 Sloth has no place for sloview's other settings except SLO labels, which Sloth copies
 onto its recording rules; `sloview_*` labels carry what must survive a round trip (the
@@ -87,12 +88,27 @@ def to_sloth(slos: Sequence[SLO], source: MetricSource | None) -> Export:
     return Export(format="sloth", text=dump_documents(docs, HEADER), warnings=tuple(warnings))
 
 
+def _refuse_joint(slo: SLO) -> None:
+    # Sloth computes every SLI from PromQL, and separate histograms cannot tell which
+    # requests met several conditions at once: a query would change the SLO, not write it.
+    if slo.sli.uses_conditions:
+        what = "a joint SLI" if slo.sli.kind == "joint" else "goodput"
+        raise SpecError(
+            f"Sloth needs PromQL, and {what} (several conditions on the same request: "
+            f"{', '.join(c.text() for c in slo.sli.conditions)}) cannot be written in PromQL",
+            where=f"{slo.name}: sli.kind",
+            hint="export this SLO to OpenSLO (its conditions are kept), or count requests "
+            "meeting every condition in the service and write a Sloth SLO on that counter",
+        )
+
+
 def _refuse_slices(slo: SLO) -> None:
     if slo.budgeting.method != "Occurrences":
         what = {
             "latency": "a latency percentile per slice" if slo.sli.is_percentile else "latency",
             "availability": "availability",
             "throughput": "throughput",
+            "joint": "a joint SLI",
         }[slo.sli.kind]
         raise SpecError(
             f"Sloth has no time slices, so {what} judged with {slo.budgeting.method} cannot "
@@ -104,6 +120,7 @@ def _refuse_slices(slo: SLO) -> None:
 
 
 def _slo_entry(slo: SLO, source: MetricSource, service: str) -> tuple[dict[str, Any], list[str]]:
+    _refuse_joint(slo)
     _refuse_slices(slo)
     warnings: list[str] = []
     labels: dict[str, str] = {"category": slo.sli.kind}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sloview.errors import SpecError
 from sloview.export.common import format_shorthand, plain_decimal
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS, OUTPUT_TOKENS
-from sloview.model import SLO
+from sloview.model import SLO, Condition
 from sloview.units import format_ms
 
 SourceKind = Literal["file", "sql", "prometheus"]
@@ -285,9 +286,47 @@ def data_source_name(source: MetricSource) -> str:
     return source.type_name.lower()
 
 
+def _conditions_text(
+    conditions: tuple[Condition, ...], column: Callable[[str], str] = str
+) -> list[str]:
+    """`ttft_ms <= 500` per condition (column names mapped by `column`)."""
+    return [f"{column(c.metric)} {_OPS[c.op]} {plain_decimal(c.threshold)}" for c in conditions]
+
+
+def _joint_promql(slo: SLO, source: MetricSource, warnings: list[str]) -> str:
+    """Good-event text for a joint SLI on Prometheus, where it cannot be a query."""
+    # Separate histograms count each condition on its own; which requests met all of them at
+    # once is lost, so any PromQL here would be a bound, not the SLI. The text says what to
+    # count instead, and stays a PromQL comment so nothing runs it by mistake.
+    conditions = " AND ".join(_conditions_text(slo.sli.conditions))
+    what = "a joint SLI" if slo.sli.kind == "joint" else "goodput"
+    warnings.append(
+        f"{slo.name}: {what} ({conditions} on the same request) cannot be computed from "
+        "separate Prometheus histograms; the query describes it: count such requests "
+        "in the service (a counter) and put that counter's query there"
+    )
+    status = f"{source.status_label}!~{promql_string(source.error_codes)}"
+    who = " ".join(f"{c}={promql_string(v)}" for c, v in slo.segment)
+    return (
+        f"# not expressible in PromQL: count {who + ' ' if who else ''}requests with "
+        f"{status} AND {conditions} (ms, all on the same request); sloview's joint SLI. "
+        "Replace this line with the query of a counter of such requests."
+    )
+
+
 def _prometheus_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
     sli, base, ok = slo.sli, base_matchers(source, slo), ok_matchers(source)
     warnings: list[str] = []
+    if sli.kind == "joint":
+        good = _joint_promql(slo, source, warnings)
+        # Every request counts (failed ones are bad); requests without a value for a
+        # condition's column are left out by sloview, which a request counter cannot do.
+        total = f"sum({selector(source.requests(), base)})"
+        return IndicatorQueries(
+            good=_wrap(source, {"query": good}),
+            total=_wrap(source, {"query": total}),
+            warnings=tuple(warnings),
+        )
     if sli.kind == "availability":
         counter = source.requests()
         good = f"sum({selector(counter, base + ok)})"
@@ -297,6 +336,10 @@ def _prometheus_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
         )
     window = format_shorthand(int(slo.budgeting.slice_s or 300))
     if sli.kind == "throughput":
+        if sli.unit == "goodput":
+            good = _joint_promql(slo, source, warnings)
+            query = f"{good}\n# goodput: that counter's rate over {window}, in requests/s"
+            return IndicatorQueries(value=_wrap(source, {"query": query}), warnings=tuple(warnings))
         if sli.unit == "output_tokens":
             if not source.tokens_counter:
                 raise SpecError(
@@ -368,8 +411,25 @@ def _sql_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
 
     if sli.kind == "availability":
         return IndicatorQueries(good=count([f"NOT {failed}"]), total=count([]))
+
+    def column(metric: str) -> str:
+        return sql_ident(source.column(metric))
+
+    joint = _conditions_text(sli.conditions, column)
+    if sli.kind == "joint":
+        # Exact in SQL: one row is one request. Successful requests without a value in a
+        # condition's column are left out of the total, as sloview does.
+        present = " AND ".join(f"{column(c.metric)} IS NOT NULL" for c in sli.conditions)
+        return IndicatorQueries(
+            good=count([f"NOT {failed}", *joint]),
+            total=count([f"({failed} OR ({present}))"]),
+        )
     slice_s = int(slo.budgeting.slice_s or 300)
     if sli.kind == "throughput":
+        if sli.unit == "goodput":
+            cond = " AND ".join([*where, f"NOT {failed}", *joint])
+            query = f"SELECT count(*) / {slice_s}.0 FROM {table} WHERE {cond}"
+            return IndicatorQueries(value=_wrap(source, {"query": query}))
         amount = (
             f"coalesce(sum({sql_ident(source.column(OUTPUT_TOKENS))}), 0)"
             if sli.unit == "output_tokens"
@@ -407,8 +467,27 @@ def _file_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
 
     if sli.kind == "availability":
         return IndicatorQueries(good=spec(count="ok"), total=spec(count="all"))
+    joint = " and ".join(_conditions_text(sli.conditions))
+    columns = [c.metric for c in sli.conditions]
+    if sli.kind == "joint":
+        return IndicatorQueries(
+            good=spec(columns=list(columns), count=f"ok and {joint}"),
+            total=spec(
+                columns=list(columns),
+                count=f"all, except successful requests without {' or '.join(columns)}",
+            ),
+        )
     per = format_shorthand(int(slo.budgeting.slice_s or 300))
     if sli.kind == "throughput":
+        if sli.unit == "goodput":
+            return IndicatorQueries(
+                value=spec(
+                    columns=columns,
+                    count=f"ok and {joint}",
+                    aggregate="requests per second",
+                    per=per,
+                )
+            )
         if sli.unit == "output_tokens":
             value = spec(column=OUTPUT_TOKENS, count="all", aggregate="sum per second", per=per)
         else:

@@ -7,6 +7,7 @@ room can see (and correct) what sloview assumed.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -15,11 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sloview.errors import DataError
-from sloview.ingest.mapping import Mapping, ResolvedMapping
+from sloview.ingest.mapping import OUTPUT_LENGTH, Mapping, ResolvedMapping
 from sloview.ingest.readers import RawData
 from sloview.ingest.status import FALSE_VALUES, TRUE_VALUES, StatusPolicy
+from sloview.ingest.table import MISSING_BAND, OUTPUT_LENGTH_BANDS
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.units import LatencyUnit
+from sloview.units import UNIT_WORDS, LatencyUnit
 
 JTL_COLUMNS = frozenset({"timeStamp", "elapsed", "label", "responseCode", "success"})
 LLMPERF_COLUMNS = frozenset({"ttft_s", "end_to_end_latency_s", "error_code"})
@@ -99,6 +101,23 @@ STATUS_NAMES = (
     "ok",
 )
 ERROR_NAMES = ("errorcode", "error", "err", "errcode", "errortype")
+# Columns whose text tells error classes apart (read only for failed requests).
+MESSAGE_NAMES = (
+    "failuremessage",
+    "responsemessage",
+    "errormsg",
+    "errormessage",
+    "error",
+    "errors",
+    "errortype",
+    "errordetail",
+    "errordetails",
+    "errorreason",
+    "statusmessage",
+    "statustext",
+    "exception",
+)
+FINISH_NAMES = ("finishreason", "stopreason", "completionreason")
 INVERTED_NAMES = ("iserror", "haserror", "failed", "error", "isfailure", "failure")
 FLAG_NAMES = ("success", "issuccess", "succeeded", "ok", "isok")
 SEGMENT_NAMES = (
@@ -157,6 +176,22 @@ def unit_from_name(name: str) -> LatencyUnit | None:
     return UNIT_TOKENS.get(tokens[-1]) if len(tokens) > 1 else None
 
 
+def is_synthetic(name: str) -> bool:
+    """Whether a column name marks its values as invented (`synthetic`, `NOT_MEASURED`)."""
+    n = norm(name)
+    return "synthetic" in n or "notmeasured" in n
+
+
+def synthetic_time_unit(name: str) -> LatencyUnit:
+    """Unit of invented times counted from zero: from any word of the name, else seconds."""
+    # Magnitude cannot tell the unit of an offset from zero, so the name must (LLMPerf's
+    # `synthetic_start_s_NOT_MEASURED` says seconds in its middle).
+    for token in name_tokens(name):
+        if token in UNIT_TOKENS:
+            return UNIT_TOKENS[token]
+    return "s"
+
+
 def unit_from_values(values: np.ndarray) -> tuple[LatencyUnit, str]:
     """Guess a latency unit from the magnitude of sample values, with the reason."""
     positive = values[np.isfinite(values) & (values > 0)]
@@ -180,6 +215,12 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
     columns = raw.columns
     sample = raw.sample
     reasons: dict[str, str] = {}
+    wants_bands = OUTPUT_LENGTH in mapping.segments and OUTPUT_LENGTH not in columns
+    if wants_bands:
+        # Derived from the output tokens (a session may list it); not a file column.
+        mapping = mapping.with_changes(
+            segments=tuple(s for s in mapping.segments if s != OUTPUT_LENGTH)
+        )
     for label, col in (
         ("--timestamp", mapping.timestamp),
         ("--latency", mapping.latency),
@@ -188,7 +229,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
         ("output_tokens", mapping.output_tokens),
         ("ok_column", mapping.ok_column),
         *(("--segment", s) for s in mapping.segments),
-        *(("--where", c) for c, _ in mapping.where),
+        *(("--where", c) for c, _ in mapping.where if c != OUTPUT_LENGTH or c in columns),
     ):
         if col is not None and col not in columns:
             raise DataError(
@@ -288,9 +329,27 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
         if status is not None:
             reasons["status"] = "detected by its name"
     ok_column = mapping.ok_column or (None if explicit_status else preset.get("ok_column"))
-    policy = _policy(mapping, status, ok_column, sample, raw.name)
+    taken = {timestamp, latency, ttft, tokens, status, ok_column}
+    finish = _find(columns, FINISH_NAMES, exclude=taken)
+    policy = _policy(mapping, status, ok_column, sample, raw.name, finish)
     if policy.kind != "boolean" or policy.column != ok_column:
         ok_column = None
+    messages = tuple(
+        c
+        for c in columns
+        if norm(c) in MESSAGE_NAMES and c not in taken and c != finish and c != policy.column
+    )
+    if messages:
+        reasons["message_columns"] = "detected by their names; they tell error classes apart"
+    if finish is not None:
+        reasons["finish_reason"] = "detected by its name; a content-filter finish is an error"
+    synthetic = timestamp is not None and is_synthetic(timestamp)
+    if synthetic and timestamp is not None:
+        unit = synthetic_time_unit(timestamp)
+        reasons["timestamp"] = (
+            f"{reasons.get('timestamp', 'set by the user')}; marked synthetic (not measured) "
+            f"by its name; numbers read as {UNIT_WORDS[unit]} from 1970-01-01 00:00 UTC"
+        )
 
     used = {timestamp, latency, ttft, tokens, status, ok_column}
     segments = list(mapping.segments)
@@ -301,6 +360,20 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
             continue
         if _distinct(sample.column(col)) <= MAX_AUTO_SEGMENT_VALUES:
             segments.append(col)
+    bands = tokens is not None and OUTPUT_LENGTH not in segments
+    if bands:
+        segments.append(OUTPUT_LENGTH)
+        reasons["output_length"] = (
+            f"bands of output tokens from {tokens!r}: "
+            f"{', '.join(OUTPUT_LENGTH_BANDS)} ({MISSING_BAND} where unknown)"
+        )
+    _check_band_filters(mapping, columns, bands, raw.name)
+    if wants_bands and not bands:
+        raise DataError(
+            "the output_length segment needs output token counts, and none were found",
+            where=raw.name,
+            hint="name the output token column with --output-tokens COL",
+        )
     resolved = ResolvedMapping(
         source_format=source_format,
         timestamp=timestamp,
@@ -316,8 +389,33 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
         where=mapping.where,
         tz=zone,
         reasons=reasons,
+        good_classes=policy.counted_good,
+        message_columns=messages,
+        finish_reason=finish,
+        synthetic_times=synthetic,
+        output_length_bands=bands,
     )
     return resolved, policy
+
+
+def _check_band_filters(mapping: Mapping, columns: list[str], bands: bool, name: str) -> None:
+    """`--where output_length=BAND` filters on the derived bands: they must exist."""
+    names = {b.lower(): b for b in (*OUTPUT_LENGTH_BANDS, MISSING_BAND)}
+    for column, value in mapping.where:
+        if column != OUTPUT_LENGTH or column in columns:
+            continue
+        if not bands:
+            raise DataError(
+                "--where output_length needs output token counts, and none were found",
+                where=name,
+                hint="name the output token column with --output-tokens COL",
+            )
+        if value.strip().lower() not in names:
+            raise DataError(
+                f"{value!r} is not an output-length band",
+                where=f"--where {column}",
+                hint=f"bands are {', '.join(names.values())}",
+            )
 
 
 def _pick(
@@ -348,22 +446,23 @@ def _unit(
 
 
 def _detect_timestamp(sample: pa.Table, reasons: dict[str, str]) -> str | None:
-    for field in sample.schema:
+    # Invented times are never picked on their own: the user must choose them knowingly.
+    schema = [f for f in sample.schema if not is_synthetic(f.name)]
+    for field in schema:
         if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
             reasons["timestamp"] = (
                 "the only column typed as date/time"
-                if sum(
-                    pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) for f in sample.schema
-                )
+                if sum(pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) for f in schema)
                 == 1
                 else "first column typed as date/time"
             )
             return str(field.name)
-    candidates = [c for c in sample.column_names if norm(c) in TIMESTAMP_NAMES]
+    names = [f.name for f in schema]
+    candidates = [c for c in names if norm(c) in TIMESTAMP_NAMES]
     candidates.sort(key=lambda c: TIMESTAMP_NAMES.index(norm(c)))
     candidates += [
         c
-        for c in sample.column_names
+        for c in names
         if c not in candidates
         and (
             "timestamp" in norm(c)
@@ -423,6 +522,23 @@ def _find(
 
 
 def _policy(
+    mapping: Mapping,
+    status: str | None,
+    ok_column: str | None,
+    sample: pa.Table,
+    name: str,
+    finish: str | None,
+) -> StatusPolicy:
+    policy = _values_policy(mapping, status, ok_column, sample, name)
+    return replace(
+        policy,
+        rate_limited_bad=mapping.rate_limited_bad,
+        good_classes=mapping.good_classes,
+        finish_column=finish,
+    )
+
+
+def _values_policy(
     mapping: Mapping, status: str | None, ok_column: str | None, sample: pa.Table, name: str
 ) -> StatusPolicy:
     if mapping.good or mapping.bad:
@@ -447,7 +563,7 @@ def _policy(
     if n in ERROR_NAMES:
         return StatusPolicy(kind="error_code", column=status)
     if _http_like(column):
-        return StatusPolicy(kind="http", column=status, rate_limited_bad=mapping.rate_limited_bad)
+        return StatusPolicy(kind="http", column=status)
     return StatusPolicy(kind="words", column=status)
 
 

@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 
 from sloview.errors import DataError
 from sloview.ingest import table as t
-from sloview.ingest.detect import detect
+from sloview.ingest.detect import detect, synthetic_time_unit
+from sloview.ingest.error_classes import ERROR_CLASSES, is_nested, nested_as_json
 from sloview.ingest.mapping import Mapping, ResolvedMapping
 from sloview.ingest.readers import RawData, open_source
 from sloview.ingest.status import StatusPolicy, as_lower_text
@@ -57,8 +58,10 @@ def build_table(raw: RawData, mapping: Mapping) -> t.RequestTable:
             resolved.ok_column,
             resolved.ttft,
             resolved.output_tokens,
-            *resolved.segments,
+            *resolved.file_segments,
             *(c for c, _ in resolved.where),
+            *resolved.message_columns,
+            resolved.finish_reason,
         )
         if c is not None
     ]
@@ -70,8 +73,16 @@ def build_table(raw: RawData, mapping: Mapping) -> t.RequestTable:
     # Labels (segments, --where columns) stay as written ("007", "1,5"), not as the number a
     # CSV reader would make of them.
     roles = {resolved.timestamp, resolved.latency, resolved.status, resolved.ok_column}
-    labels = [*resolved.segments, *(c for c, _ in resolved.where)]
-    types = numeric | {c: pa.string() for c in labels if c not in roles and c not in numeric}
+    labels = [
+        *resolved.file_segments,
+        *(c for c, _ in resolved.where),
+        *resolved.message_columns,
+        *(c for c in (resolved.finish_reason,) if c is not None),
+    ]
+    present = set(raw.columns)  # `output_length` may be derived, not read
+    types = numeric | {
+        c: pa.string() for c in labels if c not in roles and c not in numeric and c in present
+    }
     arrow = raw.read(needed, types if raw.format == "csv" else None)
     malformed = len(raw.malformed)
     if malformed:
@@ -125,13 +136,25 @@ def convert(
     unit = TO_MS[resolved.latency_unit]
     ttft_unit = TO_MS[resolved.ttft_unit or resolved.latency_unit]
     f_ts = (
-        pool.submit(parse_timestamps, arrow.column(resolved.timestamp), resolved.tz)
+        pool.submit(
+            parse_timestamps,
+            arrow.column(resolved.timestamp),
+            resolved.tz,
+            synthetic_time_unit(resolved.timestamp) if resolved.synthetic_times else None,
+        )
         if resolved.timestamp is not None
         else None
     )
     status_col = arrow.column(resolved.status) if resolved.status is not None else None
     verdict = arrow.column(policy.column) if policy.column is not None else status_col
-    f_status = pool.submit(policy.classify, verdict, n)
+    f_status = pool.submit(
+        policy.assess,
+        verdict,
+        status_col,
+        tuple(arrow.column(c) for c in resolved.message_columns),
+        arrow.column(resolved.finish_reason) if resolved.finish_reason is not None else None,
+        n,
+    )
     f_latency = pool.submit(_scaled_numbers, arrow.column(resolved.latency), unit)
     f_ttft = (
         pool.submit(_scaled_numbers, arrow.column(resolved.ttft), ttft_unit)
@@ -151,8 +174,11 @@ def convert(
         exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable)
         ts_ns = parsed.ns
         notes.append(f"Timestamps from `{resolved.timestamp}`: {parsed.how}.")
+        if resolved.synthetic_times:
+            notes.append(f"{t.SYNTHETIC_TIMES_NOTE}.")
 
-    ok, classified = f_status.result()
+    assessment = f_status.result()
+    ok, classified = assessment.ok, assessment.classified
     if not classified.all():
         unknown = _top_values(verdict, ~classified & ~drop) if verdict is not None else ""
         exclude(t.UNCLASSIFIED_STATUS, ~classified)
@@ -174,6 +200,14 @@ def convert(
         )
 
     for column, value in resolved.where:
+        if column == t.OUTPUT_LENGTH and column not in arrow.column_names and f_tokens:
+            # A band of the derived segment: compared on band codes of every row read.
+            names = [b.lower() for b in (*t.OUTPUT_LENGTH_BANDS, t.MISSING_BAND)]
+            wanted = names.index(value.strip().lower())
+            exclude(
+                f"{t.FILTERED_OUT} ({column}={value})", _band_codes(*f_tokens.result()) != wanted
+            )
+            continue
         text = as_lower_text(arrow.column(column))
         match = pc.fill_null(pc.equal(text, value.strip().lower()), False)
         exclude(
@@ -206,12 +240,17 @@ def convert(
 
     later: dict[str, Any] = {
         seg: pool.submit(_categorical, arrow.column(seg), keep, everything, order)
-        for seg in resolved.segments
+        for seg in resolved.file_segments
     }
     if status_col is not None:
         later[t.STATUS] = pool.submit(_original, status_col, keep, everything, order)
     columns[t.LATENCY] = final(latency)
     columns[t.OK] = final(ok)
+    columns[t.ERROR_CLASS] = pd.Categorical.from_codes(
+        final(assessment.error_class),
+        dtype=pd.CategoricalDtype(list(ERROR_CLASSES)),
+        validate=False,
+    )
     if f_ttft is not None:
         ttft = f_ttft.result()[0]
         negative = ttft < 0
@@ -223,6 +262,8 @@ def convert(
     if f_tokens is not None:
         counts_int, no_count = (final(a) for a in f_tokens.result())
         columns[t.OUTPUT_TOKENS] = pd.arrays.IntegerArray(counts_int, no_count)
+        if resolved.output_length_bands:
+            later[t.OUTPUT_LENGTH] = pool.submit(_length_bands, counts_int, no_count)
         if f_ttft is not None:
             # Per request on the kept rows (negative TTFTs are already missing there).
             columns[t.TPOT] = _per_token(
@@ -231,7 +272,8 @@ def convert(
     for key, future in later.items():
         columns[key] = future.result()
     # Canonical column order whatever finished first.
-    ordered = [c for c in t.CORE_COLUMNS if c in columns] + list(resolved.segments)
+    ordered = [c for c in (*t.CORE_COLUMNS, t.ERROR_CLASS) if c in columns]
+    ordered += list(resolved.segments)
     columns = {c: columns[c] for c in ordered}
 
     frame = pd.DataFrame(columns, copy=False)
@@ -246,6 +288,35 @@ def convert(
 
 
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _band_codes(tokens: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Output-token band of each request as int8: 0 <=256, 1 257-1024, 2 >1024, 3 unknown."""
+    low, high = t.OUTPUT_LENGTH_EDGES
+    # Written in place as int8 (one byte per request, no wider temporaries).
+    codes = np.empty(tokens.size, dtype=np.int8)
+    np.greater(tokens, low, out=codes.view(np.bool_))
+    codes += tokens > high
+    if unknown.any():
+        codes[unknown] = len(t.OUTPUT_LENGTH_BANDS)
+    return codes
+
+
+def _length_bands(tokens: np.ndarray, unknown: np.ndarray) -> pd.Categorical[Any]:
+    """Output-token bands as a categorical with int8 codes (bands present only, in order)."""
+    codes = _band_codes(tokens, unknown)
+    names = (*t.OUTPUT_LENGTH_BANDS, t.MISSING_BAND)
+    present = np.array([np.count_nonzero(codes == i) > 0 for i in range(len(names))])
+    if present.all():
+        return pd.Categorical.from_codes(
+            codes, dtype=pd.CategoricalDtype(list(names)), validate=False
+        )
+    # Empty bands would be offered as filter values that match nothing: drop them.
+    renumber = (np.cumsum(present) - 1).astype(np.int8)
+    kept = [name for name, used in zip(names, present, strict=True) if used]
+    if np.any(renumber[present] != np.flatnonzero(present)):
+        codes = renumber[codes]  # only when a band in the middle is empty
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(kept), validate=False)
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -413,7 +484,9 @@ def _categorical(
         # Parquet dictionaries pass through untouched; anything else is encoded once, in Arrow.
         if pa.types.is_dictionary(typ):
             column = column.cast(typ.value_type)
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if is_nested(column.type):
+            column = nested_as_json(column)  # an API's error object, kept as its JSON text
+        elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = pc.cast(column, pa.string())
         if fill is not None:
             column = pc.fill_null(column, fill)
@@ -432,6 +505,8 @@ def _top_values(column: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> st
     if not mask.any():
         return ""
     picked = column.filter(pa.array(mask))
+    if is_nested(picked.type):
+        picked = nested_as_json(picked)
     counts = pc.value_counts(
         picked.cast(pa.string()) if not pa.types.is_string(picked.type) else picked
     )

@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sloview.errors import SpecError
+from sloview.ingest.error_classes import ordered, parse_error_class
 from sloview.units import LATENCY_UNITS, LatencyUnit
+
+OUTPUT_LENGTH = "output_length"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +24,9 @@ class Mapping:
     good: tuple[str, ...] = ()
     bad: tuple[str, ...] = ()
     rate_limited_bad: bool = True
+    # Error classes that count as good; None keeps the policy's default (for HTTP codes:
+    # client_error). `rate_limited_bad=False` adds rate_limited to whichever set applies.
+    good_classes: tuple[str, ...] | None = None
     ttft: str | None = None
     ttft_unit: LatencyUnit | None = None
     output_tokens: str | None = None
@@ -32,6 +38,9 @@ class Mapping:
         """Plain data for session files and JSON; empty settings are left out."""
         out: dict[str, Any] = {}
         for key, value in asdict(self).items():
+            if key == "good_classes" and value is not None:
+                out[key] = list(value)  # an empty list (every class bad) is a choice too
+                continue
             if value in (None, (), []) or (key == "rate_limited_bad" and value is True):
                 continue
             if key == "where":
@@ -65,6 +74,16 @@ class Mapping:
                 if not isinstance(value, list):
                     raise SpecError("must be a list", where=path)
                 kwargs[key] = tuple(str(v).strip() for v in value)
+            elif key == "good_classes":
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    value = [v for v in value.split(",") if v.strip()]
+                if not isinstance(value, list):
+                    raise SpecError("must be a list of error classes", where=path)
+                kwargs[key] = ordered(
+                    [parse_error_class(v, f"{path}[{i}]") for i, v in enumerate(value)]
+                )
             elif key == "where":
                 items = value if isinstance(value, list) else [value]
                 kwargs[key] = tuple(parse_where(str(v), f"{path}") for v in items)
@@ -77,6 +96,11 @@ class Mapping:
                     raise SpecError("must be a column name (text)", where=path)
                 kwargs[key] = value
         return cls(**kwargs)
+
+    def __post_init__(self) -> None:
+        if self.good_classes is not None:
+            names = tuple(parse_error_class(c) for c in self.good_classes)
+            object.__setattr__(self, "good_classes", ordered(names))
 
     def with_changes(self, **changes: Any) -> Mapping:
         """A copy with some settings replaced."""
@@ -101,11 +125,29 @@ class ResolvedMapping:
     where: tuple[tuple[str, str], ...]
     tz: str
     reasons: dict[str, str] = field(default_factory=dict)
+    # Error classes counting as good (effective, in class order), and the columns read to
+    # tell classes apart.
+    good_classes: tuple[str, ...] = ()
+    message_columns: tuple[str, ...] = ()
+    finish_reason: str | None = None
+    # The time column is marked as invented by a load generator (not measured).
+    synthetic_times: bool = False
+    # `output_length` in `segments` is derived from the output tokens, not a file column.
+    output_length_bands: bool = False
+
+    @property
+    def file_segments(self) -> tuple[str, ...]:
+        """Segment columns read from the file (derived ones left out)."""
+        if not self.output_length_bands:
+            return self.segments
+        return tuple(s for s in self.segments if s != OUTPUT_LENGTH)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output and session files."""
         data = asdict(self)
         data["segments"] = list(self.segments)
+        data["good_classes"] = list(self.good_classes)
+        data["message_columns"] = list(self.message_columns)
         data["where"] = [f"{c}={v}" for c, v in self.where]
         return data
 

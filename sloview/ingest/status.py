@@ -13,9 +13,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sloview.ingest.error_classes import (
+    CLASS_WORDS,
+    CODE,
+    ERROR_CLASSES,
+    FINISH_WORDS,
+    NO_CLASS,
+    classes_from,
+    default_good_classes,
+    describe_classes,
+    is_nested,
+    nested_as_json,
+    ordered,
+    text_classes,
+)
+
 PolicyKind = Literal["http", "boolean", "error_code", "words", "lists", "none"]
 
-GOOD_WORDS = frozenset(
+PLAIN_GOOD_WORDS = frozenset(
     {
         "ok",
         "success",
@@ -31,7 +46,7 @@ GOOD_WORDS = frozenset(
         "done",
     }
 )
-BAD_WORDS = frozenset(
+PLAIN_BAD_WORDS = frozenset(
     {
         "error",
         "err",
@@ -51,8 +66,20 @@ BAD_WORDS = frozenset(
         "crashed",
     }
 )
+# Finish reasons of complete answers and error-class words, for status columns that hold them.
+GOOD_WORDS = PLAIN_GOOD_WORDS | FINISH_WORDS
+BAD_WORDS = PLAIN_BAD_WORDS | CLASS_WORDS
 TRUE_VALUES = frozenset({"true", "t", "1", "yes", "y"})
 FALSE_VALUES = frozenset({"false", "f", "0", "no", "n"})
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdict on each request: ok, classified at all, and its error class code."""
+
+    ok: np.ndarray
+    classified: np.ndarray
+    error_class: np.ndarray  # int8 index into ERROR_CLASSES; NO_CLASS without an error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,20 +92,47 @@ class StatusPolicy:
     rate_limited_bad: bool = True
     good: tuple[str, ...] = ()
     bad: tuple[str, ...] = ()
+    good_classes: tuple[str, ...] | None = None  # None: the default of this kind of policy
+    finish_column: str | None = None
+
+    @property
+    def counted_good(self) -> tuple[str, ...]:
+        """Error classes whose requests count as successful (in the fixed class order)."""
+        base = (
+            self.good_classes if self.good_classes is not None else default_good_classes(self.kind)
+        )
+        return ordered((*base, *(() if self.rate_limited_bad else ("rate_limited",))))
 
     def describe(self) -> str:
         """One sentence a participant can check: which requests count as failed."""
+        text = self._describe_values()
+        if self.finish_column is not None:
+            text += (
+                f" A content-filter finish reason in `{self.finish_column}` marks a request "
+                "as a content-filter error."
+            )
+        if self.kind != "none" or self.finish_column is not None:
+            text += " " + describe_classes(self.counted_good)
+        return text
+
+    def _describe_values(self) -> str:
         col = f"`{self.column}`"
         if self.kind == "none":
             return "No status column: every request counts as successful."
         if self.kind == "http":
-            rl = (
-                "429 (rate limited) counts as bad"
-                if self.rate_limited_bad
-                else "429 (rate limited) counts as good"
-            )
+            counted = set(self.counted_good)
+            if "client_error" in counted and counted <= {"client_error", "rate_limited"}:
+                rl = (
+                    "429 (rate limited) counts as good"
+                    if "rate_limited" in counted
+                    else "429 (rate limited) counts as bad"
+                )
+                return (
+                    f"HTTP status codes in {col}: 5xx are bad, {rl}, other 1xx-4xx are good; "
+                    "values that are not HTTP codes are excluded."
+                )
             return (
-                f"HTTP status codes in {col}: 5xx are bad, {rl}, other 1xx-4xx are good; "
+                f"HTTP status codes in {col}: 4xx and 5xx are errors that count by their class; "
                 "values that are not HTTP codes are excluded."
             )
         if self.kind == "boolean":
@@ -88,8 +142,8 @@ class StatusPolicy:
             return f"Error column {col}: empty means success, any value means the request failed."
         if self.kind == "words":
             return (
-                f"Status words in {col}: {', '.join(sorted(GOOD_WORDS)[:5])} ... are good; "
-                f"{', '.join(sorted(BAD_WORDS)[:5])} ... are bad; other values are excluded "
+                f"Status words in {col}: {', '.join(sorted(PLAIN_GOOD_WORDS)[:5])} ... are good; "
+                f"{', '.join(sorted(PLAIN_BAD_WORDS)[:5])} ... are bad; other values are excluded "
                 "(use --good/--bad to classify them)."
             )
         good = ", ".join(self.good) or "everything not listed as bad"
@@ -101,10 +155,59 @@ class StatusPolicy:
         self, values: pa.ChunkedArray | pa.Array | None, n: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (ok, classified) boolean arrays for the status values."""
-        if self.kind == "none" or values is None:
-            return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
-        if self.kind == "http":
-            return _classify_http(values, self.rate_limited_bad)
+        verdict = self.assess(values, values, (), None, n)
+        return verdict.ok, verdict.classified
+
+    def assess(
+        self,
+        verdict: pa.ChunkedArray | pa.Array | None,
+        status: pa.ChunkedArray | pa.Array | None,
+        messages: tuple[pa.ChunkedArray, ...],
+        finish: pa.ChunkedArray | pa.Array | None,
+        n: int,
+    ) -> Assessment:
+        """Ok, classified and error class of each request (verdict: the column the policy reads)."""
+        # A request has an error when the policy says it failed (for HTTP codes: any 4xx or
+        # 5xx) or its finish reason is a content filter; it then counts as failed unless its
+        # class is one of `counted_good`. The class comes from the recorded status first, then
+        # the messages and the finish reason.
+        if self.kind == "none" or verdict is None:
+            classified = np.ones(n, dtype=bool)
+            flagged = np.zeros(n, dtype=bool)
+        elif self.kind == "http":
+            codes, classified = _http_codes(verdict)
+            flagged = classified & (codes >= 400)
+        else:
+            ok, classified = self._verdicts(verdict, n)
+            flagged = classified & ~ok
+        finish_only = None
+        if finish is not None:
+            content = text_classes(finish) == CODE["content_filter"]
+            content &= classified
+            finish_only = content & ~flagged
+            flagged = flagged | content
+        error_class = np.full(n, NO_CLASS, dtype=np.int8)
+        ok = classified.copy()
+        rows = np.flatnonzero(flagged)
+        if rows.size:
+            # Only failed requests are classified: a few per cent of a large file, usually.
+            picked = pa.array(rows)
+            classes = classes_from(
+                status.take(picked) if status is not None else None,
+                [m.take(picked) for m in (*messages, *(() if finish is None else (finish,)))],
+                rows.size,
+            )
+            if finish_only is not None:
+                classes[finish_only[rows]] = CODE["content_filter"]
+            error_class[rows] = classes
+            good = np.array([c in self.counted_good for c in ERROR_CLASSES], dtype=bool)
+            ok[rows[~good[classes]]] = False
+        return Assessment(ok=ok, classified=classified, error_class=error_class)
+
+    def _verdicts(
+        self, values: pa.ChunkedArray | pa.Array, n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ok, classified) of the non-HTTP policies, before error classes."""
         if self.kind == "boolean":
             ok, known = _classify_words(values, TRUE_VALUES, FALSE_VALUES)
             return (~ok if self.inverted else ok) & known, known
@@ -134,6 +237,8 @@ def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_dictionary(t):
         values = values.cast(t.value_type)
         t = t.value_type
+    if is_nested(t):
+        return nested_as_json(values)  # e.g. an API's error object in a JSON log
     if pa.types.is_floating(t):
         # 200.0 -> "200" so lists written as integers still match float columns.
         as_int = pc.cast(values, pa.int64(), safe=False)
@@ -183,9 +288,8 @@ def _isin(text: pa.ChunkedArray | pa.Array, words: frozenset[str]) -> np.ndarray
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _classify_http(
-    values: pa.ChunkedArray | pa.Array, rate_limited_bad: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def _http_codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """HTTP codes as numbers and whether each value is one (100-599, whole)."""
     t = values.type
     if pa.types.is_dictionary(t):
         values = values.cast(t.value_type)
@@ -204,7 +308,4 @@ def _classify_http(
     known = (codes >= 100) & (codes < 600)
     if codes.dtype.kind == "f":
         known &= codes == np.floor(codes)  # 500.5 is not an HTTP code
-    bad = (codes >= 500) & (codes < 600)
-    if rate_limited_bad:
-        bad |= codes == 429
-    return known & ~bad, known
+    return codes, known

@@ -9,7 +9,11 @@ Schema (pandas columns):
 - `ttft_ms` float64, optional: time to first token (or first byte), ms
 - `output_tokens` Int32, optional: tokens in the answer
 - `tpot_ms` float64, optional: time per output token, (latency - ttft) / (output_tokens - 1)
-- segment columns, category: endpoint, model, region, tenant, label ... as named in the source
+- `error_class` category: why a request failed, one of `ERROR_CLASSES` in that fixed order
+  (null for requests without an error; set on errors that count as good, such as 4xx, too)
+- segment columns, category: endpoint, model, region, tenant, label ... as named in the source,
+  plus `output_length` (bands of output tokens: `<=256`, `257-1024`, `>1024`, `(missing)`)
+  when output tokens are known
 
 Rows are sorted by `ts`. Rows that could not be used are not in the table; they are counted
 by reason in `RequestTable.dropped`.
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sloview.ingest.mapping import OUTPUT_LENGTH as OUTPUT_LENGTH  # one home for all names
 from sloview.ingest.mapping import ResolvedMapping
 
 TS = "ts"
@@ -32,6 +37,15 @@ TTFT = "ttft_ms"
 OUTPUT_TOKENS = "output_tokens"
 TPOT = "tpot_ms"
 CORE_COLUMNS = (TS, LATENCY, OK, STATUS, TTFT, OUTPUT_TOKENS, TPOT)
+# Categorical like a segment (one byte per request), so outside the 40-byte core budget.
+ERROR_CLASS = "error_class"
+OUTPUT_LENGTH_BANDS = ("<=256", "257-1024", ">1024")
+OUTPUT_LENGTH_EDGES = (256, 1024)  # upper token count of each band but the last
+MISSING_BAND = "(missing)"
+SYNTHETIC_TIMES_NOTE = (
+    "Start times are synthetic (not measured): time-based figures show the schedule the load "
+    "generator invented only, not when requests really happened"
+)
 LATENCY_COLUMNS = {
     LATENCY: "end-to-end latency",
     TTFT: "time to first token",
@@ -75,6 +89,18 @@ class RequestTable:
     def has_timestamps(self) -> bool:
         """Whether requests carry times (needed for any time-based SLO)."""
         return TS in self.frame.columns
+
+    @property
+    def synthetic_times(self) -> bool:
+        """Whether the request times were invented (e.g. by a benchmark), not measured."""
+        return self.mapping.synthetic_times and self.has_timestamps
+
+    @property
+    def synthetic_times_note(self) -> str | None:
+        """The caption to show wherever a time axis is drawn, or None for measured times."""
+        if not self.synthetic_times:
+            return None
+        return f"{SYNTHETIC_TIMES_NOTE} (column `{self.mapping.timestamp}`)."
 
     @property
     def segments(self) -> tuple[str, ...]:

@@ -14,10 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sloview.errors import DataError
+from sloview.units import UNIT_WORDS
 
 NAT = np.iinfo(np.int64).min
 # Epoch magnitudes: 1e11 s is the year 5138, 1e11 ms is 1973; the same steps separate us and ns.
 EPOCH_UNITS = ((1e11, "s", 1_000_000_000), (1e14, "ms", 1_000_000), (1e17, "us", 1_000))
+UNIT_FACTORS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _NUMBER = r"^-?\d+(\.\d*)?$"  # an epoch written as text: 1700000000 or 1700000000.25
 TEXT_FORMATS = (
     ("ISO 8601", "ISO8601"),
@@ -47,8 +49,12 @@ def epoch_unit(values: np.ndarray) -> tuple[str, int]:
     return "ns", 1
 
 
-def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> ParsedTimes:
+def parse_timestamps(
+    values: pa.ChunkedArray | pa.Array, tz: str | None, unit: str | None = None
+) -> ParsedTimes:
     """Convert a timestamp column of any supported type to UTC nanoseconds."""
+    # `unit` fixes the unit of numbers (s, ms, us, ns) where their magnitude cannot tell it,
+    # as for invented offsets counted from zero.
     t = values.type
     if pa.types.is_dictionary(t):
         values = values.cast(t.value_type)
@@ -74,7 +80,12 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         # safe=False: epoch ns (~1.7e18) exceeds 2**53; the float is only used for magnitude.
         raw = np.asarray(pc.fill_null(pc.cast(values, pa.float64(), safe=False), np.nan).to_numpy())
-        unit, factor = epoch_unit(raw)
+        if unit is None:
+            unit, factor = epoch_unit(raw)
+            how = f"epoch {unit} (by magnitude)"
+        else:
+            factor = UNIT_FACTORS[unit]
+            how = f"{UNIT_WORDS.get(unit, unit)} counted from 1970-01-01 00:00 UTC"
         bad = ~np.isfinite(raw) & ~missing
         if pa.types.is_integer(t):
             ints = np.asarray(
@@ -88,7 +99,7 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
             frac = np.round((finite - whole) * factor).astype(np.int64)
             ns = whole.astype(np.int64) * factor + frac
         ns[missing | bad] = NAT
-        return ParsedTimes(ns, missing, bad, f"epoch {unit} (by magnitude)")
+        return ParsedTimes(ns, missing, bad, how)
     text = pc.utf8_trim_whitespace(
         values if pa.types.is_string(t) else pc.cast(values, pa.string())
     )
@@ -96,14 +107,14 @@ def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str | None) -> Pars
         pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False), dtype=bool
     )
     missing |= empty
-    epochs = _epoch_text(text, missing, tz)
+    epochs = _epoch_text(text, missing, tz, unit)
     if epochs is not None:
         return epochs
     return _parse_text(text, missing, tz)
 
 
 def _epoch_text(
-    text: pa.ChunkedArray | pa.Array, missing: np.ndarray, tz: str | None
+    text: pa.ChunkedArray | pa.Array, missing: np.ndarray, tz: str | None, unit: str | None
 ) -> ParsedTimes | None:
     """Epoch numbers held as text (a stray word in the column, mixed JSON): read by magnitude."""
     present = ~missing
@@ -116,7 +127,7 @@ def _epoch_text(
         return None
     numbers = pc.if_else(pa.array(is_num), text, pa.scalar(None, pa.string()))
     exact = bool(np.all(is_int[is_num]))
-    parsed = parse_timestamps(pc.cast(numbers, pa.int64() if exact else pa.float64()), tz)
+    parsed = parse_timestamps(pc.cast(numbers, pa.int64() if exact else pa.float64()), tz, unit)
     unparsable = parsed.unparsable | (present & ~is_num)
     return ParsedTimes(parsed.ns, missing, unparsable, f"{parsed.how}, written as text")
 

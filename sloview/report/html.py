@@ -211,7 +211,8 @@ def _summary(inputs: ReportInputs) -> str:
             )
         parts.append(f"<table>\n{head}\n<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>")
     parts.append("<h3>How to read this report</h3>")
-    glossary = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in text.GLOSSARY)
+    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
+    glossary = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in text.glossary(slos))
     parts.append(f'<dl class="glossary">{glossary}</dl>')
     parts.append("</section>")
     return "\n".join(parts)

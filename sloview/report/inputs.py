@@ -89,7 +89,9 @@ class SLOFindings:
     def indicator(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
         """What is measured and for whom: SLOs with the same indicator are alternatives."""
         sli = self.candidate.slo.sli
-        return sli.kind, sli.metric, self.candidate.slo.segment
+        # A joint SLI measures its set of columns; different thresholds are alternatives.
+        measure = ",".join(sli.metrics) if sli.uses_conditions else sli.metric
+        return sli.kind, measure, self.candidate.slo.segment
 
 
 @dataclass(frozen=True, kw_only=True)

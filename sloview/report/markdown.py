@@ -91,6 +91,9 @@ def _summary(inputs: ReportInputs) -> str:
         "whole history, with its 95% confidence interval; budget left is for the latest period "
         "(below 0% means overspent)."
     )
+    terms = text.generative_terms([f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)])
+    if terms:
+        parts.append(_bullets(terms))
     return "\n\n".join(parts)
 
 

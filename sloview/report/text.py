@@ -16,7 +16,7 @@ from sloview.model import SLO, AlertWindow
 from sloview.report.inputs import Provenance, ReportInputs, SLOFindings, Verdict, finite
 from sloview.simulate import AlertFiring, Attainment, PeriodResult, Simulation, Violation
 from sloview.units import format_duration, format_ms
-from sloview.wording import percent
+from sloview.wording import TERMS, conditions_short, percent
 
 MAX_ROWS = 15
 VERDICTS: dict[Verdict, str] = {
@@ -61,6 +61,33 @@ GLOSSARY = (
         "(at least 1.5 times) and spent at least 2% of a period's budget.",
     ),
 )
+# Words for generative endpoints, added to the glossary only when an SLO uses them.
+TTFT_TERM, TPOT_TERM, LATENCY_TERM = TERMS["ttft_ms"], TERMS["tpot_ms"], TERMS["latency_ms"]
+JOINT_TERM, GOODPUT_TERM = TERMS["joint"], TERMS["goodput"]
+METRIC_TERMS = {"latency_ms": LATENCY_TERM, "ttft_ms": TTFT_TERM, "tpot_ms": TPOT_TERM}
+
+
+def generative_terms(slos: Sequence[SLO]) -> tuple[tuple[str, str], ...]:
+    """TTFT, TPOT, joint SLI and goodput explained, for those the SLOs use."""
+    metrics = {m for slo in slos for m in slo.sli.metrics}
+    joint = any(slo.sli.uses_conditions for slo in slos)
+    terms: list[tuple[str, str]] = []
+    for metric, term in METRIC_TERMS.items():
+        # End-to-end latency needs no words unless it sits beside TTFT or TPOT in a condition.
+        if metric in metrics and (metric != "latency_ms" or joint):
+            terms.append(term)
+    if any(slo.sli.kind == "joint" for slo in slos):
+        terms.append(JOINT_TERM)
+    if any(slo.sli.unit == "goodput" for slo in slos):
+        terms.append(GOODPUT_TERM)
+    return tuple(terms)
+
+
+def glossary(slos: Sequence[SLO]) -> tuple[tuple[str, str], ...]:
+    """The report's glossary, with the generative terms the SLOs use."""
+    return GLOSSARY + generative_terms(slos)
+
+
 ASSUMPTIONS = (
     "Figures replay the requests in this file: they show how each SLO would have done on "
     "this history, not a guarantee for the future.",
@@ -172,6 +199,10 @@ def objective(slo: SLO) -> str:
     t = slo.objective.threshold
     if slo.sli.kind == "availability":
         core = f"{target} succeed"
+    elif slo.sli.kind == "joint":
+        core = f"{target} succeed, {conditions_short(slo.sli.conditions)}"
+    elif slo.sli.unit == "goodput":
+        core = f"{target} at least {t:g} good/s ({conditions_short(slo.sli.conditions)})"
     elif slo.sli.kind == "throughput":
         core = f"{target} at least {t:g}/s"
     else:
@@ -333,6 +364,14 @@ def failed_policy(slo: SLO) -> str:
     """How failed requests count for this SLO."""
     if slo.sli.kind == "availability":
         return "failed requests are the bad events"
+    missing = " and ".join(slo.sli.metrics)
+    if slo.sli.kind == "joint":
+        return (
+            "failed requests count as bad (a good request succeeded and met every condition); "
+            f"successful requests without {missing} are left out"
+        )
+    if slo.sli.unit == "goodput":
+        return "only successful requests that met every condition count towards goodput"
     if slo.sli.kind == "throughput":
         return "every request counts towards throughput"
     if slo.sli.failed_requests == "bad":

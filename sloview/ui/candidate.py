@@ -49,7 +49,16 @@ ALL = "(all)"
 KIND_HELP = {
     "latency": "Share of requests (or slices) fast enough.",
     "availability": "Share of requests that succeed, by the status policy on the Data page.",
-    "throughput": "Share of time slices with at least a minimum rate of requests or tokens.",
+    "throughput": "Share of time slices with at least a minimum rate of requests, tokens, or "
+    "good requests (goodput).",
+    "joint": "Share of requests that are good in every way at once: succeeded AND fast enough "
+    "on each chosen latency (e.g. time to first token AND time per output token).",
+}
+KIND_LABELS = {
+    "latency": "latency",
+    "availability": "availability",
+    "throughput": "throughput",
+    "joint": "several at once",
 }
 
 
@@ -89,6 +98,14 @@ def load_into_widgets(slo: SLO) -> None:
     for column, value in slo.segment:
         ss[f"c_seg_{column}"] = value
     ss["c_service"] = slo.service
+    for condition in slo.sli.conditions:
+        ss[f"c_joint_{condition.metric}_on"] = True
+        ss[f"c_joint_{condition.metric}"] = float(condition.threshold)
+    if slo.sli.conditions:
+        for metric in LATENCY_COLUMNS:
+            ss.setdefault(f"c_joint_{metric}_on", False)
+            if metric not in {c.metric for c in slo.sli.conditions}:
+                ss[f"c_joint_{metric}_on"] = False
 
 
 def _alert_frame(rows: tuple[AlertWindow, ...]) -> pd.DataFrame:
@@ -131,12 +148,18 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     st.text_input(
         "name", key="c_name", help="Lower-case letters, digits and dashes; it becomes the SLO's id."
     )
+    kinds = ["latency", "availability", "throughput"]
+    if len(metrics) > 1:
+        kinds.append("joint")
+    if ss.get("c_kind") not in kinds:
+        ss["c_kind"] = "latency"
     kind = st.radio(
         "what is promised",
-        ["latency", "availability", "throughput"],
+        kinds,
         key="c_kind",
         horizontal=True,
-        help=" ".join(f"**{k}**: {v}" for k, v in KIND_HELP.items()),
+        format_func=lambda k: KIND_LABELS[k],
+        help=" ".join(f"**{KIND_LABELS[k]}**: {v}" for k, v in KIND_HELP.items()),
     )
     data: dict[str, Any] = {"name": ss.get("c_name") or "candidate"}
     if ss.get("c_service"):
@@ -156,23 +179,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         if values.size == 0:
             st.error(f"No successful request has a {LATENCY_COLUMNS[metric]} value.")
             return None, 0.9
-        options = nice_values(
-            float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1])
-        )
-        current = ss.get("c_threshold")
-        if current is None or current not in options:
-            if current is None:
-                p99 = float(values[int(0.99 * (values.size - 1))])
-                current = min((v for v in options if v >= p99), default=options[-1])
-            options = sorted({*options, float(current)})
-            ss["c_threshold"] = float(current)
-        threshold = st.select_slider(
-            "threshold",
-            options=options,
-            key="c_threshold",
-            format_func=format_ms,
-            help="Move it: every chart below follows at once.",
-        )
+        threshold = _threshold_slider("threshold", "c_threshold", values)
         c1, c2 = st.columns(2)
         op = c1.radio(
             "counts as fast when",
@@ -198,18 +205,45 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         objective.update(threshold=float(threshold), op=op)
     elif kind == "throughput":
         c1, c2 = st.columns(2)
+        units = ["requests", "output_tokens", "goodput"] if len(metrics) > 1 else ["requests"]
+        if "output_tokens" not in view.frame.columns and "output_tokens" in units:
+            units.remove("output_tokens")
+        if ss.get("c_unit") not in units:
+            ss["c_unit"] = "requests"
         unit = c1.radio(
             "counting",
-            ["requests", "output_tokens"],
+            units,
             key="c_unit",
             horizontal=True,
-            format_func=lambda u: u.replace("_", " "),
+            format_func=lambda u: {
+                "requests": "requests",
+                "output_tokens": "output tokens",
+                "goodput": "good requests (goodput)",
+            }[u],
+            help="Goodput counts only requests that meet every condition below.",
         )
         rate = c2.number_input(
             "at least (per second)", min_value=0.0, step=0.01, key="c_rate", format="%.3f"
         )
         sli["unit"] = unit
+        if unit == "goodput":
+            conditions = _conditions(loaded, metrics)
+            if not conditions:
+                st.error("Goodput needs at least one latency condition: tick one below.")
+                return None, 0.9
+            sli["conditions"] = conditions
         objective.update(threshold=float(rate), op="gte")
+    elif kind == "joint":
+        st.caption(
+            "A request is good when it succeeded and meets every ticked condition. "
+            "Time to first token: how long until the answer starts appearing; time per output "
+            "token: how fast it then streams."
+        )
+        conditions = _conditions(loaded, metrics)
+        if not conditions:
+            st.error("Tick at least one condition for a joint SLO.")
+            return None, 0.9
+        sli["conditions"] = conditions
 
     target = float(ss["c_target"])
     options = sorted({*TARGETS, target})
@@ -345,6 +379,46 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         st.error(f"This candidate is not valid yet: {exc.one_line()}")
         return None, share
     return slo, share
+
+
+def _threshold_slider(label: str, key: str, values: Any) -> float:
+    """A log-like slider of round values over a metric's observed range (p99 at first)."""
+    ss = st.session_state
+    options = nice_values(float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1]))
+    current = ss.get(key)
+    if current is None or current not in options:
+        if current is None:
+            p99 = float(values[int(0.99 * (values.size - 1))])
+            current = min((v for v in options if v >= p99), default=options[-1])
+        options = sorted({*options, float(current)})
+        ss[key] = float(current)
+    return float(
+        st.select_slider(
+            label,
+            options=options,
+            key=key,
+            format_func=format_ms,
+            help="Move it: every chart below follows at once.",
+        )
+    )
+
+
+def _conditions(loaded: state.Loaded, metrics: list[str]) -> list[dict[str, Any]]:
+    """One tick box and threshold slider per latency column; the ticked ones."""
+    ss = st.session_state
+    conditions = []
+    defaults = {"ttft_ms": True, "tpot_ms": True}
+    for metric in metrics:
+        ss.setdefault(f"c_joint_{metric}_on", defaults.get(metric, False))
+        values = loaded.engine.values(metric)
+        if values.size == 0:
+            continue
+        if st.toggle(LATENCY_COLUMNS[metric], key=f"c_joint_{metric}_on"):
+            threshold = _threshold_slider(
+                f"{LATENCY_COLUMNS[metric]} at most", f"c_joint_{metric}", values
+            )
+            conditions.append({"metric": metric, "threshold": threshold})
+    return conditions
 
 
 def _defaults(data: dict[str, Any]) -> tuple[AlertWindow, ...]:

@@ -59,5 +59,7 @@ def render(loaded: state.Loaded) -> None:
             # The pages below load after this, so they see the new filters in this same run.
             state.set_filters(new)
             loaded = state.load()
+        if table.synthetic_times:
+            st.warning("Start times are synthetic (not measured).", icon=":material/schedule:")
         if loaded.filters.active:
             st.caption(f"Showing {loaded.view.rows:,} requests: {loaded.filters.describe()}")
