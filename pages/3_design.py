@@ -18,7 +18,7 @@ from sloview.design import (
     sweep_thresholds,
 )
 from sloview.errors import SloviewError
-from sloview.generative import goodput_over_time
+from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
@@ -218,6 +218,16 @@ with right:
             "Goodput counts the requests per second that succeeded and met every condition "
             "of this SLI; throughput counts them all. The gap is what users did not get."
         )
+        if loaded.view.segments:
+            column = st.selectbox("goodput by", loaded.view.segments, key="goodput_segment")
+            by_segment = goodput_by_segment(engine.view(slo.segment), slo.sli.conditions, column)
+            st.dataframe(
+                by_segment.assign(
+                    good_share=by_segment["good_share"].map(lambda x: percent(float(x), 2))
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     else:
         if not loaded.view.segments:
             st.caption("These requests have no segment columns.")

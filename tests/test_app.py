@@ -282,6 +282,9 @@ def test_joint_candidate_design_and_goodput() -> None:
     goodput = _figures(at)[0]
     names = [trace["name"] for trace in goodput["data"]]
     assert "goodput (good in every way)" in names
+    by_endpoint = at.dataframe[-1].value
+    # Embeddings have no time to first token: no goodput under a TTFT condition.
+    assert by_endpoint.set_index("endpoint").loc["embeddings", "good"] == 0
 
 
 def test_error_class_switch_changes_the_failure_count(sample_path: Path) -> None:
