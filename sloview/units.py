@@ -32,8 +32,11 @@ def parse_duration(text: str, where: str = "duration") -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """The shortest exact shorthand for a duration in seconds: 300 -> `5m`, 86400 -> `1d`."""
-    for unit in ("w", "d", "h", "m"):
+    """The shortest exact shorthand for a duration in seconds: 300 -> `5m`, 86400 -> `1d`.
+
+    Days rather than weeks: people write SLO windows as 7d and 28d, not 1w and 4w.
+    """
+    for unit in ("d", "h", "m"):
         if seconds % SECONDS[unit] == 0 and seconds >= SECONDS[unit]:
             return f"{seconds // SECONDS[unit]}{unit}"
     return f"{seconds}s"

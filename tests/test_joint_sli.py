@@ -111,7 +111,7 @@ def test_a_joint_slo_round_trips_through_plain_data_and_yaml() -> None:
             ],
         },
         "objective": {"target": 0.95},
-        "window": {"rolling": "4w"},
+        "window": {"rolling": "28d"},
         "budgeting": {"method": "Timeslices", "slice": "5m", "slice_target": 0.9},
         "segment": {"endpoint": "chat"},
     }
@@ -132,7 +132,7 @@ def test_goodput_throughput_round_trips() -> None:
             "conditions": [{"metric": "ttft_ms", "op": "lte", "threshold": 500.0}],
         },
         "objective": {"target": 0.99, "threshold": 2.0, "op": "gte"},
-        "window": {"rolling": "4w"},
+        "window": {"rolling": "28d"},
         "budgeting": {"method": "Timeslices", "slice": "5m"},
     }
     slo = SLO.from_dict(data)

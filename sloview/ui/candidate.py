@@ -79,9 +79,7 @@ def load_into_widgets(slo: SLO) -> None:
     ss["c_target"] = slo.objective.target
     w = slo.window
     ss["c_window"] = (
-        f"rolling {format_duration(w.rolling_s)}"
-        if w.rolling_s is not None
-        else f"calendar {w.calendar}"
+        f"rolling {w.rolling_s // 86400}d" if w.rolling_s is not None else f"calendar {w.calendar}"
     )
     ss["c_tz"] = w.tz
     b = slo.budgeting
@@ -251,7 +249,8 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         "target", options=options, key="c_target", format_func=lambda t: percent(t)
     )
     c1, c2 = st.columns(2)
-    window = c1.selectbox("SLO window", WINDOWS, key="c_window")
+    windows = WINDOWS if ss.get("c_window") in WINDOWS else [*WINDOWS, ss["c_window"]]
+    window = c1.selectbox("SLO window", windows, key="c_window")
     tz = c2.text_input(
         "timezone of periods",
         key="c_tz",
