@@ -144,12 +144,12 @@ def sweep_thresholds(engine: Engine, slo: SLO, thresholds: np.ndarray | None = N
 
 def default_thresholds(engine: Engine, slo: SLO, points: int = SWEEP_POINTS) -> np.ndarray:
     """Log-spaced thresholds from the 1st to past the 99.99th percentile, plus the SLO's."""
-    values = engine.index(slo.sli.metric).sorted_values
-    if values.size == 0:
+    index = engine.index(slo.sli.metric)
+    if index.size == 0:
         raise SpecError(f"no successful requests with {slo.sli.metric}", where="sli.metric")
-    lo = max(float(values[int(0.01 * (values.size - 1))]), 1e-3)
-    hi = max(float(values[-1]), lo * 1.01)
-    grid = np.geomspace(lo, hi, points)
+    lo = max(index.value_at(int(0.01 * (index.size - 1))), 1e-3)
+    hi = max(index.value_at(-1), lo * 1.01)
+    grid = index.threshold_grid(lo, hi, points)
     if slo.objective.threshold is not None:
         grid = np.append(grid, slo.objective.threshold)
     return np.unique(grid)
@@ -236,20 +236,20 @@ def _share_met(engine: Engine, slo: SLO, threshold: float) -> float:
 
 def tightest_threshold(engine: Engine, slo: SLO, share: float) -> float | None:
     """Smallest observed latency at which at least `share` of periods meet the target."""
-    values = engine.index(slo.sli.metric).sorted_values
-    if values.size == 0:
+    index = engine.index(slo.sli.metric)
+    if index.size == 0:
         return None
-    lo, hi = 0, values.size - 1
-    if _share_met(engine, slo, float(values[hi])) < share - 1e-12:
+    lo, hi = 0, index.size - 1
+    if _share_met(engine, slo, index.value_at(hi)) < share - 1e-12:
         return None  # failures alone break the target (failed requests counted bad)
     # Attainment only grows with the threshold, so the share of periods met does too.
     while lo < hi:
         mid = (lo + hi) // 2
-        if _share_met(engine, slo, float(values[mid])) >= share - 1e-12:
+        if _share_met(engine, slo, index.value_at(mid)) >= share - 1e-12:
             hi = mid
         else:
             lo = mid + 1
-    return float(values[lo])
+    return index.value_at(lo)
 
 
 def recommend(engine: Engine, slo: SLO, desired_share: float = 0.9) -> Recommendation:
@@ -357,7 +357,7 @@ def _kth_in_range(
             hi = mid
         else:
             lo = mid + 1
-    return float(index.sorted_values[lo - 1])
+    return index.value_at(lo - 1)
 
 
 def _nice_target(exact: float) -> float:

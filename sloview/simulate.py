@@ -32,7 +32,7 @@ from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, CompositeSLO, Objective
 from sloview.stats import CONFIDENCE, clopper_pearson
 from sloview.summary import iso_utc
-from sloview.units import format_duration
+from sloview.units import format_duration, format_ms
 from sloview.wording import composite_statement, statement
 
 # A violation is found with Page's CUSUM over 5-minute steps: errors accumulate against a
@@ -776,7 +776,7 @@ def simulate(
         firings=firings,
         violations=violations,
         segments=seg_results,
-        notes=_notes(slo, periods) + joint_notes(engine, slo),
+        notes=data_notes(engine, slo) + _notes(slo, periods) + joint_notes(engine, slo),
         cell_s=grid.cell_s,
         extras={"events_good": grid.events_good, "events_total": grid.events_total},
     )
@@ -938,6 +938,29 @@ def _notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
         )
     if slo.exclusions:
         notes.append(f"{len(slo.exclusions)} excluded time ranges do not count.")
+    return tuple(notes)
+
+
+def data_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
+    """How exact the figures are: nothing to say for raw requests; for aggregates, the
+    binning and the threshold actually evaluated."""
+    if engine.exact:
+        return ()
+    notes = [f"Computed from aggregates of {engine.source_name}: {engine.exactness}."]
+    t = slo.objective.threshold
+    if slo.sli.kind == "latency" and t is not None:
+        snapped = engine.index(slo.sli.metric).snap(float(t))
+        if slo.sli.is_percentile:
+            notes.append(
+                "Per-slice percentiles are placed inside their latency bins (within one bin "
+                "width of the exact figure)."
+            )
+        elif snapped != t:
+            notes.append(
+                f"The threshold {format_ms(float(t))} is evaluated at {format_ms(snapped)}, "
+                "the bin edge at or below it: counts are exact there, so attainment is a lower "
+                f"bound for {format_ms(float(t))}."
+            )
     return tuple(notes)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sloview.engine.distribution import Distribution, SortedValues
 from sloview.engine.index import GroupedValues, LatencyIndex
 from sloview.engine.joint import JointRows, build_joint_rows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
@@ -15,6 +16,7 @@ from sloview.errors import SpecError
 from sloview.ingest.table import LATENCY_COLUMNS, OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
 from sloview.model import Condition, Exclusion, TimeWindow
 
+EXACT = "exact: computed from every request"
 MEMO_ENTRIES = 64
 JOINT_COUNT_ENTRIES = 8
 
@@ -22,8 +24,13 @@ JOINT_COUNT_ENTRIES = 8
 class Engine:
     """Per-minute counts and exact latency indexes of one request table (or one segment)."""
 
+    # Whether figures come from every request (True) or from aggregates (see `exactness`).
+    exact = True
+    exactness = EXACT
+
     def __init__(self, table: RequestTable, segment: tuple[tuple[str, str], ...] = ()) -> None:
         self.table = table
+        self.source_name = table.source_name
         self.segment = segment
         frame = table.frame
         if segment:
@@ -77,7 +84,7 @@ class Engine:
         if self.base is None:
             raise SpecError(
                 "these requests have no timestamps, so an SLO cannot be simulated over time",
-                where=self.table.source_name,
+                where=self.source_name,
                 hint="name the time column with --timestamp COL; distribution summaries still "
                 "work without it",
             )
@@ -110,6 +117,18 @@ class Engine:
             return self.index(metric).sorted_values
         values = self.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
         return np.sort(values[self.ok & np.isfinite(values)])
+
+    def distribution(self, metric: str) -> Distribution:
+        """The distribution of a latency column over successful requests (exact)."""
+        return SortedValues(self.values(metric), exactness=self.exactness)
+
+    def metrics(self) -> tuple[str, ...]:
+        """Latency columns present."""
+        return self.table.latency_columns
+
+    def segment_columns(self) -> tuple[str, ...]:
+        """Columns the requests can be split by."""
+        return self.table.segments
 
     def joint_rows(self, metrics: tuple[str, ...]) -> JointRows:
         """Successful requests with a value in every one of `metrics`, per bucket (cached)."""

@@ -144,6 +144,18 @@ class LatencyIndex:
         side: Literal["left", "right"] = "right" if op == "lte" else "left"
         return int(np.searchsorted(self.sorted_values, threshold, side=side))
 
+    def snap(self, threshold: float) -> float:
+        """The threshold actually evaluated: itself (values are exact)."""
+        return threshold
+
+    def value_at(self, rank: int) -> float:
+        """The value at 0-based `rank` (negative ranks count from the end)."""
+        return float(self.sorted_values[rank])
+
+    def threshold_grid(self, lo: float, hi: float, points: int) -> np.ndarray:
+        """Log-spaced thresholds from lo to hi."""
+        return np.geomspace(lo, hi, points)
+
     def good_per_bucket(self, rank: int) -> np.ndarray:
         """Per bucket: how many values have a global rank below `rank` (exact)."""
         i = int(np.searchsorted(self.checkpoints, rank, side="right")) - 1
