@@ -18,7 +18,7 @@ ensure_app()
 st.title("Explore")
 loaded = state.load()
 engine, view = loaded.engine, loaded.view
-metrics = explore.latency_columns(view)
+metrics = list(engine.metrics())
 c1, c2 = st.columns([2, 1])
 metric = c1.radio(
     "latency",
@@ -29,21 +29,23 @@ metric = c1.radio(
     "have them.",
 )
 label = LATENCY_COLUMNS[metric]
-values = engine.values(metric)
-if values.size == 0:
+dist = engine.distribution(metric)
+if dist.size == 0:
     st.error(f"No successful requests have a {label} value; pick another latency.")
     st.stop()
-c2.metric("successful requests measured", f"{values.size:,}")
+c2.metric("successful requests measured", f"{dist.size:,}")
+if not dist.exact:
+    st.info(f"**Aggregated data.** Figures are {dist.exactness}.")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.latency_histogram(values, label), width="stretch")
+    st.plotly_chart(charts.latency_histogram(*dist.log_histogram(), label), width="stretch")
 with right:
-    curves = {"all requests": explore.ecdf_points(values)}
+    curves = {"all requests": explore.ecdf_points(dist)}
     st.plotly_chart(charts.ecdf(curves, label), width="stretch")
 
 st.subheader("Percentiles with 95% confidence intervals")
-table = explore.percentile_table(values)
+table = explore.percentile_table(dist)
 st.dataframe(
     table.assign(
         value=table["value_ms"].map(format_ms),
@@ -60,17 +62,24 @@ st.dataframe(
 st.caption(
     f"Percentiles: {PERCENTILE_DEFINITION}. Intervals are distribution-free (order statistics); "
     "'n/a' means too few requests for an interval at this percentile."
+    + (
+        ""
+        if dist.exact
+        else " From latency bins: each order statistic is placed inside its bin, and the "
+        "intervals are widened to the edges of the bins they fall in."
+    )
 )
 
 if engine.has_time:
     st.subheader("Over time")
-    if view.synthetic_times_note:
+    if view is not None and view.synthetic_times_note:
         st.warning(view.synthetic_times_note)
     slice_label = st.select_slider(
         "slice",
         options=["5m", "15m", "1h", "6h", "1d"],
         value="1h",
-        help="Percentiles are computed exactly per slice of this length.",
+        help="Percentiles are computed per slice of this length (exactly from requests; "
+        "within one latency bin from aggregates).",
     )
     slice_s = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}[slice_label]
     with st.spinner("Computing percentiles per slice ..."):
@@ -87,13 +96,14 @@ else:
         "column (map it on the Data page)."
     )
 
-if view.segments:
+segments = engine.segment_columns()
+if segments:
     st.subheader("By segment")
-    column = st.selectbox("compare by", view.segments)
+    column = st.selectbox("compare by", segments)
     try:
         comparison = explore.segment_comparison(engine, column, metric)
         curves = {
-            str(v): explore.ecdf_points(engine.view(((column, str(v)),)).values(metric))
+            str(v): explore.ecdf_points(engine.view(((column, str(v)),)).distribution(metric))
             for v in comparison[column]
         }
     except SloviewError as exc:
@@ -102,14 +112,15 @@ if view.segments:
         st.dataframe(comparison, hide_index=True, width="stretch")
         st.plotly_chart(charts.ecdf(curves, label), width="stretch")
 
+if segments and view is not None:
     st.subheader("Does each segment meet a target?")
     st.caption(
         "The same threshold and target for every provider, model or endpoint, with or without "
         "timestamps: attainment with its 95% CI, and the tightest threshold each one supports."
     )
     c1, c2, c3 = st.columns(3)
-    options = nice_values(float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1]))
-    p90 = float(values[int(0.9 * (values.size - 1))])
+    options = nice_values(dist.value_at(max(0, int(0.01 * (dist.size - 1)))), dist.value_at(-1))
+    p90 = dist.value_at(int(0.9 * (dist.size - 1)))
     threshold = c1.select_slider(
         "threshold",
         options=options,
@@ -165,7 +176,11 @@ if view.segments:
             charts.segment_targets(per_segment, column, float(target), label), width="stretch"
         )
 
-if {"output_tokens", "latency_ms"} <= set(view.frame.columns) and engine.has_time:
+if (
+    view is not None
+    and {"output_tokens", "latency_ms"} <= set(view.frame.columns)
+    and engine.has_time
+):
     st.subheader("Latency and answer length")
     try:
         trend = length_trend(engine)

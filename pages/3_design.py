@@ -218,8 +218,8 @@ with right:
             "Goodput counts the requests per second that succeeded and met every condition "
             "of this SLI; throughput counts them all. The gap is what users did not get."
         )
-        if loaded.view.segments:
-            column = st.selectbox("goodput by", loaded.view.segments, key="goodput_segment")
+        if engine.segment_columns():
+            column = st.selectbox("goodput by", engine.segment_columns(), key="goodput_segment")
             by_segment = goodput_by_segment(engine.view(slo.segment), slo.sli.conditions, column)
             st.dataframe(
                 by_segment.assign(
@@ -229,10 +229,10 @@ with right:
                 width="stretch",
             )
     else:
-        if not loaded.view.segments:
+        if not engine.segment_columns():
             st.caption("These requests have no segment columns.")
         else:
-            column = st.selectbox("by", loaded.view.segments, key="design_segment")
+            column = st.selectbox("by", engine.segment_columns(), key="design_segment")
             try:
                 results = segment_results(engine.view(slo.segment), slo, column)
                 recs = segment_recommendations(engine.view(slo.segment), slo, column, share)

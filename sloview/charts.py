@@ -163,15 +163,12 @@ def _layout(
 
 
 def latency_histogram(
-    sorted_values: np.ndarray, label: str, threshold: float | None = None, bins: int = 80
+    edges: np.ndarray, counts: np.ndarray, label: str, threshold: float | None = None
 ) -> go.Figure:
-    """Histogram of latencies on a log axis, with the candidate threshold marked."""
+    """Histogram of latencies on log-spaced bins, with the candidate threshold marked."""
     fig, deco = _new()
-    positive = sorted_values[sorted_values > 0]
     top = 1.0
-    if positive.size:
-        edges = np.geomspace(positive[0], positive[-1] * 1.0001, bins + 1)
-        counts = np.histogram(positive, bins=edges)[0]
+    if counts.size:
         centers = np.sqrt(edges[:-1] * edges[1:])
         top = float(counts.max())
         fig.add_bar(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sloview.engine import BUCKET_S, Engine
+from sloview.engine.distribution import Distribution
 from sloview.errors import SpecError
 from sloview.ingest.error_classes import ERROR_CLASSES
 from sloview.ingest.table import (
@@ -34,23 +35,22 @@ TABLE_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
 HEATMAP_BINS = 48
 
 
-def percentile_table(
-    sorted_values: np.ndarray, qs: tuple[float, ...] = TABLE_PERCENTILES
-) -> pd.DataFrame:
-    """Percentiles of sorted values with distribution-free 95% confidence intervals."""
+def percentile_table(dist: Distribution, qs: tuple[float, ...] = TABLE_PERCENTILES) -> pd.DataFrame:
+    """Percentiles of a distribution with distribution-free 95% confidence intervals."""
     rows = []
     for q in qs:
-        lo, hi = percentile_ci(sorted_values, q)
+        lo, hi = dist.percentile_ci(q)
         rows.append(
             {
                 "percentile": f"p{q:g}",
-                "value_ms": percentile_sorted(sorted_values, q),
+                "value_ms": dist.percentile(q),
                 "ci_low_ms": lo,
                 "ci_high_ms": hi,
             }
         )
     out = pd.DataFrame(rows)
-    out.attrs["n"] = int(sorted_values.size)
+    out.attrs["n"] = dist.size
+    out.attrs["exact"] = dist.exact
     return out
 
 
@@ -90,7 +90,7 @@ def rates_over_time(engine: Engine, slice_s: int = 3600) -> pd.DataFrame:
             "requests_per_s": total / (size * BUCKET_S),
         }
     )
-    if OUTPUT_TOKENS in engine.frame.columns:
+    if engine.exact and OUTPUT_TOKENS in engine.frame.columns:
         frame["output_tokens_per_s"] = _sum(engine.tokens_per_bucket(), size, n) / (size * BUCKET_S)
     return frame
 
@@ -100,34 +100,21 @@ def latency_heatmap(
 ) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
     """(slice starts, log-spaced latency bin edges, counts[slices, bins]) of successful requests."""
     base = engine.require_time()
-    values = engine.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
-    usable = engine.ok & np.isfinite(values) & (values > 0)
-    v = values[usable]
-    if v.size == 0:
+    dist = engine.distribution(metric)
+    if dist.size == 0:
         raise SpecError(f"no successful requests with {metric}", where="metric")
-    lo, hi = np.percentile(v, [0.1, 99.9])
-    edges = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01), bins + 1)
+    lo, hi = dist.percentile(0.1), dist.percentile(99.9)
+    edges = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01, 1e-3 * 1.01), bins + 1)
     size = max(1, slice_s // BUCKET_S)
     n = -(-base.n // size)
-    rows = engine.buckets[usable] // size
-    cols = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, bins - 1)
-    counts = np.bincount(rows * bins + cols, minlength=n * bins).reshape(n, bins)
+    counts = engine.slice_histograms(metric, size, edges)
     starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
     return pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"), edges, counts
 
 
-def ecdf_points(sorted_values: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def ecdf_points(dist: Distribution, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """A down-sampled empirical CDF (x, share <= x) that keeps the tail visible."""
-    n = sorted_values.size
-    if n == 0:
-        return np.array([]), np.array([])
-    # Dense in the tail: ranks spaced evenly in log(1 - p) as well as in p.
-    p = np.unique(
-        np.concatenate([np.linspace(0, 1, points // 2), 1 - np.geomspace(1, 1e-5, points // 2)])
-    )
-    idx = np.clip(np.round(p * (n - 1)).astype(np.int64), 0, n - 1)
-    idx = np.unique(idx)
-    return sorted_values[idx], (idx + 1) / n
+    return dist.ecdf(points)
 
 
 def segment_comparison(engine: Engine, column: str, metric: str) -> pd.DataFrame:
@@ -135,13 +122,15 @@ def segment_comparison(engine: Engine, column: str, metric: str) -> pd.DataFrame
     rows = []
     for value in engine.segment_values(column):
         view = engine.view(((column, value),))
-        values = view.values(metric)
+        dist = view.distribution(metric)
+        requests = int(view.total.sum()) if view.has_time else view.rows
+        errors = requests - int(view.ok_count.sum()) if view.has_time else int((~view.ok).sum())
         rows.append(
             {
                 column: value,
-                "requests": view.rows,
-                "error_rate": float((~view.ok).mean()) if view.rows else math.nan,
-                **{f"p{q:g}_ms": percentile_sorted(values, q) for q in (50, 90, 95, 99)},
+                "requests": requests,
+                "error_rate": errors / requests if requests else math.nan,
+                **{f"p{q:g}_ms": dist.percentile(q) for q in (50, 90, 95, 99)},
             }
         )
     return pd.DataFrame(rows)
@@ -307,6 +296,14 @@ def data_quality(table: RequestTable, engine: Engine) -> dict[str, object]:
     out["end"] = pd.Timestamp(base.last_ns, tz="UTC")
     out["span_hours"] = span_h
     out["requests_per_hour"] = table.rows / max(span_h, 1e-9)
+    out.update(_activity(engine))
+    return out
+
+
+def _activity(engine: Engine) -> dict[str, object]:
+    """Longest gap without requests and the share of empty and thin 5-minute slices."""
+    base = engine.require_time()
+    out: dict[str, object] = {}
     first = (base.first_ns - base.origin_ns) // (BUCKET_S * 10**9)
     active = engine.total[first:] > 0
     # Longest stretch of minutes without a single request.
@@ -325,6 +322,23 @@ def data_quality(table: RequestTable, engine: Engine) -> dict[str, object]:
 def latency_columns(table: RequestTable) -> list[str]:
     """Latency columns present, end-to-end first."""
     return [c for c in LATENCY_COLUMNS if c in table.frame.columns]
+
+
+def engine_quality(engine: Engine) -> dict[str, object]:
+    """`data_quality` for an engine without a request table (aggregated data)."""
+    out: dict[str, object] = {"rows": engine.rows, "excluded": 0}
+    if engine.base is None:
+        return out
+    base = engine.base
+    span_h = (base.last_ns - base.first_ns) / 3.6e12
+    out.update(
+        start=pd.Timestamp(base.first_ns, tz="UTC"),
+        end=pd.Timestamp(base.last_ns, tz="UTC"),
+        span_hours=span_h,
+        requests_per_hour=engine.rows / max(span_h, 1e-9),
+    )
+    out.update(_activity(engine))
+    return out
 
 
 def time_span(table: RequestTable) -> tuple[pd.Timestamp, pd.Timestamp] | None:

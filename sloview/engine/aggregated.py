@@ -86,6 +86,33 @@ class AggregateEngine(Engine):
         index = self.index(metric)
         return BinnedValues(edges=index.edges, counts=index.column_totals, exactness=self.exactness)
 
+    def slice_histograms(self, metric: str, size: int, edges: np.ndarray) -> np.ndarray:
+        """Counts per slice of `size` buckets on other edges: each source bin goes whole to
+        the bin its midpoint falls in (these are drawing bins, not figures)."""
+        base = self.require_time()
+        n, bins = -(-base.n // size), edges.size - 1
+        index = self.index(metric)
+        lut = (np.arange(base.n) // size).astype(np.int32)
+        groups = index.group_of_entry(("slices", size), lut, n)
+        cols = np.repeat(np.arange(index.colptr.size - 1), np.diff(index.colptr))
+        lo, hi = index.edges[:-1], index.edges[1:]
+        mid = np.where(np.isfinite(hi), (lo + hi) / 2, lo)
+        target = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, bins - 1)
+        return (
+            np.bincount(
+                groups.astype(np.int64) * bins + target[cols],
+                weights=index.data,
+                minlength=n * bins,
+            )
+            .astype(np.int64)[: n * bins]
+            .reshape(n, bins)
+        )
+
+    @property
+    def has_tokens(self) -> bool:
+        """Aggregates count requests only."""
+        return False
+
     def metrics(self) -> tuple[str, ...]:
         """Latency columns these aggregates carry."""
         return ("latency_ms", "ttft_ms") if self.part.ttft is not None else ("latency_ms",)

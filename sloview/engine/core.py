@@ -126,9 +126,25 @@ class Engine:
         """Latency columns present."""
         return self.table.latency_columns
 
+    @property
+    def has_tokens(self) -> bool:
+        """Whether output token counts are known (token throughput, goodput per token)."""
+        return OUTPUT_TOKENS in self.frame.columns
+
     def segment_columns(self) -> tuple[str, ...]:
         """Columns the requests can be split by."""
         return self.table.segments
+
+    def slice_histograms(self, metric: str, size: int, edges: np.ndarray) -> np.ndarray:
+        """Successful requests per slice of `size` buckets and per bin of `edges` (values
+        outside the edges go to the first or last bin): counts[slices, len(edges) - 1]."""
+        base = self.require_time()
+        n, bins = -(-base.n // size), edges.size - 1
+        values = self.frame[metric].to_numpy(dtype=np.float64, na_value=np.nan)
+        usable = self.ok & np.isfinite(values) & (values > 0)
+        rows = self.buckets[usable] // size
+        cols = np.clip(np.searchsorted(edges, values[usable], side="right") - 1, 0, bins - 1)
+        return np.bincount(rows * bins + cols, minlength=n * bins).reshape(n, bins)
 
     def joint_rows(self, metrics: tuple[str, ...]) -> JointRows:
         """Successful requests with a value in every one of `metrics`, per bucket (cached)."""

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from sloview.engine.distribution import Distribution
 from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, Exclusion, TimeWindow, default_alerts
@@ -139,15 +140,16 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     """Draw the editor; return the candidate (None with st.error when invalid) and the
     share of periods a recommendation must meet."""
     ss = st.session_state
-    view = loaded.view
-    metrics = [c for c in LATENCY_COLUMNS if c in view.frame.columns]
+    metrics = list(loaded.engine.metrics())
     for key, value in INITIAL.items():
         ss.setdefault(key, value)
     st.text_input(
         "name", key="c_name", help="Lower-case letters, digits and dashes; it becomes the SLO's id."
     )
     kinds = ["latency", "availability", "throughput"]
-    if len(metrics) > 1:
+    # Joint conditions judge each request on several columns: rows only, not aggregates.
+    joint_ok = len(metrics) > 1 and loaded.engine.exact
+    if joint_ok:
         kinds.append("joint")
     if ss.get("c_kind") not in kinds:
         ss["c_kind"] = "latency"
@@ -173,11 +175,11 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
             horizontal=True,
             format_func=lambda m: LATENCY_COLUMNS[m],
         )
-        values = loaded.engine.values(metric)
-        if values.size == 0:
+        dist = loaded.engine.distribution(metric)
+        if dist.size == 0:
             st.error(f"No successful request has a {LATENCY_COLUMNS[metric]} value.")
             return None, 0.9
-        threshold = _threshold_slider("threshold", "c_threshold", values)
+        threshold = _threshold_slider("threshold", "c_threshold", dist)
         c1, c2 = st.columns(2)
         op = c1.radio(
             "counts as fast when",
@@ -203,8 +205,8 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         objective.update(threshold=float(threshold), op=op)
     elif kind == "throughput":
         c1, c2 = st.columns(2)
-        units = ["requests", "output_tokens", "goodput"] if len(metrics) > 1 else ["requests"]
-        if "output_tokens" not in view.frame.columns and "output_tokens" in units:
+        units = ["requests", "output_tokens", "goodput"] if joint_ok else ["requests"]
+        if not loaded.engine.has_tokens and "output_tokens" in units:
             units.remove("output_tokens")
         if ss.get("c_unit") not in units:
             ss["c_unit"] = "requests"
@@ -306,9 +308,10 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     data.update(sli=sli, objective=objective, budgeting=budgeting)
 
     segment = {}
-    if view.segments:
-        cols = st.columns(min(3, len(view.segments)))
-        for i, column in enumerate(view.segments):
+    segments = loaded.engine.segment_columns()
+    if segments:
+        cols = st.columns(min(3, len(segments)))
+        for i, column in enumerate(segments):
             choices = [ALL, *loaded.engine.segment_values(column)][:300]
             pick = cols[i % len(cols)].selectbox(f"only {column}", choices, key=f"c_seg_{column}")
             if pick != ALL:
@@ -380,14 +383,14 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     return slo, share
 
 
-def _threshold_slider(label: str, key: str, values: Any) -> float:
+def _threshold_slider(label: str, key: str, dist: Distribution) -> float:
     """A log-like slider of round values over a metric's observed range (p99 at first)."""
     ss = st.session_state
-    options = nice_values(float(values[max(0, int(0.01 * (values.size - 1)))]), float(values[-1]))
+    options = nice_values(dist.value_at(max(0, int(0.01 * (dist.size - 1)))), dist.value_at(-1))
     current = ss.get(key)
     if current is None or current not in options:
         if current is None:
-            p99 = float(values[int(0.99 * (values.size - 1))])
+            p99 = dist.value_at(int(0.99 * (dist.size - 1)))
             current = min((v for v in options if v >= p99), default=options[-1])
         options = sorted({*options, float(current)})
         ss[key] = float(current)
@@ -409,12 +412,12 @@ def _conditions(loaded: state.Loaded, metrics: list[str]) -> list[dict[str, Any]
     defaults = {"ttft_ms": True, "tpot_ms": True}
     for metric in metrics:
         ss.setdefault(f"c_joint_{metric}_on", defaults.get(metric, False))
-        values = loaded.engine.values(metric)
-        if values.size == 0:
+        dist = loaded.engine.distribution(metric)
+        if dist.size == 0:
             continue
         if st.toggle(LATENCY_COLUMNS[metric], key=f"c_joint_{metric}_on"):
             threshold = _threshold_slider(
-                f"{LATENCY_COLUMNS[metric]} at most", f"c_joint_{metric}", values
+                f"{LATENCY_COLUMNS[metric]} at most", f"c_joint_{metric}", dist
             )
             conditions.append({"metric": metric, "threshold": threshold})
     return conditions
