@@ -8,7 +8,7 @@ from sloview import explore
 from sloview.charts import rates
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
 from sloview.summary import error_breakdown
-from sloview.ui import mapping_form, state
+from sloview.ui import aggregated_view, connect, mapping_form, state
 from sloview.ui.navigation import ensure_app
 from sloview.units import UNIT_WORDS
 from sloview.wording import percent
@@ -17,8 +17,8 @@ ensure_app()
 st.title("Data")
 st.caption(
     "Bring request-level samples: CSV/TSV, Parquet, JSON Lines or JSON arrays, JMeter JTL (CSV) "
-    "or LLMPerf results, optionally gzip-compressed. sloview detects the columns; check and "
-    "correct them below."
+    "or LLMPerf results, optionally gzip-compressed; or connect a SQL database or a Prometheus "
+    "server. sloview detects the columns; check and correct them below."
 )
 
 upload = st.file_uploader(
@@ -35,9 +35,13 @@ if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
 if st.session_state.get("upload") is not None and st.button("Back to the bundled sample"):
     state.use_sample()
     st.rerun()
+connect.render()
 
 state.show_load_error()
 loaded = state.load()
+if loaded.table is None:
+    aggregated_view.render(loaded)
+    st.stop()
 table, mapping = loaded.table, loaded.table.mapping
 
 cols = st.columns(4)

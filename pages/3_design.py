@@ -22,7 +22,7 @@ from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
-from sloview.simulate import segment_results, simulate
+from sloview.simulate import data_notes, segment_results, simulate
 from sloview.summary import iso_utc
 from sloview.ui import candidate, shortlist, state
 from sloview.ui.navigation import ensure_app
@@ -91,6 +91,9 @@ except SloviewError as exc:
 
 with right:
     st.markdown(f"### {sim.statement}")
+    if not engine.exact:
+        # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
+        st.info(" ".join(data_notes(engine, slo)), icon=":material/bar_chart:")
     o = sim.overall
     c = st.columns(4)
     c[0].metric(

@@ -74,7 +74,7 @@ else:
                     url = c2.text_input("connection URL (credentials are never exported)", "")
                     source = MetricSource(kind="sql", table=table_name.strip(), url=url)
                 else:
-                    source = MetricSource(kind="file", path=loaded.table.source_name)
+                    source = MetricSource(kind="file", path=loaded.source_name)
             except (SloviewError, ValueError) as exc:
                 st.error(
                     exc.one_line()
@@ -121,7 +121,7 @@ else:
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     try:
         inputs = report_inputs(
-            loaded.view, loaded.engine, items, generated_at=generated, title=title
+            loaded.data, loaded.engine, items, generated_at=generated, title=title
         )
     except SloviewError as exc:
         st.error(exc.one_line())
@@ -159,7 +159,7 @@ st.caption(
     "its note and decision. The data itself is not included."
 )
 session = Session(
-    source=loaded.table.source_name,
+    source=loaded.source_name,
     mapping=state.mapping(),
     candidates=tuple(items),
     saved_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -180,7 +180,7 @@ if upload is not None and st.session_state.get("session_seen") != upload.file_id
     else:
         shortlist.save(list(restored.candidates))
         state.set_mapping(restored.mapping)
-        if restored.source and restored.source != loaded.table.source_name:
+        if restored.source and restored.source != loaded.source_name:
             st.warning(
                 f"This session was made with '{restored.source}'; load that file on the "
                 "Data page to see the same figures."

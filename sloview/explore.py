@@ -7,6 +7,7 @@ them into figures, the pages show them.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -324,9 +325,9 @@ def latency_columns(table: RequestTable) -> list[str]:
     return [c for c in LATENCY_COLUMNS if c in table.frame.columns]
 
 
-def engine_quality(engine: Engine) -> dict[str, object]:
+def engine_quality(engine: Engine) -> dict[str, Any]:
     """`data_quality` for an engine without a request table (aggregated data)."""
-    out: dict[str, object] = {"rows": engine.rows, "excluded": 0}
+    out: dict[str, Any] = {"rows": engine.rows, "excluded": 0}
     if engine.base is None:
         return out
     base = engine.base

@@ -36,6 +36,9 @@ def render(loaded: state.Loaded) -> None:
         st.error(exc.one_line())
         return
     m = state.mapping()
+    if loaded.table is None:
+        st.caption("Aggregated data: the columns were mapped when the source was aggregated.")
+        return
     resolved = loaded.table.mapping
     with st.form("mapping"):
         c1, c2, c3 = st.columns(3)

@@ -12,6 +12,9 @@ from sloview.ui import state
 def render(loaded: state.Loaded) -> None:
     """Data summary and segment/time filters."""
     table = loaded.table
+    if table is None:
+        _aggregated(loaded)
+        return
     with st.sidebar:
         st.markdown(f"**Data:** {table.source_name}")
         st.caption(
@@ -62,4 +65,17 @@ def render(loaded: state.Loaded) -> None:
         if table.synthetic_times:
             st.warning("Start times are synthetic (not measured).", icon=":material/schedule:")
         if loaded.filters.active:
-            st.caption(f"Showing {loaded.view.rows:,} requests: {loaded.filters.describe()}")
+            shown = loaded.view.rows if loaded.view is not None else 0
+            st.caption(f"Showing {shown:,} requests: {loaded.filters.describe()}")
+
+
+def _aggregated(loaded: state.Loaded) -> None:
+    """The sidebar of aggregated data: no row filters (the range was set when connecting)."""
+    engine = loaded.engine
+    with st.sidebar:
+        st.markdown(f"**Data:** {loaded.source_name}")
+        st.caption(f"{engine.rows:,} requests, aggregated per minute")
+        st.caption(
+            "Filters: the time range, matchers and grouping were chosen when connecting "
+            "(Data page); segments can be picked in the candidate editor."
+        )

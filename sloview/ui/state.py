@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
 from sloview.engine import Engine
+from sloview.engine.aggregated import AggregateEngine
 from sloview.errors import SloviewError
 from sloview.filters import Filters, apply_filters
 from sloview.ingest import Mapping, RequestTable, load_requests
+from sloview.sources.aggregates import Aggregates
+from sloview.sources.open import SourceOptions, describe_source, open_source
 
 BUNDLED = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.parquet"
 # SLOVIEW_DATA opens another file first (a team's own export, or a benchmark's 1e7 rows).
@@ -23,13 +26,87 @@ SAMPLE_NAME = "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED e
 
 @dataclass(frozen=True)
 class Loaded:
-    """What every page works on: the full table, the filtered view and its engine."""
+    """What every page works on: the full table, the filtered view and its engine.
+
+    Aggregated sources (a large table summed in the database, Prometheus) have no rows:
+    `table` and `view` are None and `aggregates` holds what was read.
+    """
 
     key: str
-    table: RequestTable
-    view: RequestTable
+    table: RequestTable | None
+    view: RequestTable | None
     engine: Engine
     filters: Filters
+    aggregates: Aggregates | None = None
+
+    @property
+    def source_name(self) -> str:
+        """Where the data come from, without credentials."""
+        return self.engine.source_name
+
+    @property
+    def data(self) -> RequestTable | Aggregates:
+        """What the engine was built from: the filtered view, or the aggregates."""
+        if self.view is not None:
+            return self.view
+        assert self.aggregates is not None
+        return self.aggregates
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A database or Prometheus source the room connected to."""
+
+    text: str = field(repr=False)  # the SOURCE as typed: may hold a password, never shown
+    options: SourceOptions
+    env: tuple[tuple[str, str], ...] = field(repr=False, default=())
+    label: str = ""
+    digest: str = ""
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the source ...")
+def _open(
+    key: str, _connected: Connected, mapping_json: str
+) -> RequestTable | tuple[Aggregates, AggregateEngine]:
+    """Open a connected source once per (source, mapping): rows, or aggregates and their
+    engine."""
+    environ = {**os.environ, **dict(_connected.env)}
+    mapping = Mapping.from_dict(json.loads(mapping_json))
+    loaded = open_source(_connected.text, _connected.options, mapping, environ=environ)
+    if isinstance(loaded, RequestTable):
+        return loaded
+    engine = AggregateEngine(loaded)
+    engine.index("latency_ms")
+    return loaded, engine
+
+
+def connected() -> Connected | None:
+    """The connected source, if any."""
+    value = st.session_state.get("connected")
+    return value if isinstance(value, Connected) else None
+
+
+def connect(text: str, options: SourceOptions, env: dict[str, str] | None = None) -> bool:
+    """Open a source and make it the current data; False (with st.error) when it fails."""
+    env_items = tuple(sorted((env or {}).items()))
+    secret = json.dumps([text, repr(options), env_items])
+    candidate = Connected(
+        text=text,
+        options=options,
+        env=env_items,
+        label=describe_source(text),
+        digest=hashlib.sha256(secret.encode()).hexdigest()[:16],
+    )
+    try:
+        _open(f"src:{candidate.digest}|{{}}", candidate, "{}")
+    except SloviewError as exc:
+        st.error(exc.one_line())
+        return False
+    st.session_state.pop("upload", None)
+    st.session_state["connected"] = candidate
+    st.session_state["sv_mapping"] = Mapping()
+    st.session_state["sv_filters"] = Filters()
+    return True
 
 
 @st.cache_resource(max_entries=6, show_spinner="Reading and checking the requests ...")
@@ -51,6 +128,7 @@ def _engine(key: str, _table: RequestTable, _filters: Filters) -> tuple[RequestT
 
 
 def _source() -> tuple[str, Path | bytes, str]:
+    """(cache key, file or bytes, name) of the current file data."""
     upload = st.session_state.get("upload")
     if upload is not None:
         data: bytes = upload["bytes"]
@@ -61,6 +139,7 @@ def _source() -> tuple[str, Path | bytes, str]:
 def set_upload(name: str, data: bytes) -> None:
     """Make an uploaded file the current data (the mapping starts from detection again)."""
     digest = hashlib.sha256(data).hexdigest()[:16]
+    st.session_state.pop("connected", None)
     st.session_state["upload"] = {"name": name, "bytes": data, "digest": digest}
     st.session_state["sv_mapping"] = Mapping()
     st.session_state["sv_filters"] = Filters()
@@ -69,6 +148,7 @@ def set_upload(name: str, data: bytes) -> None:
 def use_sample() -> None:
     """Go back to the bundled sample data."""
     st.session_state.pop("upload", None)
+    st.session_state.pop("connected", None)
     st.session_state["sv_mapping"] = Mapping()
     st.session_state["sv_filters"] = Filters()
 
@@ -100,8 +180,24 @@ def load() -> Loaded:
     key, source, name = _source()
     current_mapping = mapping()
     mapping_json = json.dumps(current_mapping.to_dict(), sort_keys=True)
+    source_now = connected()
     try:
-        table = _load(f"{key}|{mapping_json}", source, name, mapping_json)
+        if source_now is not None:
+            key = f"src:{source_now.digest}"
+            opened = _open(f"{key}|{mapping_json}", source_now, mapping_json)
+            if not isinstance(opened, RequestTable):
+                agg, agg_engine = opened
+                return Loaded(
+                    key=key,
+                    table=None,
+                    view=None,
+                    engine=agg_engine,
+                    filters=Filters(),
+                    aggregates=agg,
+                )
+            table = opened
+        else:
+            table = _load(f"{key}|{mapping_json}", source, name, mapping_json)
     except SloviewError as exc:
         st.session_state["load_error"] = exc.one_line()
         if key == "sample" and current_mapping == Mapping():
@@ -110,6 +206,7 @@ def load() -> Loaded:
             st.session_state["sv_mapping"] = Mapping()
         else:
             st.session_state.pop("upload", None)
+            st.session_state.pop("connected", None)
         return load()
     current_filters = filters()
     engine_key = f"{key}|{mapping_json}|{current_filters!r}"

@@ -1,0 +1,50 @@
+"""The Data page for aggregated sources: what was read, how exact it is, what was left out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sloview import explore
+from sloview.charts import rates
+from sloview.ui import state
+from sloview.wording import percent
+
+
+def render(loaded: state.Loaded) -> None:
+    """Counts, span, exactness, exclusions and data quality of aggregated data."""
+    agg, engine = loaded.aggregates, loaded.engine
+    assert agg is not None
+    q = explore.engine_quality(engine)
+    cols = st.columns(4)
+    cols[0].metric("requests", f"{engine.rows:,}")
+    cols[1].metric("rows excluded", f"{sum(agg.dropped.values()):,}")
+    errors = engine.rows - int(engine.ok_count.sum())
+    cols[2].metric("failed requests", f"{errors:,}", help=agg.policy or None)
+    cols[3].metric("time span", f"{float(q.get('span_hours', 0.0)) / 24:.1f} days")
+    st.info(
+        f"**Aggregated in the source** ({loaded.source_name}): only counts per minute and per "
+        f"latency bin were read. {agg.exactness[:1].upper()}{agg.exactness[1:]}."
+    )
+    if agg.policy:
+        st.caption(f"Failed requests: {agg.policy}")
+    if agg.group_by:
+        st.caption(f"Segments (grouped in the source): {', '.join(agg.group_by)}")
+    st.subheader("Rows excluded, by reason")
+    dropped = {k: v for k, v in agg.dropped.items() if v}
+    if dropped:
+        st.table({"reason": list(dropped), "rows": [f"{v:,}" for v in dropped.values()]})
+    else:
+        st.success("No rows were excluded.")
+    for note in agg.notes:
+        st.caption(note)
+    st.subheader("Data quality")
+    cols = st.columns(4)
+    cols[0].metric("requests per hour", f"{float(q['requests_per_hour']):,.0f}")
+    cols[1].metric("longest gap without requests", f"{q['longest_gap_minutes']} min")
+    cols[2].metric("empty 5-minute slices", percent(float(q["empty_5min_share"]), 1))
+    cols[3].metric(
+        "5-minute slices with < 10 requests",
+        percent(float(q["low_traffic_5min_share"]), 1),
+        help="Timeslice SLOs judge such slices on little evidence; see the low-traffic rule.",
+    )
+    st.plotly_chart(rates(explore.rates_over_time(engine, 3600)), width="stretch")

@@ -1,0 +1,197 @@
+"""The Data page's "connect a source" form: a SQL database or a Prometheus server.
+
+Credentials typed here stay in this session's server-side state; the page shows the source
+only as `describe_source` prints it (no password, no token), and cache keys are digests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from sloview.errors import SloviewError
+from sloview.sources.catalog import connection_names, list_tables, with_password
+from sloview.sources.open import SourceOptions, parse_matcher
+from sloview.sources.sql import ROW_LIMIT
+from sloview.ui import state
+
+TYPED = "type a URL"
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _connection_field(kind: str, placeholder: str) -> tuple[str, dict[str, str]]:
+    """(SOURCE text, extra environment) from a named connection or a typed URL + secret."""
+    names = connection_names()
+    choice = TYPED
+    if names:
+        choice = st.selectbox(
+            "connection",
+            [TYPED, *names],
+            key=f"src_{kind}_named",
+            help="Named connections come from .streamlit/secrets.toml [connections.NAME] "
+            "(the file st.connection reads) or SLOVIEW_NAME_URL.",
+        )
+    if choice != TYPED:
+        return f"@{choice}", {}
+    c1, c2 = st.columns([3, 2])
+    url = c1.text_input("URL", key=f"src_{kind}_url", placeholder=placeholder)
+    if kind == "sql":
+        password = c2.text_input(
+            "password (optional)",
+            type="password",
+            key="src_sql_password",
+            help="Kept in this session only; never exported, reported or shown.",
+        )
+        return (with_password(url.strip(), password) if password else url.strip()), {}
+    token = c2.text_input(
+        "bearer token (optional)",
+        type="password",
+        key="src_prom_token",
+        help="Kept in this session only; never exported, reported or shown.",
+    )
+    env = {"SLOVIEW_PROMETHEUS_TOKEN": token} if token else {}
+    url = url.strip()
+    if url.startswith(("http://", "https://")):
+        url = "prometheus+" + url
+    return url, env
+
+
+def render() -> None:
+    """The connect form; a successful connection becomes the data of every page."""
+    connected = state.connected()
+    with st.expander("Connect a database or Prometheus", expanded=connected is not None):
+        kind = st.radio(
+            "source",
+            ["SQL database", "Prometheus"],
+            horizontal=True,
+            key="src_kind",
+            help="SQL through SQLAlchemy (PostgreSQL, SQLite, ...), read-only; Prometheus over "
+            "its HTTP API from a latency histogram.",
+        )
+        try:
+            if kind == "SQL database":
+                text, env, options = _sql_form()
+            else:
+                text, env, options = _prometheus_form()
+        except SloviewError as exc:
+            st.error(exc.one_line())
+            return
+        clicked = st.button("Connect", type="primary", key="src_connect", disabled=not text)
+        if clicked and state.connect(text, options, env):
+            st.rerun()
+    if connected is not None:
+        st.success(f"Connected: {connected.label}")
+        if st.button("Disconnect (back to the bundled sample)", key="src_disconnect"):
+            state.use_sample()
+            st.rerun()
+
+
+def _time_range(required: bool) -> dict[str, Any]:
+    c1, c2 = st.columns(2)
+    start = c1.text_input(
+        "from (UTC)" + ("" if required else ", optional"),
+        key="src_start",
+        placeholder="2026-09-01 or 2026-09-01T00:00:00Z",
+    )
+    end = c2.text_input(
+        "until (UTC)" + ("" if required else ", optional"), key="src_end", placeholder="2026-10-01"
+    )
+    return {"start": start.strip() or None, "end": end.strip() or None}
+
+
+def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
+    text, env = _connection_field("sql", "postgresql+psycopg://reader@db.example:5432/logs")
+    how = st.radio("read", ["a table", "a SELECT"], horizontal=True, key="src_sql_how")
+    table = query = None
+    if how == "a table":
+        tables: list[str] = []
+        if text and st.session_state.get("src_sql_listed") == text:
+            tables = st.session_state.get("src_sql_tables", [])
+        c1, c2 = st.columns([3, 1])
+        if tables:
+            table = c1.selectbox("table", tables, key="src_sql_table_pick")
+        else:
+            table = c1.text_input("table", key="src_sql_table").strip() or None
+        if c2.button("List tables", key="src_sql_list", disabled=not text):
+            try:
+                st.session_state["src_sql_tables"] = list_tables(text)
+                st.session_state["src_sql_listed"] = text
+            except SloviewError as exc:
+                st.error(exc.one_line())
+            else:
+                st.rerun()
+    else:
+        query = (
+            st.text_area(
+                "SELECT",
+                key="src_sql_query",
+                placeholder="SELECT ts, latency_ms, status, model FROM requests WHERE ...",
+                help="One SELECT; anything else is refused. It runs in a read-only transaction.",
+            ).strip()
+            or None
+        )
+    span = _time_range(required=False)
+    c1, c2 = st.columns(2)
+    segments = c1.text_input(
+        "segments to aggregate by (comma-separated, optional)",
+        key="src_sql_segments",
+        help="Only used when the data are aggregated in the database; default: the detected ones.",
+    )
+    limit = c2.number_input(
+        "most requests read as rows",
+        min_value=0,
+        value=ROW_LIMIT,
+        step=100_000,
+        key="src_sql_limit",
+        help="Up to this many requests are read as rows (exact figures, every feature). Above "
+        "it, counts per minute and per 1% latency bin are computed in the database and only "
+        "those travel.",
+    )
+    options = SourceOptions(
+        table=table if how == "a table" else None,
+        query=query,
+        group_by=_csv(segments),
+        row_limit=int(limit),
+        **span,
+    )
+    return text, env, options
+
+
+def _prometheus_form() -> tuple[str, dict[str, str], SourceOptions]:
+    text, env = _connection_field("prom", "http://prometheus.example:9090")
+    c1, c2, c3 = st.columns(3)
+    histogram = c1.text_input(
+        "latency histogram",
+        key="src_prom_metric",
+        placeholder="http_request_duration_seconds",
+        help="A classic histogram: the metric name without _bucket; its le buckets become "
+        "latency bins.",
+    )
+    unit = c2.selectbox("histogram unit", ["s", "ms"], key="src_prom_unit")
+    step = c3.text_input("step", "1m", key="src_prom_step")
+    c1, c2, c3 = st.columns(3)
+    label = c1.text_input("status label", key="src_prom_label", placeholder="code")
+    good = c2.text_input("good values (optional)", key="src_prom_good", placeholder="2xx, 3xx")
+    bad = c3.text_input("bad values (optional)", key="src_prom_bad", placeholder="5xx, 429")
+    c1, c2 = st.columns(2)
+    group = c1.text_input("group by labels (optional)", key="src_prom_group", placeholder="route")
+    match = c2.text_input(
+        "label matchers (optional)", key="src_prom_match", placeholder="job=api, route!=/health"
+    )
+    span = _time_range(required=True)
+    options = SourceOptions(
+        histogram=histogram.strip() or None,
+        histogram_unit=unit,
+        step=step.strip() or None,
+        status_label=label.strip() or None,
+        good=_csv(good),
+        bad=_csv(bad),
+        group_by=_csv(group),
+        matchers=tuple(parse_matcher(m) for m in _csv(match)),
+        **span,
+    )
+    return text, env, options

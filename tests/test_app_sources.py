@@ -1,0 +1,164 @@
+"""AppTest: connecting a database from the Data page, as rows and as aggregates; failures and
+secrets."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from sloview.ingest import load_requests
+from sloview.ingest.table import LATENCY, OK, times_ns
+from sloview.sources.aggregates import LOG_BIN_WIDTH
+from tests import servers
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 240
+ALIBABA = "alibaba_gentd26_genai_serving/lora_request_trace.csv"
+
+
+@pytest.fixture(autouse=True)
+def _navigation_like_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run app.py on every rerun, as the server does (see tests/test_app.py)."""
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _shown_text(at: AppTest) -> str:
+    """Every text the page shows (main area and sidebar), for secret scans."""
+    parts: list[str] = []
+    for kind in ("markdown", "caption", "info", "success", "error", "warning", "code", "title"):
+        parts += [str(e.value) for e in at.get(kind)]
+        parts += [str(e.value) for e in at.sidebar.get(kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(parts)
+
+
+def _connect_sql(at: AppTest, url: str, table: str, **fields: object) -> AppTest:
+    at.text_input(key="src_sql_url").set_value(url)
+    at.text_input(key="src_sql_table").set_value(table)
+    if "password" in fields:
+        at.text_input(key="src_sql_password").set_value(str(fields["password"]))
+    if "limit" in fields:
+        at.number_input(key="src_sql_limit").set_value(int(fields["limit"]))  # type: ignore[call-overload]
+    if "segments" in fields:
+        at.text_input(key="src_sql_segments").set_value(str(fields["segments"]))
+    at.run()
+    at.button(key="src_connect").click().run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Path:
+    """The bundled sample as an SQLite table (epoch ms, HTTP status)."""
+    frame = load_requests(sample_path).frame
+    db = tmp_path_factory.mktemp("db") / "requests.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE requests (ts INTEGER, endpoint TEXT, status INTEGER, latency_ms REAL)"
+        )
+        conn.executemany(
+            "INSERT INTO requests VALUES (?, ?, ?, ?)",
+            zip(
+                (times_ns(frame) // 1_000_000).tolist(),
+                frame["endpoint"].astype(str).tolist(),
+                np.where(frame[OK].to_numpy(), 200, 500).tolist(),
+                frame[LATENCY].astype(float).tolist(),
+                strict=True,
+            ),
+        )
+    return db
+
+
+def test_a_large_table_is_aggregated_and_every_page_works(
+    sample_db: Path, sample_path: Path
+) -> None:
+    frame = load_requests(sample_path).frame
+    at = _connect_sql(_app(), f"sqlite:///{sample_db}", "requests", limit=1000, segments="endpoint")
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "requests") == f"{len(frame):,}"
+    assert _metric(at, "failed requests") == f"{int((~frame[OK]).sum()):,}"
+    assert any("Aggregated in the source" in i.value for i in at.info)
+    assert any("aggregated per minute" in c.value for c in at.sidebar.caption)
+
+    at.switch_page("pages/2_explore.py").run()
+    _clean(at)
+    table = at.dataframe[0].value
+    exact = np.percentile(frame.loc[frame[OK], LATENCY].to_numpy(), 95)
+    p95 = table.loc[table["percentile"] == "p95", "value_ms"].iloc[0]
+    assert p95 == pytest.approx(exact, rel=LOG_BIN_WIDTH)
+    assert any("Aggregated data" in i.value for i in at.info)
+
+    at.switch_page("pages/3_design.py").run()
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("Computed from aggregates" in i.value for i in at.info)
+    kinds = at.radio(key="c_kind").options
+    assert "joint" not in kinds  # rows only
+    at.button[0].click().run()  # add to the shortlist
+    at.switch_page("pages/5_export.py").run()
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "kind: SLO" in at.code[0].value
+    assert "Download report.html" in [b.label for b in at.get("download_button")]
+
+
+def test_postgres_rows_with_a_typed_password_that_is_never_shown(realdata: Path) -> None:
+    csv = realdata / ALIBABA
+    try:
+        pg = servers.alibaba_postgres(csv)
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    at = _connect_sql(
+        _app(),
+        pg.url(password=None),
+        servers.ALIBABA_TABLE,
+        password=servers.PG_READER_PASSWORD,
+    )
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "valid requests") == f"{load_requests(csv).rows:,}"
+    for page in ("pages/1_data.py", "pages/2_explore.py", "pages/3_design.py", "pages/5_export.py"):
+        at.switch_page(page).run()
+        _clean(at)
+        assert servers.PG_READER_PASSWORD not in _shown_text(at), page
+
+
+def test_a_wrong_port_is_a_clear_error_and_the_sample_stays(sample_path: Path) -> None:
+    port = servers.free_port()
+    at = _connect_sql(
+        _app(), f"postgresql+psycopg://reader:hunter22@127.0.0.1:{port}/logs", "requests"
+    )
+    _clean(at)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "cannot connect" in message
+    assert f"127.0.0.1:{port}" in message
+    assert "hunter22" not in _shown_text(at)
+    assert _metric(at, "valid requests") == f"{load_requests(sample_path).rows:,}"
