@@ -6,7 +6,7 @@ PORT   ?= 8501
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint bench sample clean
+.PHONY: setup run test lint bench bench-sources sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ ROWS ?= 10000000
 bench: $(STAMP)  ## benchmarks (ingest, engine) at ROWS requests; JSON with ratios to pandas
 	$(BIN)/python bench/ingest_bench.py --rows $(ROWS)
 	$(BIN)/python bench/engine_bench.py --rows $(ROWS) --json
+
+BIG_ROWS ?= 100000000
+bench-sources: $(STAMP)  ## PostgreSQL (ROWS), Prometheus (30 days at 1m) and DuckDB (BIG_ROWS) to aggregates
+	$(BIN)/python bench/sql_bench.py --rows $(ROWS)
+	$(BIN)/python bench/prometheus_bench.py --days 30
+	$(BIN)/python bench/duckdb_bench.py --rows $(BIG_ROWS)
 
 sample: $(STAMP)  ## regenerate sample_data/genai_requests.parquet (deterministic)
 	$(BIN)/python sample_data/generate.py

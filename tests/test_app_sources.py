@@ -162,3 +162,46 @@ def test_a_wrong_port_is_a_clear_error_and_the_sample_stays(sample_path: Path) -
     assert f"127.0.0.1:{port}" in message
     assert "hunter22" not in _shown_text(at)
     assert _metric(at, "valid requests") == f"{load_requests(sample_path).rows:,}"
+
+
+def test_prometheus_histogram_with_a_token_and_snapped_thresholds(realdata: Path) -> None:
+    from sloview.sources.prometheus import PrometheusSource
+
+    om = (
+        realdata
+        / "prometheus_openmetrics_derived"
+        / ("alibaba_gentd26_genai_request_duration_seconds.om.txt")
+    )
+    try:
+        prom = servers.shared_prometheus(om)
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    metric, start, end = "genai_request_duration_seconds", "2024-11-15", "2024-12-09"
+    expected = PrometheusSource(
+        prom.url, metric=metric, status_label="status", start=start, end=end, step="15m"
+    ).aggregate()
+    at = _app()
+    at.radio(key="src_kind").set_value("Prometheus").run()
+    at.text_input(key="src_prom_url").set_value(prom.url)
+    at.text_input(key="src_prom_token").set_value("tok-app-Zq81")
+    at.text_input(key="src_prom_metric").set_value(metric)
+    at.text_input(key="src_prom_step").set_value("15m")
+    at.text_input(key="src_prom_label").set_value("status")
+    at.text_input(key="src_start").set_value(start)
+    at.text_input(key="src_end").set_value(end)
+    at.run()
+    at.button(key="src_connect").click().run()
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "requests") == f"{expected.requests:,}"
+    assert _metric(at, "failed requests") == f"{expected.errors:,}"
+    at.switch_page("pages/3_design.py").run()
+    _clean(at)
+    assert not at.error, [e.value for e in at.error]
+    info = " ".join(i.value for i in at.info)
+    assert "Prometheus buckets" in info
+    for page in ("pages/1_data.py", "pages/2_explore.py", "pages/3_design.py"):
+        at.switch_page(page).run()
+        _clean(at)
+        assert "tok-app-Zq81" not in _shown_text(at), page

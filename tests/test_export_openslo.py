@@ -164,6 +164,9 @@ def test_output_is_deterministic_and_never_holds_credentials() -> None:
         ("http://prom:9090/api?token=x&step=60", "http://prom:9090/api?step=60"),
         ("https://user@host/x?apiKey=1&X-Amz-Signature=2#frag", "https://host/x"),
         ("host=db user=me password=secret dbname=app", "host=db user=me dbname=app"),
+        # File URLs keep every slash of their path.
+        ("sqlite:////var/data/requests.db", "sqlite:////var/data/requests.db"),
+        ("sqlite:///requests.db?key=s3cret", "sqlite:///requests.db"),
         ("", ""),
     ],
 )

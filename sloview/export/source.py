@@ -49,6 +49,9 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rpartition("@")[2]
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     kept = [(k, v) for k, v in query if not _SECRET_PARAM.search(k)]
+    if not netloc:
+        # File URLs (sqlite:////abs/path.db): urlunsplit would fold the slashes of the path.
+        return f"{parts.scheme}://{parts.path}" + (f"?{urlencode(kept)}" if kept else "")
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(kept), ""))
 
 

@@ -51,14 +51,15 @@ Threshold = Literal["down", "up", "interpolate"]
 PercentileMethod = Literal["type7", "prometheus"]
 
 LOG_EXACTNESS = (
-    "bucket-approximate: per-minute totals and successes are exact; latency in log bins of "
-    f"{LOG_BIN_WIDTH:.4%} relative width: percentiles within 1% relative, thresholds on bin "
-    "edges (every power of ten in ms is one) are exact, between edges bracketed by the "
-    "neighbouring edges"
+    "bucket-approximate: request and success counts per minute are exact; latencies are "
+    f"counted in log bins {LOG_BIN_WIDTH:.2%} wide, so percentiles are within 1% and a "
+    "threshold on a bin edge (every power of ten in ms is one) counts exactly, while one "
+    "between edges is evaluated at the edge below it"
 )
 LE_EXACTNESS = (
-    "Prometheus buckets: per-step counts from increase(); thresholds snap to the histogram's le "
-    "bounds (exact on a bound), percentiles interpolate linearly inside their le bucket"
+    "Prometheus buckets: request and success counts per step come from increase(); a threshold "
+    "counts exactly on one of the histogram's le bounds and is evaluated at the bound below it "
+    "otherwise; percentiles interpolate linearly inside their le bucket"
 )
 
 

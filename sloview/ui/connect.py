@@ -63,7 +63,7 @@ def _connection_field(kind: str, placeholder: str) -> tuple[str, dict[str, str]]
 def render() -> None:
     """The connect form; a successful connection becomes the data of every page."""
     connected = state.connected()
-    with st.expander("Connect a database or Prometheus", expanded=connected is not None):
+    with st.expander("Connect a database or Prometheus", expanded=False):
         kind = st.radio(
             "source",
             ["SQL database", "Prometheus"],
