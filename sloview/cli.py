@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from sloview import __version__
 from sloview.design import Recommendation, joint_design, recommend
 from sloview.engine import Engine
+from sloview.engine.aggregated import AggregateEngine
 from sloview.errors import SloviewError, SpecError
 from sloview.export import (
     Export,
@@ -25,7 +26,7 @@ from sloview.export import (
     to_sloth,
     validate_documents,
 )
-from sloview.ingest import Mapping, RequestTable, load_requests
+from sloview.ingest import Mapping, RequestTable
 from sloview.ingest.mapping import parse_unit, parse_where
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import (
@@ -38,21 +39,47 @@ from sloview.model import (
     parse_condition,
 )
 from sloview.session import Candidate
-from sloview.simulate import CompositeSimulation, Simulation, simulate, simulate_composite
+from sloview.simulate import (
+    CompositeSimulation,
+    Simulation,
+    data_notes,
+    simulate,
+    simulate_composite,
+)
+from sloview.sources.aggregates import Aggregates
+from sloview.sources.open import (
+    SourceKind,
+    SourceOptions,
+    open_source,
+    parse_matcher,
+    resolve_target,
+    source_kind,
+    source_secrets,
+)
+from sloview.sources.secrets import Scrubber
 from sloview.specfile import flatten, load_slo_file, load_specs
-from sloview.summary import Summary, iso_utc, summarize
+from sloview.summary import Summary, iso_utc, summarize, summarize_aggregates
 from sloview.units import format_ms
 from sloview.wording import percent, statement
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+SOURCE_HELP = (
+    "a request file (CSV/TSV, Parquet, JSON(L), JTL ...), a database URL such as "
+    "postgresql://HOST/DB or sqlite:///FILE (with --table or --query), "
+    "prometheus+http://HOST:PORT (with --histogram, --start, --end), or @NAME for a connection "
+    "in .streamlit/secrets.toml or SLOVIEW_NAME_URL"
+)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag on one line (exit 2) instead of usage + error."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"sloview: error: {message} (see `{self.prog} --help`)\n")
+        # argparse may quote an argument back (an unrecognised one, say): a URL with a
+        # password among them must not be echoed.
+        text = Scrubber(())(f"sloview: error: {message} (see `{self.prog} --help`)")
+        sys.stderr.write(text + "\n")
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -167,9 +194,129 @@ def mapping_from_args(args: argparse.Namespace) -> Mapping:
     )
 
 
-def load_from_args(args: argparse.Namespace) -> RequestTable:
-    """Load SOURCE with the mapping flags."""
-    return load_requests(args.source, mapping_from_args(args))
+def _row_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0 (0 always aggregates)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def add_reading_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags that say how to read a SOURCE that is a database or Prometheus (or a big file)."""
+    group = parser.add_argument_group(
+        "database and Prometheus sources (SOURCE is a URL or @NAME; credentials from "
+        ".streamlit/secrets.toml or SLOVIEW_NAME_* variables are never shown)"
+    )
+    group.add_argument("--table", metavar="NAME", help="database: the table of requests")
+    group.add_argument(
+        "--query", metavar="SQL", help="database: one SELECT returning requests (read-only)"
+    )
+    group.add_argument(
+        "--start",
+        metavar="TIME",
+        help="start of the time range read, ISO 8601 (UTC unless it carries an offset); "
+        "database, Prometheus, or a file with --aggregate",
+    )
+    group.add_argument("--end", metavar="TIME", help="end of the time range read (exclusive)")
+    group.add_argument(
+        "--row-limit",
+        metavar="N",
+        type=_row_limit,
+        default=None,
+        help="database: read up to N requests as rows (default 500,000), aggregate per minute "
+        "in the database beyond; 0 always aggregates",
+    )
+    group.add_argument(
+        "--histogram",
+        metavar="METRIC",
+        help="Prometheus: the latency histogram (the name before _bucket)",
+    )
+    group.add_argument(
+        "--status-label",
+        metavar="LABEL",
+        help="Prometheus: the label that tells good from bad requests, e.g. code (HTTP codes "
+        "and status words are recognised, --good/--bad list its values; without it every "
+        "request counts as a success)",
+    )
+    group.add_argument(
+        "--histogram-unit",
+        choices=("s", "ms"),
+        default=None,
+        help="Prometheus: unit of the histogram's le bounds (default s)",
+    )
+    group.add_argument(
+        "--step", metavar="DURATION", help="Prometheus: query step, whole minutes (default 1m)"
+    )
+    group.add_argument(
+        "--match",
+        metavar="LABEL=VALUE",
+        action="append",
+        default=[],
+        type=_flag(parse_matcher),
+        help="Prometheus: label matcher every query carries (also !=, =~, !~); repeatable "
+        "(--segment LABEL groups by a label)",
+    )
+    group.add_argument(
+        "--aggregate",
+        action="store_true",
+        help="file: aggregate a Parquet/CSV file larger than memory per minute with DuckDB",
+    )
+    group.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_seconds,
+        default=None,
+        help="database or Prometheus: give up after S seconds (default 120 for a query, 10 to "
+        "connect; 60 for Prometheus)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> SourceOptions:
+    """The SourceOptions the reading flags describe."""
+    return SourceOptions(
+        table=args.table,
+        query=args.query,
+        start=args.start,
+        end=args.end,
+        step=args.step,
+        histogram=args.histogram,
+        status_label=args.status_label,
+        good=tuple(args.good),
+        bad=tuple(args.bad),
+        group_by=tuple(args.segment),
+        row_limit=args.row_limit,
+        histogram_unit=args.histogram_unit,
+        matchers=tuple(args.match),
+        aggregate=args.aggregate,
+        timeout_s=args.timeout,
+    )
+
+
+def load_from_args(args: argparse.Namespace) -> RequestTable | Aggregates:
+    """Load SOURCE (a file, a database or Prometheus) with the mapping and reading flags."""
+    return open_source(args.source, options_from_args(args), mapping_from_args(args))
+
+
+def _format_of(kind: SourceKind) -> str:
+    """What the summary says aggregates came from."""
+    return {
+        "file": "aggregated per minute",
+        "sql": "SQL, aggregated in the database",
+        "prometheus": "Prometheus histogram",
+    }[kind]
 
 
 def add_objective_flags(parser: argparse.ArgumentParser) -> None:
@@ -384,9 +531,16 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "metric source (one kind; without any, sources name sloview columns only)"
     )
-    group.add_argument("--source", metavar="FILE", help="the request file (a sloview source)")
+    group.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="the request file (a sloview source), a database URL or @NAME (with --sql-table), "
+        "or prometheus+http://HOST:PORT (with --prometheus-histogram); credentials are never "
+        "written",
+    )
     group.add_argument(
         "--prometheus-histogram",
+        "--histogram",
         metavar="[COLUMN=]METRIC",
         action="append",
         default=[],
@@ -427,7 +581,9 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
         default="5..|429",
         help="statuses that count as failed (default 5..|429)",
     )
-    group.add_argument("--sql-table", metavar="TABLE", help="table of requests (SQL queries)")
+    group.add_argument(
+        "--sql-table", "--table", metavar="TABLE", help="table of requests (SQL queries)"
+    )
     group.add_argument(
         "--sql-timestamp", metavar="COL", default="ts", help="request time column (default ts)"
     )
@@ -445,19 +601,49 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
 def source_from_args(args: argparse.Namespace) -> MetricSource | None:
     """The MetricSource the source flags describe (None when none is given)."""
     prometheus = bool(args.prometheus_histogram or args.prometheus_requests)
-    kinds = [
-        k
-        for k, given in (("file", args.source), ("prometheus", prometheus), ("sql", args.sql_table))
-        if given
-    ]
+    url = args.url
+    given = (("prometheus", prometheus), ("sql", args.sql_table))
+    kinds: list[str] = [k for k, flag in given if flag]
+    if args.source:
+        # --source may name a database or Prometheus as well as a file: its kind joins the
+        # flags' kinds, and its URL (credentials removed by MetricSource) is the DataSource's.
+        target = resolve_target(args.source)
+        if target.kind != "file":
+            if url:
+                raise SpecError(
+                    "give the URL once: --source names it already",
+                    where="--url",
+                    hint="leave --url out",
+                )
+            # A database URL as typed (a named one as resolved); Prometheus without the
+            # prometheus+ prefix, as its DataSource needs.
+            direct_sql = target.kind == "sql" and target.connection is None
+            url = args.source if direct_sql else target.url
+            if target.kind not in kinds:
+                kinds.insert(0, target.kind)
+        else:
+            kinds.insert(0, "file")
     if len(kinds) > 1:
         raise SpecError(
             "give one kind of metric source",
             where="--source",
-            hint="--source FILE, --prometheus-histogram METRIC or --sql-table TABLE",
+            hint="--source FILE, --prometheus-histogram METRIC (with --source "
+            "prometheus+http://HOST:PORT or --url) or --sql-table TABLE (with --source URL)",
         )
     if not kinds:
         return None
+    if kinds[0] == "sql" and not args.sql_table:
+        raise SpecError(
+            "a database source needs the table of requests",
+            where="--sql-table",
+            hint="add --sql-table NAME (the queries in the export count its rows)",
+        )
+    if kinds[0] == "prometheus" and not prometheus:
+        raise SpecError(
+            "a Prometheus source needs the latency histogram or a requests counter",
+            where="--prometheus-histogram",
+            hint="add --prometheus-histogram METRIC, e.g. http_request_duration_seconds",
+        )
     if kinds[0] == "file":
         return MetricSource(kind="file", path=args.source)
     if kinds[0] == "sql":
@@ -466,7 +652,7 @@ def source_from_args(args: argparse.Namespace) -> MetricSource | None:
             table=args.sql_table,
             timestamp_column=args.sql_timestamp,
             status_column=args.sql_status,
-            url=args.url,
+            url=url,
         )
     return MetricSource(
         kind="prometheus",
@@ -477,7 +663,7 @@ def source_from_args(args: argparse.Namespace) -> MetricSource | None:
         status_label=args.status_label,
         error_codes=args.error_codes,
         buckets=tuple(args.prometheus_buckets),
-        url=args.url,
+        url=url,
     )
 
 
@@ -494,12 +680,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser(
         "summarize",
-        help="rows, errors, span and latency percentiles of a request file",
-        description="Summarise a request file: valid rows, excluded rows by reason, time span, "
-        "errors, and latency percentiles (linear) of successful requests.",
+        help="rows, errors, span and latency percentiles of a request source",
+        description="Summarise requests: valid rows, excluded rows by reason, time span, "
+        "errors, and latency percentiles (linear) of successful requests. From aggregates "
+        "(a large table, Prometheus, --aggregate) the latency figures come from bins, and the "
+        "summary says how exact they are.",
     )
-    summary.add_argument("source", metavar="SOURCE", help="CSV/TSV, Parquet, JSON(L), JTL ...")
+    summary.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     add_mapping_flags(summary)
+    add_reading_flags(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(handler=_cmd_summarize)
 
@@ -510,8 +699,9 @@ def build_parser() -> argparse.ArgumentParser:
         "error budget left, burn-rate alerts that would have fired (backtest) and the "
         "recommended threshold/target.",
     )
-    sim.add_argument("source", metavar="SOURCE")
+    sim.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     add_mapping_flags(sim)
+    add_reading_flags(sim)
     add_objective_flags(sim)
     sim.add_argument(
         "--desired-share",
@@ -529,8 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recommend targets the data support: the tightest threshold at the target "
         "and the highest target at the threshold, for a share of periods and for all, with CIs.",
     )
-    rec.add_argument("source", metavar="SOURCE")
+    rec.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     add_mapping_flags(rec)
+    add_reading_flags(rec)
     add_objective_flags(rec)
     rec.add_argument(
         "--desired-share",
@@ -576,8 +767,9 @@ def build_parser() -> argparse.ArgumentParser:
         "file that works offline), .md (for wikis and pull requests) or .pdf (printed by "
         "headless Chromium: needs `apt-get install chromium` and `pip install playwright`).",
     )
-    report.add_argument("source", metavar="SOURCE")
+    report.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     add_mapping_flags(report)
+    add_reading_flags(report)
     add_objective_flags(report)
     report.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="FILE.html, FILE.md or FILE.pdf"
@@ -610,8 +802,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_summarize(args: argparse.Namespace) -> int:
-    table = load_from_args(args)
-    result = summarize(table, tuple(args.segment))
+    loaded = load_from_args(args)
+    result = (
+        summarize_aggregates(loaded, tuple(args.segment), _format_of(source_kind(args.source)))
+        if isinstance(loaded, Aggregates)
+        else summarize(loaded, tuple(args.segment))
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
@@ -619,21 +815,25 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _engine_and_slos(args: argparse.Namespace) -> tuple[Engine, list[SLO | CompositeSLO]]:
+def _engine_and_slos(
+    args: argparse.Namespace,
+) -> tuple[Engine, list[SLO | CompositeSLO], RequestTable | Aggregates]:
+    """The engine over SOURCE (exact on rows, binned on aggregates), the SLOs, and the data."""
     slos: list[SLO | CompositeSLO] = (
         load_specs(args.slo) if args.slo else list(slos_from_args(args))
     )
-    table = load_from_args(args)
-    engine = Engine(table)
+    loaded = load_from_args(args)
+    engine = AggregateEngine(loaded) if isinstance(loaded, Aggregates) else Engine(loaded)
     engine.require_time()
     if not args.slo:
         # --where on a segment column narrows the candidate itself: say so in its statement.
-        segment = tuple((c, v) for c, v in args.where if c in table.segments)
+        columns = engine.segment_columns()
+        segment = tuple((c, v) for c, v in args.where if c in columns)
         if segment:
             slos = [
                 slo.with_changes(segment=segment) if isinstance(slo, SLO) else slo for slo in slos
             ]
-    return engine, slos
+    return engine, slos, loaded
 
 
 def _simulate_one(
@@ -647,7 +847,7 @@ def _simulate_one(
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    engine, slos = _engine_and_slos(args)
+    engine, slos, _ = _engine_and_slos(args)
     entries = []
     texts = []
     for spec in slos:
@@ -674,12 +874,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    engine, slos = _engine_and_slos(args)
+    engine, slos, _ = _engine_and_slos(args)
     out = []
     for slo in flatten(slos):
         rec = recommend(engine, slo, args.desired_share)
+        # On aggregates, how exact the figures are (empty for request rows).
+        notes = data_notes(engine, slo)
         entry = {"name": slo.name, "statement": statement(slo), **rec.to_dict()}
+        entry["notes"] = list(notes)
         text = f"{slo.name}: {statement(slo)}\n  {rec.rationale}"
+        text += "".join(f"\n  note: {n}" for n in notes)
         if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
             pair = joint_design(engine, slo, args.desired_share)
             entry["threshold_pair"] = {
@@ -726,24 +930,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     # Imported here: the report pulls in plotly, which the other commands do not need.
-    from sloview.report import DEFAULT_TITLE, build_report, format_for_path
+    from sloview.report import DEFAULT_TITLE, format_for_path, render, report_inputs
     from sloview.report.pdf import check_pdf_renderer
 
     # A bad extension or a missing PDF renderer fails before the data are read.
     fmt = format_for_path(args.output)
     if fmt == "pdf":
         check_pdf_renderer()
-    engine, slos = _engine_and_slos(args)
-    data = build_report(
-        engine.table,
+    engine, slos, loaded = _engine_and_slos(args)
+    # The loaded data (rows or aggregates) give the provenance section.
+    inputs = report_inputs(
+        loaded,
         engine,
         [Candidate(slo=slo, agreed=True) for slo in flatten(slos)],
         generated_at=args.generated_at or _generated_at(),
-        fmt=fmt,
         title=args.title or DEFAULT_TITLE,
         desired_share=args.desired_share,
         segment_columns=tuple(args.segment),
     )
+    data = render(inputs, fmt)
     try:
         with open(args.output, "wb") as out:
             out.write(data)
@@ -872,6 +1077,7 @@ def render_summary(summary: Summary) -> str:
         lines.append("Span         no timestamps (distribution summary only)")
     lines.append(f"Errors       {o.errors:,} ({_pct(o.error_rate)})")
     lines.append(f"Status       {summary.policy}")
+    lines.append(f"Exactness    {summary.exactness}")
     lines.append("")
     lines.append(_latency_table({"all requests": o}))
     for column, groups in summary.segments.items():
@@ -881,7 +1087,10 @@ def render_summary(summary: Summary) -> str:
         lines.append("")
         lines.extend(f"Note: {note}" for note in summary.notes)
     lines.append("")
-    lines.append("Latency of successful requests; percentiles by linear interpolation.")
+    lines.append(
+        "Latency of successful requests; percentiles by linear interpolation"
+        + ("." if summary.exact else " inside latency bins; mean from bin midpoints.")
+    )
     return "\n".join(lines)
 
 
@@ -909,19 +1118,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; bad input exits 2 with one line on stderr, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Sources scrub their own messages; this catches whatever else might quote SOURCE or --url
+    # (a driver's exception in the internal-error line, say).
+    scrub = Scrubber(())
     try:
+        scrub = Scrubber(_secrets_of(args))
         return int(args.handler(args))
     except SloviewError as exc:
-        sys.stderr.write(f"sloview: error: {exc.one_line()}\n")
+        sys.stderr.write(scrub(f"sloview: error: {exc.one_line()}") + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, not bad input: still one line, never a traceback
         sys.stderr.write(
-            f"sloview: internal error: {type(exc).__name__}: {exc} (please report this with the "
-            "command you ran)\n"
+            scrub(
+                f"sloview: internal error: {type(exc).__name__}: {exc} (please report this with "
+                "the command you ran, without its passwords)"
+            )
+            + "\n"
         )
         return 1
+
+
+def _secrets_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """Secrets SOURCE (or export's --source/--url) carries or resolves to."""
+    found: list[str] = []
+    for text in (getattr(args, "source", None), getattr(args, "url", None)):
+        if text:
+            found += source_secrets(text)
+    return tuple(found)
 
 
 if __name__ == "__main__":

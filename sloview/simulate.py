@@ -352,10 +352,9 @@ def event_counts(
             raise SpecError(_JOINT_THRESHOLD, where="threshold")
         good, total = engine.joint_counts(sli.conditions)
     elif sli.kind == "latency":
-        index = engine.index(sli.metric)
         t = slo.objective.threshold if threshold is None else threshold
-        good = index.good_per_bucket(index.rank(float(t or 0.0), slo.objective.op))
-        total = index.per_bucket.copy()
+        good = engine.good_per_bucket(sli.metric, float(t or 0.0), slo.objective.op)
+        total = engine.index(sli.metric).per_bucket.copy()
         if sli.failed_requests == "bad":
             total = total + (engine.total - engine.ok_count)
     else:
@@ -949,7 +948,7 @@ def data_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
     notes = [f"Computed from aggregates of {engine.source_name}: {engine.exactness}."]
     t = slo.objective.threshold
     if slo.sli.kind == "latency" and t is not None:
-        snapped = engine.index(slo.sli.metric).snap(float(t))
+        snapped = engine.evaluated_threshold(slo.sli.metric, float(t), slo.objective.op)
         if slo.sli.is_percentile:
             notes.append(
                 "Per-slice percentiles are placed inside their latency bins (within one bin "

@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sloview.engine.core import EXACT
+from sloview.engine.distribution import BinnedValues
+from sloview.errors import SpecError
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASSES
 from sloview.ingest.table import ERROR_CLASS, LATENCY, OK, TS, RequestTable
+from sloview.sources.aggregates import Aggregates
 from sloview.stats import percentile_sorted
 
 SUMMARY_PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99.9", 99.9))
@@ -62,6 +66,13 @@ class Summary:
     policy: str
     notes: tuple[str, ...]
     error_classes: dict[str, int] = field(default_factory=dict)
+    # How far to trust the figures: exact for request rows, the binning for aggregates.
+    exactness: str = EXACT
+
+    @property
+    def exact(self) -> bool:
+        """Whether the figures come from every request (not from aggregates)."""
+        return self.exactness == EXACT
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of `sloview summarize --json`."""
@@ -79,6 +90,7 @@ class Summary:
             "error_classes": dict(self.error_classes),
             "status_policy": self.policy,
             "notes": list(self.notes),
+            "exactness": self.exactness,
         }
         if self.segments:
             out["segments"] = {
@@ -137,6 +149,97 @@ def summarize(table: RequestTable, segments: tuple[str, ...] = ()) -> Summary:
         policy=table.mapping.policy_description,
         notes=table.notes,
         error_classes=error_class_counts(table),
+    )
+
+
+def summarize_aggregates(
+    agg: Aggregates, segments: tuple[str, ...] = (), source_format: str = "aggregates"
+) -> Summary:
+    """The same summary from per-minute aggregates: counts exact, latency from the bins."""
+    per_segment: dict[str, dict[str, GroupSummary]] = {}
+    for column in segments:
+        if column not in agg.group_by:
+            raise SpecError(
+                f"{column!r} is not a segment of these aggregates",
+                where="--segment",
+                hint=f"segments: {', '.join(agg.group_by) or 'none'}",
+            )
+        i = agg.group_by.index(column)
+        merged: dict[str, list[Aggregates]] = {}
+        for key, group in agg.groups.items():
+            merged.setdefault(key[i], []).append(group)
+        # Most requests first, as engines list segment values (aggregates keep no file order).
+        groups = {value: _binned_group(parts, agg.exactness) for value, parts in merged.items()}
+        per_segment[column] = dict(sorted(groups.items(), key=lambda p: (-p[1].rows, p[0])))
+    overall = _binned_group([agg], agg.exactness)
+    notes = list(agg.notes)
+    # Prometheus's +Inf bucket has no upper edge: what lies in it has no known maximum.
+    open_top = overall.latency.count > 0 and not np.isfinite(agg.edges_ms[-1])
+    above = int(_bin_totals([agg])[-1]) if open_top else 0
+    if above:
+        notes.append(
+            f"{above:,} successful request{'s' if above != 1 else ''} lie above the highest "
+            f"bucket bound ({agg.edges_ms[-2]:g} ms): the maximum shown is that bound, a lower "
+            "bound of the true maximum."
+        )
+    return Summary(
+        source=agg.source,
+        source_format=source_format,
+        rows_read=agg.rows_read,
+        dropped=dict(agg.dropped),
+        # Aggregates know times to the minute (the last one ends 1 ns before the next):
+        # whole seconds say no more than that.
+        start=pd.Timestamp(agg.first_ns, tz="UTC").floor("s"),
+        end=pd.Timestamp(agg.last_ns, tz="UTC").floor("s"),
+        overall=overall,
+        segments=per_segment,
+        policy=agg.policy,
+        notes=tuple(notes),
+        # Aggregates count requests and failures, not why each failed.
+        error_classes={},
+        exactness=agg.exactness,
+    )
+
+
+def _bin_totals(parts: list[Aggregates]) -> np.ndarray:
+    """Successful requests per latency bin over all buckets of some aggregates."""
+    return np.sum([np.asarray(p.counts.sum(axis=0), dtype=np.int64).ravel() for p in parts], axis=0)
+
+
+def _binned_group(parts: list[Aggregates], exactness: str) -> GroupSummary:
+    """Rows, errors and the binned latency summary of one or more aggregates summed."""
+    counts = _bin_totals(parts)
+    edges = parts[0].edges_ms
+    return GroupSummary(
+        rows=sum(p.requests for p in parts),
+        errors=sum(p.errors for p in parts),
+        latency=binned_latency_summary(edges, counts, exactness),
+    )
+
+
+def binned_latency_summary(edges: np.ndarray, counts: np.ndarray, exactness: str) -> LatencySummary:
+    """Percentiles placed inside their bins, the mean from bin midpoints, and the max as the
+    upper edge of the highest non-empty finite bin."""
+    dist = BinnedValues(edges=edges, counts=counts, exactness=exactness)
+    n = dist.size
+    if n == 0:
+        return LatencySummary(
+            count=0,
+            percentiles={k: math.nan for k, _ in SUMMARY_PERCENTILES},
+            mean=math.nan,
+            max=math.nan,
+        )
+    lo, hi = edges[:-1], edges[1:]
+    finite = np.isfinite(hi)
+    # An open +Inf bin has no midpoint: its lower bound stands in, as histogram_quantile does.
+    mid = np.where(finite, (lo + np.where(finite, hi, 0.0)) / 2, lo)
+    used = np.flatnonzero(counts)
+    top = int(used[-1])
+    return LatencySummary(
+        count=n,
+        percentiles={k: dist.percentile(q) for k, q in SUMMARY_PERCENTILES},
+        mean=float((counts * mid).sum() / n),
+        max=float(hi[top] if finite[top] else lo[top]),
     )
 
 

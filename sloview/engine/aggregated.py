@@ -16,7 +16,7 @@ from sloview.engine.core import Engine
 from sloview.engine.distribution import BinnedValues, Distribution
 from sloview.engine.timebase import TimeBase
 from sloview.errors import SpecError
-from sloview.model import Condition
+from sloview.model import Condition, Op
 from sloview.sources.aggregates import Aggregates, Histograms
 
 JOINT_HINT = (
@@ -81,10 +81,27 @@ class AggregateEngine(Engine):
             self._binned[metric] = cached
         return cached
 
+    def good_per_bucket(self, metric: str, threshold: float, op: Op) -> np.ndarray:
+        """Exact counts where the source counted this threshold itself (SQL), else the bins
+        wholly at or under it."""
+        exact = self.part.threshold_counts.get((metric, op, float(threshold)))
+        if exact is not None:
+            return exact.astype(np.int64)
+        return super().good_per_bucket(metric, threshold, op)
+
+    def evaluated_threshold(self, metric: str, threshold: float, op: Op) -> float:
+        """The threshold itself when counted in the source, else the bin edge at or below."""
+        if (metric, op, float(threshold)) in self.part.threshold_counts:
+            return threshold
+        return self.index(metric).snap(threshold)
+
     def distribution(self, metric: str) -> Distribution:
         """The histogram of a latency column over all buckets."""
         index = self.index(metric)
-        return BinnedValues(edges=index.edges, counts=index.column_totals, exactness=self.exactness)
+        known = {q: v for (m, q), v in self.part.exact_percentiles.items() if m == metric}
+        return BinnedValues(
+            edges=index.edges, counts=index.column_totals, exactness=self.exactness, known=known
+        )
 
     def slice_histograms(self, metric: str, size: int, edges: np.ndarray) -> np.ndarray:
         """Counts per slice of `size` buckets on other edges: each source bin goes whole to
@@ -194,6 +211,11 @@ def _select(agg: Aggregates, segment: tuple[tuple[str, str], ...]) -> Aggregates
     if ttft is not None:
         ttft_counts = sum((p.ttft.counts for p in parts[1:] if p.ttft is not None), ttft.counts)
         ttft = Histograms(edges_ms=ttft.edges_ms, counts=ttft_counts, first_bin=ttft.first_bin)
+    counted = {
+        key: sum((p.threshold_counts[key] for p in parts[1:]), parts[0].threshold_counts[key])
+        for key in parts[0].threshold_counts
+        if all(key in p.threshold_counts for p in parts)
+    }
     return Aggregates(
         source=agg.source,
         origin_ns=agg.origin_ns,
@@ -206,4 +228,5 @@ def _select(agg: Aggregates, segment: tuple[tuple[str, str], ...]) -> Aggregates
         ttft=ttft,
         exactness=agg.exactness,
         segment=tuple(segment),
+        threshold_counts=counted,
     )

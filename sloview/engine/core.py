@@ -14,7 +14,7 @@ from sloview.engine.joint import JointRows, build_joint_rows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
 from sloview.errors import SpecError
 from sloview.ingest.table import LATENCY_COLUMNS, OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
-from sloview.model import Condition, Exclusion, TimeWindow
+from sloview.model import Condition, Exclusion, Op, TimeWindow
 
 EXACT = "exact: computed from every request"
 MEMO_ENTRIES = 64
@@ -109,6 +109,15 @@ class Engine:
         )
         self._indexes[metric] = index
         return index
+
+    def good_per_bucket(self, metric: str, threshold: float, op: Op) -> np.ndarray:
+        """Per bucket: successful requests whose `metric` meets `op threshold` (lte or lt)."""
+        index = self.index(metric)
+        return index.good_per_bucket(index.rank(threshold, op))
+
+    def evaluated_threshold(self, metric: str, threshold: float, op: Op) -> float:
+        """The threshold the counts are actually for (itself, for exact data)."""
+        return threshold
 
     def values(self, metric: str) -> np.ndarray:
         """Sorted values of a latency column over successful requests (any data, with or

@@ -10,7 +10,7 @@ width as the error bound (`exact` is False and `exactness` says how far to trust
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -141,6 +141,8 @@ class BinnedValues:
     counts: np.ndarray
     exactness: str
     exact: bool = False
+    # Percentiles the source computed exactly (PostgreSQL percentile_cont): q -> value.
+    known: dict[float, float] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -166,7 +168,10 @@ class BinnedValues:
         return lo + (hi - lo) * (rank - before + 0.5) / int(self.counts[j])
 
     def percentile(self, q: float) -> float:
-        """Type 7 between the two order statistics, each placed inside its bin."""
+        """Type 7 between the two order statistics, each placed inside its bin (the exact
+        figure when the source computed this percentile)."""
+        if float(q) in self.known:
+            return self.known[float(q)]
         n = self.size
         if n == 0:
             return math.nan

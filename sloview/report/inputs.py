@@ -20,6 +20,7 @@ from sloview.errors import SpecError
 from sloview.ingest.table import TS, RequestTable
 from sloview.session import Candidate
 from sloview.simulate import AlertFiring, PeriodResult, Simulation, Violation, simulate
+from sloview.sources.aggregates import Aggregates
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.units import UNIT_WORDS
 
@@ -113,7 +114,7 @@ class ReportInputs:
 
 
 def report_inputs(
-    table: RequestTable,
+    table: RequestTable | Aggregates,
     engine: Engine,
     candidates: Sequence[Candidate],
     *,
@@ -123,7 +124,11 @@ def report_inputs(
     segment_columns: tuple[str, ...] = (),
     sign_off_roles: tuple[str, ...] = SIGN_OFF_ROLES,
 ) -> ReportInputs:
-    """Simulate every candidate and gather provenance: agreed ones first, then alternatives."""
+    """Simulate every candidate and gather provenance: agreed ones first, then alternatives.
+
+    `table` is what the engine was built from: the request table, or the aggregates of an
+    `AggregateEngine` (a database or Prometheus source).
+    """
     if not candidates:
         raise SpecError(
             "there is no candidate SLO to report on",
@@ -203,8 +208,11 @@ def verdict(sim: Simulation, desired_share: float) -> Verdict:
     return "missed-too-often"
 
 
-def provenance(table: RequestTable) -> Provenance:
-    """Source, span, row counts, exclusions, column choices and rules of a request table."""
+def provenance(table: RequestTable | Aggregates) -> Provenance:
+    """Source, span, row counts, exclusions, column choices and rules of a request table
+    (or of aggregates)."""
+    if isinstance(table, Aggregates):
+        return aggregate_provenance(table)
     m = table.mapping
     reasons = m.reasons
     start = end = None
@@ -245,6 +253,32 @@ def provenance(table: RequestTable) -> Provenance:
         status_policy=m.policy_description,
         percentile_definition=PERCENTILE_DEFINITION,
         notes=table.notes,
+    )
+
+
+def aggregate_provenance(agg: Aggregates) -> Provenance:
+    """Provenance of per-minute aggregates: the source (never its credentials: `source` is a
+    description), span, requests counted, exclusions, status policy and how exact they are."""
+    columns: list[tuple[str, str, str]] = [
+        ("requests and failures", "counted per minute at the source", "exact"),
+        ("latency", "per-minute histogram of successful requests", agg.exactness),
+    ]
+    columns.extend(("segment", s, "grouped at the source") for s in agg.group_by)
+    return Provenance(
+        source_name=agg.source,
+        source_format="aggregates",
+        start=pd.Timestamp(agg.first_ns, tz="UTC"),
+        end=pd.Timestamp(agg.last_ns, tz="UTC"),
+        rows_read=agg.rows_read,
+        rows=agg.requests,
+        dropped=tuple((reason, int(n)) for reason, n in agg.dropped.items() if n),
+        columns=tuple(columns),
+        filters=agg.segment,
+        timezone="UTC",
+        status_policy=agg.policy,
+        percentile_definition=f"{PERCENTILE_DEFINITION}, each order statistic placed inside "
+        "its latency bin",
+        notes=(*agg.notes, f"Computed from aggregates: {agg.exactness}."),
     )
 
 

@@ -260,6 +260,12 @@ class Aggregates:
     dropped: dict[str, int] = field(default_factory=dict)
     policy: str = ""
     notes: tuple[str, ...] = ()
+    # Exact per-bucket counts of successful requests meeting a threshold, counted in the
+    # source for the thresholds asked for: (metric, "lte" | "lt", threshold_ms) -> counts[n].
+    threshold_counts: dict[tuple[str, str, float], np.ndarray] = field(default_factory=dict)
+    # Exact percentiles over all successful requests, where the source computes them
+    # (PostgreSQL percentile_cont): (metric, q) -> value in ms.
+    exact_percentiles: dict[tuple[str, float], float] = field(default_factory=dict)
 
     @property
     def edges_ms(self) -> np.ndarray:
