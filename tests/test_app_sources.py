@@ -205,3 +205,18 @@ def test_prometheus_histogram_with_a_token_and_snapped_thresholds(realdata: Path
         at.switch_page(page).run()
         _clean(at)
         assert "tok-app-Zq81" not in _shown_text(at), page
+
+
+def test_a_prometheus_form_without_a_histogram_names_the_field() -> None:
+    at = _app()
+    at.radio(key="src_kind").set_value("Prometheus").run()
+    at.text_input(key="src_prom_url").set_value("http://127.0.0.1:9")
+    at.text_input(key="src_start").set_value("2024-11-15")
+    at.text_input(key="src_end").set_value("2024-11-16")
+    at.run()
+    at.button(key="src_connect").click().run()
+    _clean(at)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "'latency histogram'" in message
+    assert "--" not in message

@@ -241,8 +241,12 @@ def open_source(
     *,
     secrets_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    words: Literal["flags", "fields"] = "flags",
 ) -> RequestTable | Aggregates:
-    """Read a SOURCE: the canonical request table, or per-minute aggregates."""
+    """Read a SOURCE: the canonical request table, or per-minute aggregates.
+
+    Errors name the CLI flags to change, or with `words="fields"` the Data page's fields.
+    """
     options = options or SourceOptions()
     mapping = mapping or ColumnMapping()
     try:
@@ -254,7 +258,41 @@ def open_source(
             return _open_sql(target, options, mapping, secrets_path, environ)
         return _open_prometheus(target, options, mapping, secrets_path, environ)
     except SourceError as exc:
-        raise _in_flag_words(exc) from None
+        flagged = _in_flag_words(exc)
+        raise (_in_field_words(flagged) if words == "fields" else flagged) from None
+
+
+# The Data page's labels for the flags an error may name (longest first: prefixes).
+_FIELD_WORDS = (
+    ("--histogram-unit", "'histogram unit'"),
+    ("--histogram", "'latency histogram'"),
+    ("--status-label", "'status label'"),
+    ("--start/--end", "'from'/'until'"),
+    ("--start", "'from (UTC)'"),
+    ("--end", "'until (UTC)'"),
+    ("--step", "'step'"),
+    ("--match", "'label matchers'"),
+    ("--table", "'table'"),
+    ("--query", "'SELECT'"),
+    ("--row-limit", "'most requests read as rows'"),
+    ("--segment", "the segments field"),
+    ("--good", "'good values'"),
+    ("--bad", "'bad values'"),
+    ("raise --timeout", "narrow the time range"),
+)
+
+
+def _in_field_words(exc: SourceError) -> SourceError:
+    """The same error naming the app's fields instead of CLI flags."""
+
+    def fields(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for flag, label in _FIELD_WORDS:
+            text = text.replace(flag, label)
+        return text
+
+    return SourceError(fields(exc.message) or "", where=fields(exc.where), hint=fields(exc.hint))
 
 
 def _in_flag_words(exc: SourceError) -> SourceError:

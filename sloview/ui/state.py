@@ -72,7 +72,9 @@ def _open(
     engine."""
     environ = {**os.environ, **dict(_connected.env)}
     mapping = Mapping.from_dict(json.loads(mapping_json))
-    loaded = open_source(_connected.text, _connected.options, mapping, environ=environ)
+    loaded = open_source(
+        _connected.text, _connected.options, mapping, environ=environ, words="fields"
+    )
     if isinstance(loaded, RequestTable):
         return loaded
     engine = AggregateEngine(loaded)
