@@ -59,6 +59,54 @@ def _settle(page: Page, text: str) -> None:
     time.sleep(3)
 
 
+def _sample_database(path: Path) -> None:
+    """The bundled sample as an SQLite table, for the connected-source screenshot."""
+    import sqlite3
+
+    import numpy as np
+
+    from sloview.ingest import load_requests
+    from sloview.ingest.table import LATENCY, OK, times_ns
+
+    frame = load_requests(ROOT / "sample_data" / "genai_requests.parquet").frame
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE requests (ts INTEGER, endpoint TEXT, status INTEGER, latency_ms REAL)"
+        )
+        conn.executemany(
+            "INSERT INTO requests VALUES (?, ?, ?, ?)",
+            zip(
+                (times_ns(frame) // 1_000_000).tolist(),
+                frame["endpoint"].astype(str).tolist(),
+                np.where(frame[OK].to_numpy(), 200, 500).tolist(),
+                frame[LATENCY].astype(float).tolist(),
+                strict=True,
+            ),
+        )
+
+
+def _connected(page: Page, url: str) -> None:
+    """The Data page after connecting a database too large to read as rows."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "requests.db"
+        _sample_database(db)
+        page.goto(url)
+        _settle(page, "valid requests")
+        page.get_by_text("Connect a database or Prometheus").click()
+        page.get_by_role("textbox", name="URL", exact=True).fill(f"sqlite:///{db}")
+        page.get_by_role("textbox", name="table", exact=True).fill("requests")
+        segments = "segments to aggregate by (comma-separated, optional)"
+        page.get_by_role("textbox", name=segments, exact=True).fill("endpoint")
+        page.get_by_role("spinbutton", name="most requests read as rows").fill("100000")
+        page.keyboard.press("Tab")
+        time.sleep(2)
+        page.get_by_role("button", name="Connect", exact=True).click()
+        _settle(page, "Aggregated in the source")
+        page.screenshot(path=str(OUT / "sources.png"))
+
+
 def main() -> None:
     """Capture Data, Explore, Design, Compare and Export at 1280 px wide."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -91,6 +139,7 @@ def main() -> None:
             page.get_by_role("link", name="Export").click()
             _settle(page, "SLO definitions")
             page.screenshot(path=str(OUT / "export.png"))
+            _connected(page, url)
             browser.close()
     finally:
         proc.terminate()
