@@ -144,6 +144,10 @@ def test_postgres_rows_with_a_typed_password_that_is_never_shown(realdata: Path)
     _clean(at)
     assert not at.error, [e.value for e in at.error]
     assert _metric(at, "valid requests") == f"{load_requests(csv).rows:,}"
+    # The mapping form lists the table's own columns, not the sample's.
+    latency_choices = next(s.options for s in at.selectbox if s.label == "latency column")
+    header = csv.read_text().splitlines()[0].split(",")
+    assert set(latency_choices) == {"(detect)", *header}
     for page in ("pages/1_data.py", "pages/2_explore.py", "pages/3_design.py", "pages/5_export.py"):
         at.switch_page(page).run()
         _clean(at)

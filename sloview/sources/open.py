@@ -32,7 +32,7 @@ from sloview.ingest.mapping import Mapping as ColumnMapping
 from sloview.ingest.table import RequestTable
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.secrets import Connection, resolve
-from sloview.sources.sql import ROW_LIMIT
+from sloview.sources.sql import ROW_LIMIT, SqlSource
 
 SourceKind = Literal["file", "sql", "prometheus"]
 PROMETHEUS_PREFIX = "prometheus+"
@@ -467,6 +467,22 @@ def _open_file(
     ).aggregate()
 
 
+def source_columns(
+    text: str,
+    options: SourceOptions | None = None,
+    *,
+    secrets_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Column names of a SQL source's table or query (for the mapping form)."""
+    options = options or SourceOptions()
+    target = resolve_target(text, secrets_path=secrets_path, environ=environ)
+    if target.kind != "sql":
+        raise SourceError("only a database source has columns to map", where=target.shown)
+    source = _sql_source(target, options, ColumnMapping(), secrets_path, environ)
+    return source.columns()
+
+
 def _open_sql(
     target: Target,
     options: SourceOptions,
@@ -474,14 +490,22 @@ def _open_sql(
     secrets_path: Path | None,
     environ: Mapping[str, str] | None,
 ) -> RequestTable | Aggregates:
-    from sloview.sources.sql import SqlSource
+    return _sql_source(target, options, mapping, secrets_path, environ).load()
 
+
+def _sql_source(
+    target: Target,
+    options: SourceOptions,
+    mapping: ColumnMapping,
+    secrets_path: Path | None,
+    environ: Mapping[str, str] | None,
+) -> SqlSource:
     timeouts: dict[str, Any] = {}
     if options.timeout_s is not None:
         timeouts = {"timeout_s": options.timeout_s, "connect_timeout_s": options.timeout_s}
     # The URL resolved here wins over the connection's own (a driver may have been added);
     # the connection still supplies the credentials.
-    source = SqlSource(
+    return SqlSource(
         target.url,
         connection=target.connection,
         table=options.table,
@@ -495,7 +519,6 @@ def _open_sql(
         environ=environ,
         **timeouts,
     )
-    return source.load()
 
 
 def _open_prometheus(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from sloview.errors import SloviewError
 from sloview.ingest import Mapping, open_source
 from sloview.ingest.mapping import parse_unit
+from sloview.sources.open import source_columns
 from sloview.ui import state
 from sloview.units import LATENCY_UNITS
 
@@ -20,6 +22,12 @@ def _columns(key: str, _source: Path | bytes, name: str) -> list[str]:
     return open_source(_source, name).columns
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _source_columns(digest: str, _connected: state.Connected) -> list[str]:
+    environ = {**os.environ, **dict(_connected.env)}
+    return source_columns(_connected.text, _connected.options, environ=environ)
+
+
 def _pick(label: str, options: list[str], current: str | None, help_text: str) -> str | None:
     choices = [DETECT, *options]
     index = choices.index(current) if current in choices else 0
@@ -29,16 +37,20 @@ def _pick(label: str, options: list[str], current: str | None, help_text: str) -
 
 def render(loaded: state.Loaded) -> None:
     """Override widgets; applying them reloads the data with the new mapping."""
-    key, source, name = state._source()
+    if loaded.table is None:
+        st.caption("Aggregated data: the columns were mapped when the source was aggregated.")
+        return
+    connected = state.connected()
     try:
-        columns = _columns(key, source, name)
+        if connected is not None:
+            columns = _source_columns(connected.digest, connected)
+        else:
+            key, source, name = state._source()
+            columns = _columns(key, source, name)
     except SloviewError as exc:
         st.error(exc.one_line())
         return
     m = state.mapping()
-    if loaded.table is None:
-        st.caption("Aggregated data: the columns were mapped when the source was aggregated.")
-        return
     resolved = loaded.table.mapping
     with st.form("mapping"):
         c1, c2, c3 = st.columns(3)
