@@ -22,6 +22,7 @@ from typing import Literal
 from sloview.engine import Engine
 from sloview.errors import SpecError
 from sloview.ingest.table import RequestTable
+from sloview.sources.aggregates import Aggregates
 from sloview.report.html import figure_ids, render_html
 from sloview.report.inputs import (
     DEFAULT_TITLE,
@@ -87,7 +88,7 @@ def render(inputs: ReportInputs, fmt: ReportFormat) -> bytes:
 
 
 def build_report(
-    table: RequestTable,
+    table: RequestTable | Aggregates,
     engine: Engine,
     candidates: Sequence[Candidate],
     *,
