@@ -22,7 +22,6 @@ from typing import Literal
 from sloview.engine import Engine
 from sloview.errors import SpecError
 from sloview.ingest.table import RequestTable
-from sloview.sources.aggregates import Aggregates
 from sloview.report.html import figure_ids, render_html
 from sloview.report.inputs import (
     DEFAULT_TITLE,
@@ -35,6 +34,7 @@ from sloview.report.inputs import (
 from sloview.report.markdown import render_markdown
 from sloview.report.pdf import render_pdf
 from sloview.session import Candidate
+from sloview.sources.aggregates import Aggregates
 
 ReportFormat = Literal["html", "md", "pdf"]
 EXTENSIONS: dict[str, ReportFormat] = {".html": "html", ".htm": "html", ".md": "md", ".pdf": "pdf"}
