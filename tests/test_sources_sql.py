@@ -19,8 +19,10 @@ import pytest
 
 from sloview.errors import SourceError
 from sloview.ingest import load_requests
+from sloview.ingest import table as t
 from sloview.ingest.mapping import Mapping
 from sloview.ingest.table import RequestTable, times_ns
+from sloview.sources import sql
 from sloview.sources.aggregates import Aggregates, from_requests
 from sloview.sources.sql import SqlSource
 from sloview.summary import summarize
@@ -147,6 +149,147 @@ def test_groups_match_the_file(pg_aggregates: Aggregates, file_table: RequestTab
         assert group.origin_ns == agg.origin_ns
         assert np.array_equal(group.edges_ms, agg.edges_ms)
     assert sum(g.requests for g in agg) == agg.requests
+
+
+def assert_same_aggregates(got: Aggregates, expected: Aggregates) -> None:
+    assert (got.origin_ns, got.n, got.first_ns, got.last_ns) == (
+        expected.origin_ns,
+        expected.n,
+        expected.first_ns,
+        expected.last_ns,
+    )
+    assert np.array_equal(got.total, expected.total)
+    assert np.array_equal(got.ok, expected.ok)
+    assert np.array_equal(got.edges_ms, expected.edges_ms)
+    assert (got.counts != expected.counts).nnz == 0
+    assert (got.dropped, got.notes, got.rows_read) == (
+        expected.dropped,
+        expected.notes,
+        expected.rows_read,
+    )
+    assert sorted(got.groups) == sorted(expected.groups)
+    for key, group in got.groups.items():
+        assert_same_aggregates(group, expected.groups[key])
+
+
+def test_block_ranges_aggregate_in_parallel_as_one_scan(
+    pg: servers.Postgres, pg_aggregates: Aggregates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large table is split into block ranges, one per parallel process (2 workers and the
+    # leader here); this one is small, so it is split at every block.
+    monkeypatch.setattr(sql, "BLOCKS_PER_PART", 1)
+    source = SqlSource(pg.url(), table=TABLE, row_limit=0)
+    with source.session() as conn:
+        parts = source._block_ranges(conn)
+    assert len(parts) == 3
+    assert parts[0].startswith("ctid >= '(0,0)'::tid AND ctid < ")
+    assert "<" not in parts[-1]
+    split = source.load()
+    assert isinstance(split, Aggregates)
+    assert_same_aggregates(split, pg_aggregates)
+    # ... with a time range as well, and never for a query.
+    start, end = "2024-11-20", "2024-11-27"
+    ranged = SqlSource(pg.url(), table=TABLE, row_limit=0, start=start, end=end).load()
+    monkeypatch.setattr(sql, "BLOCKS_PER_PART", 1024)
+    whole = SqlSource(pg.url(), table=TABLE, row_limit=0, start=start, end=end).load()
+    assert isinstance(ranged, Aggregates)
+    assert isinstance(whole, Aggregates)
+    assert_same_aggregates(ranged, whole)
+    query = SqlSource(pg.url(), query=f"SELECT * FROM {TABLE}", row_limit=0)
+    with query.session() as conn:
+        assert query._block_ranges(conn) == []
+
+
+def test_invalid_latencies_are_classified_as_in_files(pg: servers.Postgres) -> None:
+    # Every validity of a latency and a TTFT: the packed arrays carry them in place of a bin.
+    inf, nan = float("inf"), float("nan")
+    rows = [  # seconds after t0, status, latency ms, TTFT ms
+        (0, 200, 5.0, 1.0),
+        (1, 200, 10.0, None),
+        (2, 500, 7.0, 2.0),
+        (3, 200, None, 1.0),  # missing: excluded
+        (4, 500, None, None),  # failed without a latency: kept for availability
+        (5, 200, nan, 1.0),  # unparsable: excluded
+        (6, 200, -3.0, 1.0),  # negative: excluded
+        (7, 200, inf, 1.0),  # unparsable
+        (61, 200, 0.0, -1.0),  # the lowest bin; a negative TTFT is no TTFT
+        (62, 200, 0.0005, nan),
+        (63, 503, -inf, 3.0),  # failed, unparsable: kept
+        (120, 200, 1e301, 1.0),  # beyond 1e300: unparsable
+        (121, 429, -1e301, 1.0),  # rate limited (failed), unparsable: kept
+        (122, 200, 1000.0, 1e301),
+    ]
+    t0 = pd.Timestamp("2025-03-04 05:06", tz="UTC")
+    with pg.admin() as conn:
+        conn.execute("DROP TABLE IF EXISTS odd_latencies")
+        conn.execute(
+            "CREATE TABLE odd_latencies (ts timestamptz, code smallint, "
+            "lat double precision, first_token double precision)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO odd_latencies VALUES (%s, %s, %s, %s)",
+                [(t0 + pd.Timedelta(seconds=s), c, v, f) for s, c, v, f in rows],
+            )
+    mapping = Mapping(
+        timestamp="ts",
+        status="code",
+        latency="lat",
+        latency_unit="ms",
+        ttft="first_token",
+        ttft_unit="ms",
+    )
+    agg = SqlSource(pg.url(), table="odd_latencies", mapping=mapping, row_limit=0).load()
+    assert isinstance(agg, Aggregates)
+    assert agg.dropped == {
+        t.MISSING_LATENCY: 1,
+        t.UNPARSABLE_LATENCY: 3,
+        t.NEGATIVE_LATENCY: 1,
+    }
+    assert any(note.startswith("3 failed requests have no latency") for note in agg.notes)
+    kept = [r for r in rows if r[0] not in (3, 5, 6, 7, 120)]
+
+    def valid(value: float | None) -> float:
+        return value if value is not None and 0 <= value < 1e300 else nan
+
+    ts = np.array([t0.value + s * 10**9 for s, *_ in kept])
+    ok = np.array([c == 200 for _, c, _, _ in kept])
+    ref = from_requests(
+        ts,
+        ok,
+        np.array([valid(v) for *_, v, _ in kept]),
+        ttft_ms=np.array([valid(f) for *_, f in kept]),
+    )
+    assert (agg.origin_ns, agg.n) == (ref.origin_ns, ref.n)
+    assert np.array_equal(agg.total, ref.total)
+    assert np.array_equal(agg.ok, ref.ok)
+    assert np.array_equal(agg.edges_ms, ref.edges_ms)
+    assert (agg.counts != ref.counts).nnz == 0
+    assert agg.ttft is not None
+    assert ref.ttft is not None
+    assert np.array_equal(agg.ttft.edges_ms, ref.ttft.edges_ms)
+    assert (agg.ttft.counts != ref.ttft.counts).nnz == 0
+    assert agg.ttft.counts.sum() == 1
+
+
+def test_an_enum_status_reads_as_text(pg: servers.Postgres) -> None:
+    # Aggregates travel as binary results, where psycopg reads an enum as bytes, not text.
+    with pg.admin() as conn:
+        conn.execute("DROP TABLE IF EXISTS enum_requests")
+        conn.execute("DROP TYPE IF EXISTS outcome")
+        conn.execute("CREATE TYPE outcome AS ENUM ('ok', 'error')")
+        conn.execute("CREATE TABLE enum_requests (ts timestamptz, result outcome, lat real)")
+        conn.execute(
+            "INSERT INTO enum_requests SELECT TIMESTAMPTZ '2025-01-01' + i * INTERVAL '7 s', "
+            "CASE WHEN i % 4 = 0 THEN 'error' ELSE 'ok' END::outcome, 10 + i FROM "
+            "generate_series(1, 40) AS i"
+        )
+    mapping = Mapping(timestamp="ts", status="result", latency="lat", latency_unit="ms")
+    source = SqlSource(pg.url(), table="enum_requests", mapping=mapping, row_limit=0)
+    agg = source.load()
+    assert isinstance(agg, Aggregates)
+    assert (agg.requests, agg.errors, agg.dropped) == (40, 10, {})
+    assert agg.latency.per_bucket().sum() == 30
 
 
 def test_time_range_is_bound_and_counted(pg: servers.Postgres, file_table: RequestTable) -> None:
