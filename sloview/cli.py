@@ -58,7 +58,7 @@ from sloview.sources.open import (
 )
 from sloview.sources.secrets import Scrubber
 from sloview.specfile import flatten, load_slo_file, load_specs
-from sloview.summary import Summary, iso_utc, summarize, summarize_aggregates
+from sloview.summary import SUMMARY_PERCENTILES, Summary, iso_utc, summarize, summarize_aggregates
 from sloview.units import format_ms
 from sloview.wording import percent, statement
 
@@ -305,9 +305,32 @@ def options_from_args(args: argparse.Namespace) -> SourceOptions:
     )
 
 
-def load_from_args(args: argparse.Namespace) -> RequestTable | Aggregates:
-    """Load SOURCE (a file, a database or Prometheus) with the mapping and reading flags."""
-    return open_source(args.source, options_from_args(args), mapping_from_args(args))
+def load_from_args(
+    args: argparse.Namespace,
+    slos: Sequence[SLO | CompositeSLO] = (),
+    percentiles: tuple[float, ...] = (),
+) -> RequestTable | Aggregates:
+    """Load SOURCE (a file, a database or Prometheus) with the mapping and reading flags.
+
+    A database that aggregates counts the thresholds of `slos` and the `percentiles` exactly.
+    """
+    options = replace(
+        options_from_args(args), thresholds=exact_thresholds(slos), percentiles=percentiles
+    )
+    return open_source(args.source, options, mapping_from_args(args))
+
+
+def exact_thresholds(slos: Sequence[SLO | CompositeSLO]) -> tuple[tuple[str, float], ...]:
+    """(op, ms) of every end-to-end latency threshold the SLOs judge requests by."""
+    found: dict[tuple[str, float], None] = {}
+    for item in slos:
+        for slo in item.objectives if isinstance(item, CompositeSLO) else (item,):
+            t, sli = slo.objective.threshold, slo.sli
+            per_request = sli.kind == "latency" and not sli.is_percentile
+            below = slo.objective.op in ("lte", "lt")
+            if per_request and below and sli.metric == "latency_ms" and t is not None:
+                found[(slo.objective.op, float(t))] = None
+    return tuple(found)
 
 
 def _format_of(kind: SourceKind) -> str:
@@ -802,7 +825,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_summarize(args: argparse.Namespace) -> int:
-    loaded = load_from_args(args)
+    loaded = load_from_args(args, percentiles=tuple(q for _, q in SUMMARY_PERCENTILES))
     result = (
         summarize_aggregates(loaded, tuple(args.segment), _format_of(source_kind(args.source)))
         if isinstance(loaded, Aggregates)
@@ -822,7 +845,7 @@ def _engine_and_slos(
     slos: list[SLO | CompositeSLO] = (
         load_specs(args.slo) if args.slo else list(slos_from_args(args))
     )
-    loaded = load_from_args(args)
+    loaded = load_from_args(args, slos)
     engine = AggregateEngine(loaded) if isinstance(loaded, Aggregates) else Engine(loaded)
     engine.require_time()
     if not args.slo:

@@ -954,6 +954,11 @@ def data_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
                 "Per-slice percentiles are placed inside their latency bins (within one bin "
                 "width of the exact figure)."
             )
+        elif engine.counted_in_source(slo.sli.metric, float(t), slo.objective.op):
+            notes.append(
+                f"The threshold {format_ms(float(t))} was counted exactly in the source, request "
+                "by request; sweeps and other thresholds use the bins."
+            )
         elif snapped != t:
             notes.append(
                 f"The threshold {format_ms(float(t))} is evaluated at {format_ms(snapped)}, "

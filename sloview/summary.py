@@ -210,17 +210,29 @@ def _binned_group(parts: list[Aggregates], exactness: str) -> GroupSummary:
     """Rows, errors and the binned latency summary of one or more aggregates summed."""
     counts = _bin_totals(parts)
     edges = parts[0].edges_ms
+    # Percentiles the database computed exactly hold for the whole only, not a sum of groups.
+    known = (
+        {q: v for (m, q), v in parts[0].exact_percentiles.items() if m == "latency_ms"}
+        if len(parts) == 1
+        else {}
+    )
     return GroupSummary(
         rows=sum(p.requests for p in parts),
         errors=sum(p.errors for p in parts),
-        latency=binned_latency_summary(edges, counts, exactness),
+        latency=binned_latency_summary(edges, counts, exactness, known),
     )
 
 
-def binned_latency_summary(edges: np.ndarray, counts: np.ndarray, exactness: str) -> LatencySummary:
-    """Percentiles placed inside their bins, the mean from bin midpoints, and the max as the
-    upper edge of the highest non-empty finite bin."""
-    dist = BinnedValues(edges=edges, counts=counts, exactness=exactness)
+def binned_latency_summary(
+    edges: np.ndarray,
+    counts: np.ndarray,
+    exactness: str,
+    known: dict[float, float] | None = None,
+) -> LatencySummary:
+    """Percentiles placed inside their bins (or exact where the source computed them), the
+    mean from bin midpoints, and the max as the upper edge of the highest non-empty finite
+    bin."""
+    dist = BinnedValues(edges=edges, counts=counts, exactness=exactness, known=known or {})
     n = dist.size
     if n == 0:
         return LatencySummary(

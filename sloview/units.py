@@ -31,6 +31,26 @@ def parse_duration(text: str, where: str = "duration") -> int:
     return int(match.group(1)) * SECONDS[match.group(2)]
 
 
+def parse_ms_list(text: str, where: str = "milliseconds") -> tuple[float, ...]:
+    """Comma-separated positive numbers of milliseconds: "500, 2000" -> (500.0, 2000.0)."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not (value > 0 and math.isfinite(value)):
+            raise SpecError(
+                f"{part!r} is not a number of milliseconds",
+                where=where,
+                hint="write positive numbers separated by commas, e.g. 500, 2000",
+            )
+        out.append(value)
+    return tuple(out)
+
+
 def format_duration(seconds: int) -> str:
     """The shortest exact shorthand for a duration in seconds: 300 -> `5m`, 86400 -> `1d`.
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sloview.design import recommend, sweep_thresholds
 from sloview.engine import Engine
@@ -22,6 +24,7 @@ from sloview.simulate import simulate
 from sloview.sources.aggregates import LOG_BIN_WIDTH, from_requests
 from sloview.sources.sql import SqlSource
 from sloview.stats import percentile
+from sloview.units import parse_ms_list
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "genai_requests.parquet"
 
@@ -206,3 +209,14 @@ def test_segments_of_database_aggregates_match_the_file(
     assert (b.overall.good, b.overall.total) == (a.overall.good, a.overall.total)
     assert math.isclose(b.overall.attainment, a.overall.attainment)
     assert TS in frame.columns
+
+
+@given(st.lists(st.floats(min_value=1e-3, max_value=1e7, allow_nan=False), max_size=5))
+def test_threshold_lists_parse_back(values: list[float]) -> None:
+    assert parse_ms_list(", ".join(repr(v) for v in values)) == tuple(values)
+
+
+@pytest.mark.parametrize("text", ["abc", "-5", "0", "inf", "500, nan"])
+def test_threshold_lists_refuse_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(SpecError, match="is not a number of milliseconds"):
+        parse_ms_list(text, "latency thresholds")

@@ -462,3 +462,63 @@ def test_sqlite_rows_and_aggregates(sqlite_path: Path, file_table: RequestTable)
     assert (agg.counts != ref.counts).nnz == 0
     with pytest.raises(SourceError, match="only a SELECT"):
         SqlSource(url, query="PRAGMA query_only = OFF")
+
+
+def test_chosen_thresholds_and_percentiles_are_exact_from_the_database(
+    pg: servers.Postgres, file_table: RequestTable
+) -> None:
+    from sloview.engine import Engine
+    from sloview.engine.aggregated import AggregateEngine
+    from sloview.model import SLO
+    from sloview.simulate import simulate
+
+    # 35 s is not a bin edge: the bins alone would evaluate it at 34.9 s.
+    source = SqlSource(
+        pg.url(),
+        table=TABLE,
+        row_limit=0,
+        thresholds=(("lte", 35000.0), ("lt", 23000.0)),
+        percentiles=(50.0, 95.0, 99.0),
+    )
+    agg = source.load()
+    assert isinstance(agg, Aggregates)
+    frame = file_table.frame
+    ok = frame.loc[frame["ok"], "latency_ms"].to_numpy(dtype=float)
+    for q in (50.0, 95.0, 99.0):
+        assert agg.exact_percentiles[("latency_ms", q)] == pytest.approx(np.percentile(ok, q))
+    assert any("percentile_cont" in n for n in agg.notes)
+    exact, binned = Engine(file_table), AggregateEngine(agg)
+    assert binned.distribution("latency_ms").percentile(95.0) == pytest.approx(
+        np.percentile(ok, 95)
+    )
+    for op, threshold in (("lte", 35000.0), ("lt", 23000.0)):
+        spec = SLO.from_dict(
+            {
+                "name": "latency",
+                "sli": {"kind": "latency", "metric": "latency_ms", "failed_requests": "bad"},
+                "objective": {"target": 0.9, "threshold": threshold, "op": op},
+                "window": {"rolling": "7d"},
+            }
+        )
+        a, b = simulate(exact, spec), simulate(binned, spec)
+        assert (b.overall.good, b.overall.total) == (a.overall.good, a.overall.total)
+        assert np.array_equal(a.periods.good, b.periods.good)
+        assert any("counted exactly in the source" in n for n in b.notes)
+
+
+def test_sqlite_counts_chosen_thresholds_exactly_too(tmp_path: Path) -> None:
+    from sloview.engine.aggregated import AggregateEngine
+
+    db = tmp_path / "r.db"
+    t0 = 1_732_000_000_000
+    rows = [(t0 + i * 1000, 200 if i % 7 else 500, 100.0 + i % 300) for i in range(5000)]
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE r (ts INTEGER, status INTEGER, latency_ms REAL)")
+        conn.executemany("INSERT INTO r VALUES (?, ?, ?)", rows)
+    agg = SqlSource(f"sqlite:///{db}", table="r", row_limit=0, thresholds=(("lte", 250.0),)).load()
+    assert isinstance(agg, Aggregates)
+    counts = agg.threshold_counts[("latency_ms", "lte", 250.0)]
+    expected = sum(1 for _, s, v in rows if s == 200 and v <= 250.0)
+    assert int(counts.sum()) == expected
+    good = AggregateEngine(agg).good_per_bucket("latency_ms", 250.0, "lte")
+    assert int(good.sum()) == expected

@@ -89,6 +89,10 @@ class AggregateEngine(Engine):
             return exact.astype(np.int64)
         return super().good_per_bucket(metric, threshold, op)
 
+    def counted_in_source(self, metric: str, threshold: float, op: Op) -> bool:
+        """Whether the database counted this threshold exactly."""
+        return (metric, op, float(threshold)) in self.part.threshold_counts
+
     def evaluated_threshold(self, metric: str, threshold: float, op: Op) -> float:
         """The threshold itself when counted in the source, else the bin edge at or below."""
         if (metric, op, float(threshold)) in self.part.threshold_counts:

@@ -115,6 +115,10 @@ class Engine:
         index = self.index(metric)
         return index.good_per_bucket(index.rank(threshold, op))
 
+    def counted_in_source(self, metric: str, threshold: float, op: Op) -> bool:
+        """Whether the source counted this threshold itself (aggregates only)."""
+        return False
+
     def evaluated_threshold(self, metric: str, threshold: float, op: Op) -> float:
         """The threshold the counts are actually for (itself, for exact data)."""
         return threshold

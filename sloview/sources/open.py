@@ -93,6 +93,10 @@ class SourceOptions:
     matchers: tuple[tuple[str, str, str], ...] = ()
     aggregate: bool = False
     timeout_s: float | None = None
+    # A database that aggregates counts these exactly: (op, ms) end-to-end latency thresholds
+    # and percentiles (percentile_cont, where the dialect has it). Bins serve the rest.
+    thresholds: tuple[tuple[str, float], ...] = ()
+    percentiles: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -517,6 +521,8 @@ def _sql_source(
         group_by=options.group_by or None,
         secrets_path=secrets_path,
         environ=environ,
+        thresholds=options.thresholds,
+        percentiles=options.percentiles,
         **timeouts,
     )
 

@@ -32,7 +32,7 @@ from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.readers import RawData
 from sloview.ingest.status import StatusPolicy
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.sources import cube
+from sloview.sources import cube, exact
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.secrets import Connection, Scrubber, resolve
 
@@ -150,6 +150,8 @@ class SqlSource:
         connect_timeout_s: float = 10.0,
         secrets_path: Path | None = None,
         environ: Mapping[str, str] | None = None,
+        thresholds: tuple[tuple[str, float], ...] = (),
+        percentiles: tuple[float, ...] = (),
     ) -> None:
         if (table is None) == (query is None):
             raise SourceError(
@@ -175,6 +177,10 @@ class SqlSource:
         self.with_ttft = with_ttft
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
+        # Counted exactly in the database when aggregating: (op, ms) thresholds of end-to-end
+        # latency, and percentiles (0..100) by percentile_cont where the dialect has it.
+        self.thresholds = tuple((op, float(t)) for op, t in thresholds)
+        self.percentiles = tuple(float(q) for q in percentiles)
         self._engine: Any = None
         self._detected: tuple[ResolvedMapping, StatusPolicy, pa.Table] | None = None
 
@@ -557,12 +563,43 @@ class SqlSource:
                 self._refuse_empty()
             if not packed and resolved.ttft is not None:
                 ttft = fetch(cube.cube_sql(dialect, spec, src, "ttft", bool(where), False))
-        return cube.cells_to_aggregates(
-            latency,
-            spec,
-            source=self.describe(),
-            ttft_cells=ttft,
-        )
+            agg = cube.cells_to_aggregates(
+                latency,
+                spec,
+                source=self.describe(),
+                ttft_cells=ttft,
+            )
+            if self.thresholds:
+                sql = exact.threshold_sql(dialect, spec, src, bool(where), len(self.thresholds))
+                counted = self._fetch(
+                    conn, sql, {**params, **exact.threshold_params(self.thresholds)}
+                )
+                agg = exact.with_threshold_counts(agg, counted, spec, self.thresholds)
+            if self.percentiles and dialect.name == "postgresql":
+                keys = latency.keys if isinstance(latency, cube.Cells) else latency
+                oks = exact.ok_status_values(keys, spec)
+                sql = exact.percentile_sql(dialect, spec, src, bool(where), oks)
+                used = {k: v for k, v in params.items() if f":{k}" in sql}
+                row = self._fetch(
+                    conn, sql, {**used, **exact.percentile_params(spec, self.percentiles, oks)}
+                )
+                values = row.column("p").to_pylist()[0] or []
+                found = {
+                    ("latency_ms", q): float(v)
+                    for q, v in zip(self.percentiles, values, strict=True)
+                    if v is not None
+                }
+                listed = ", ".join(f"p{q:g}" for _, q in found)
+                agg = replace(
+                    agg,
+                    exact_percentiles=found,
+                    notes=(
+                        *agg.notes,
+                        f"Percentiles {listed} of end-to-end latency are exact "
+                        "(percentile_cont in the database).",
+                    ),
+                )
+        return agg
 
     def _block_ranges(self, conn: Any) -> list[str]:
         """Conditions splitting a PostgreSQL table into block ranges, one per process that

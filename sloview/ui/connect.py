@@ -11,10 +11,12 @@ from typing import Any
 import streamlit as st
 
 from sloview.errors import SloviewError
+from sloview.explore import TABLE_PERCENTILES
 from sloview.sources.catalog import connection_names, list_tables, with_password
 from sloview.sources.open import SourceOptions, parse_matcher
 from sloview.sources.sql import ROW_LIMIT
 from sloview.ui import state
+from sloview.units import parse_ms_list
 
 TYPED = "type a URL"
 
@@ -151,11 +153,29 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
         "it, counts per minute and per 1% latency bin are computed in the database and only "
         "those travel.",
     )
+    c1, c2 = st.columns(2)
+    exact_text = c1.text_input(
+        "latency thresholds to count exactly (ms, optional)",
+        key="src_sql_thresholds",
+        placeholder="500, 2000",
+        help="Only when aggregating: the database also counts requests at or under each of "
+        "these, so candidates with exactly these thresholds are exact, not snapped to a bin "
+        "edge.",
+    )
+    exact_pct = c2.toggle(
+        "exact percentiles (percentile_cont)",
+        value=True,
+        key="src_sql_percentile_cont",
+        help="Only when aggregating in PostgreSQL: p50 to p99.9 computed exactly in the "
+        "database (one more pass over the rows).",
+    )
     options = SourceOptions(
         table=table if how == "a table" else None,
         query=query,
         group_by=_csv(segments),
         row_limit=int(limit),
+        thresholds=tuple(("lte", v) for v in parse_ms_list(exact_text, "latency thresholds")),
+        percentiles=TABLE_PERCENTILES if exact_pct else (),
         **span,
     )
     return text, env, options
