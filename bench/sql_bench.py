@@ -1,13 +1,15 @@
 """PostgreSQL table -> Aggregates: counted and grouped in the database, only counts travel.
 
-    python bench/sql_bench.py --rows 10000000 [--repeat 3] [--ttft] [--segments] [--no-vacuum]
+    python bench/sql_bench.py --rows 10000000 [--repeat 3] [--ttft] [--segments] [--exact]
+                               [--no-vacuum]
 
 Starts a throw-away PostgreSQL on a free loopback port (tests/servers.py), COPYs bench/synth.py
 requests into it (30 days, a million rows at a time), VACUUMs it as autovacuum would, and
 times `SqlSource.load()` from nothing to ready `Aggregates` (a capped COUNT(*) first, then
 the GROUP BY minute and status with each group's log bins). By default the latency histogram
-only and no segments; --ttft adds the TTFT histogram and --segments groups by endpoint, model
-and region as well. The server is removed afterwards.
+only and no segments; --ttft adds the TTFT histogram, --segments groups by endpoint, model
+and region as well, and --exact also times one threshold counted exactly, and six percentiles
+asked of percentile_cont. The server is removed afterwards.
 """
 
 from __future__ import annotations
@@ -71,40 +73,52 @@ def main() -> None:
     parser.add_argument("--ttft", action="store_true", help="also the TTFT histogram")
     parser.add_argument("--segments", action="store_true", help="group by the segments too")
     parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="also time with a threshold counted exactly and percentile_cont percentiles",
+    )
+    parser.add_argument(
         "--no-vacuum", action="store_true", help="time the table just after COPY and ANALYZE"
     )
     args = parser.parse_args()
     server = servers.start_postgres()
     try:
         loaded = load(server, args.rows, vacuum=not args.no_vacuum)
-        times = []
-        agg = None
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            agg = SqlSource(
-                server.url(),
-                table="requests",
-                group_by=None if args.segments else (),
-                with_ttft=args.ttft,
-            ).load()
-            times.append(time.perf_counter() - started)
-        assert isinstance(agg, Aggregates)
-        print(
-            json.dumps(
-                {
-                    "rows": args.rows,
-                    "ttft": args.ttft,
-                    "segments": list(agg.group_by),
-                    "median_s": round(statistics.median(times), 2),
-                    "runs_s": [round(t, 2) for t in times],
-                    "requests": agg.requests,
-                    "cells": int(agg.counts.nnz),
-                    "bins": agg.latency.bins,
-                    "load_s": round(loaded, 1),
-                    "vacuum": not args.no_vacuum,
-                }
+        modes = {"plain": {}}
+        if args.exact:
+            modes["threshold"] = {"thresholds": (("lte", 500.0),)}
+            modes["percentile_cont"] = {"percentiles": (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)}
+        for mode, extra in modes.items():
+            times = []
+            agg = None
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                agg = SqlSource(
+                    server.url(),
+                    table="requests",
+                    group_by=None if args.segments else (),
+                    with_ttft=args.ttft,
+                    **extra,  # type: ignore[arg-type]
+                ).load()
+                times.append(time.perf_counter() - started)
+            assert isinstance(agg, Aggregates)
+            print(
+                json.dumps(
+                    {
+                        "mode": mode,
+                        "rows": args.rows,
+                        "ttft": args.ttft,
+                        "segments": list(agg.group_by),
+                        "median_s": round(statistics.median(times), 2),
+                        "runs_s": [round(t, 2) for t in times],
+                        "requests": agg.requests,
+                        "cells": int(agg.counts.nnz),
+                        "bins": agg.latency.bins,
+                        "load_s": round(loaded, 1),
+                        "vacuum": not args.no_vacuum,
+                    }
+                )
             )
-        )
     finally:
         server.stop()
 

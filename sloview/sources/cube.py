@@ -277,6 +277,7 @@ def packed_sql(
     *,
     ttft: bool,
     parts: Sequence[str] = (),
+    thresholds: int = 0,
 ) -> str:
     """The PostgreSQL query: one row per minute, status and segment (columns m, s, g0 ...)
     with the `bin_or_flag_sql` of each of its requests' latencies (and TTFTs) in one int4
@@ -288,7 +289,9 @@ def packed_sql(
     2 cores, and a TTFT histogram costs a second array rather than a second scan.
 
     `parts`: conditions splitting the rows between the branches of a UNION ALL, which
-    PostgreSQL runs in parallel workers.
+    PostgreSQL runs in parallel workers. `thresholds`: how many exact counts of valid
+    latencies under :t0 .. (see `sloview.sources.exact`) to add as columns c0 .., in the same
+    scan.
     """
     r = spec.resolved
     q = dialect.quote
@@ -298,6 +301,13 @@ def packed_sql(
     lat = dialect.scaled(q(r.latency), TO_MS[r.latency_unit])
     columns = [f"{key} AS b", f"{status} AS s", f"{bin_or_flag_sql(lat, dialect.log10())} AS k"]
     arrays = ["array_send(array_agg(k)) AS latency"]
+    if thresholds:
+        columns.append(f"{lat} AS v")
+        arrays.extend(
+            f"COUNT(*) FILTER (WHERE v >= 0 AND v < 1e300 AND "
+            f"(v < :t{i} OR (:o{i} = 0 AND v = :t{i}))) AS c{i}"
+            for i in range(thresholds)
+        )
     if ttft:
         assert r.ttft is not None
         value = dialect.scaled(q(r.ttft), TO_MS[r.ttft_unit or r.latency_unit])

@@ -64,11 +64,21 @@ def threshold_params(thresholds: tuple[Threshold, ...]) -> dict[str, Any]:
 
 
 def with_threshold_counts(
-    agg: Aggregates, table: pa.Table, spec: cube.CubeSpec, thresholds: tuple[Threshold, ...]
+    agg: Aggregates,
+    counted: pa.Table | cube.Cells,
+    spec: cube.CubeSpec,
+    thresholds: tuple[Threshold, ...],
 ) -> Aggregates:
-    """The aggregates (and each of their groups) with exact per-minute good counts."""
-    n = np.asarray(table.column("n").to_numpy(zero_copy_only=False), dtype=np.int64)
-    cells = cube.Cells(table, n, np.zeros(n.size, dtype=np.int64), None, n)
+    """The aggregates (and each of their groups) with exact per-minute good counts, from
+    `threshold_sql` rows or the cells of a `cube.packed_sql` that counted them (c0 ..)."""
+    if isinstance(counted, cube.Cells):
+        cells, table = counted, counted.keys
+    else:
+        table = counted
+        n = np.asarray(table.column("n").to_numpy(zero_copy_only=False), dtype=np.int64)
+        cells = cube.Cells(table, n, np.zeros(n.size, dtype=np.int64), None, n)
+    # Only valid latencies were counted, so rows split off for invalid ones (f != VALID,
+    # which repeat their group's counts) never pass `measured`.
     kept, _ = cube._classify(cells, spec)
     measured = kept["measured"]
     first_minute = agg.origin_ns // BUCKET_NS

@@ -553,8 +553,16 @@ class SqlSource:
             latency: pa.Table | cube.Cells
             ttft: pa.Table | cube.Cells | None = None
             if packed:
+                # The chosen thresholds are counted in the same scan (c0 ..).
+                params.update(exact.threshold_params(self.thresholds))
                 sql = cube.packed_sql(
-                    dialect, spec, src, bool(where), ttft=resolved.ttft is not None, parts=parts
+                    dialect,
+                    spec,
+                    src,
+                    bool(where),
+                    ttft=resolved.ttft is not None,
+                    parts=parts,
+                    thresholds=len(self.thresholds),
                 )
                 latency, ttft = cube.unpack(fetch(sql))
             else:
@@ -569,7 +577,9 @@ class SqlSource:
                 source=self.describe(),
                 ttft_cells=ttft,
             )
-            if self.thresholds:
+            if self.thresholds and isinstance(latency, cube.Cells) and latency.lengths is not None:
+                agg = exact.with_threshold_counts(agg, latency, spec, self.thresholds)
+            elif self.thresholds:
                 sql = exact.threshold_sql(dialect, spec, src, bool(where), len(self.thresholds))
                 counted = self._fetch(
                     conn, sql, {**params, **exact.threshold_params(self.thresholds)}

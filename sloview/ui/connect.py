@@ -164,10 +164,11 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
     )
     exact_pct = c2.toggle(
         "exact percentiles (percentile_cont)",
-        value=True,
+        value=False,
         key="src_sql_percentile_cont",
         help="Only when aggregating in PostgreSQL: p50 to p99.9 computed exactly in the "
-        "database (one more pass over the rows).",
+        "database. It sorts every latency once more: about 4 s more per 10 million rows; "
+        "without it percentiles are within 1% (from the bins).",
     )
     options = SourceOptions(
         table=table if how == "a table" else None,
