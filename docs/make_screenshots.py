@@ -17,6 +17,10 @@ from playwright.sync_api import Page, sync_playwright
 from sloview.report.pdf import LAUNCH_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import servers  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
 
 
@@ -59,39 +63,13 @@ def _settle(page: Page, text: str) -> None:
     time.sleep(3)
 
 
-def _sample_database(path: Path) -> None:
-    """The bundled sample as an SQLite table, for the connected-source screenshot."""
-    import sqlite3
-
-    import numpy as np
-
-    from sloview.ingest import load_requests
-    from sloview.ingest.table import LATENCY, OK, times_ns
-
-    frame = load_requests(ROOT / "sample_data" / "genai_requests.parquet").frame
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "CREATE TABLE requests (ts INTEGER, endpoint TEXT, status INTEGER, latency_ms REAL)"
-        )
-        conn.executemany(
-            "INSERT INTO requests VALUES (?, ?, ?, ?)",
-            zip(
-                (times_ns(frame) // 1_000_000).tolist(),
-                frame["endpoint"].astype(str).tolist(),
-                np.where(frame[OK].to_numpy(), 200, 500).tolist(),
-                frame[LATENCY].astype(float).tolist(),
-                strict=True,
-            ),
-        )
-
-
 def _connected(page: Page, url: str) -> None:
     """The Data page after connecting a database too large to read as rows."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "requests.db"
-        _sample_database(db)
+        servers.sample_sqlite(db, ROOT / "sample_data" / "genai_requests.parquet")
         page.goto(url)
         _settle(page, "valid requests")
         page.get_by_text("Connect a database or Prometheus").click()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from sloview import explore
-from sloview.charts import rates
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
 from sloview.summary import error_breakdown
 from sloview.ui import aggregated_view, connect, mapping_form, state
@@ -125,15 +124,4 @@ st.subheader("Preview (canonical table)")
 st.dataframe(table.frame.head(20), width="stretch", hide_index=True)
 
 if loaded.engine.has_time:
-    st.subheader("Data quality")
-    q = explore.data_quality(loaded.view, loaded.engine)
-    cols = st.columns(4)
-    cols[0].metric("requests per hour", f"{q['requests_per_hour']:,.0f}")
-    cols[1].metric("longest gap without requests", f"{q['longest_gap_minutes']} min")
-    cols[2].metric("empty 5-minute slices", percent(float(q["empty_5min_share"]), 1))
-    cols[3].metric(
-        "5-minute slices with < 10 requests",
-        percent(float(q["low_traffic_5min_share"]), 1),
-        help="Timeslice SLOs judge such slices on little evidence; see the low-traffic rule.",
-    )
-    st.plotly_chart(rates(explore.rates_over_time(loaded.engine, 3600)), width="stretch")
+    aggregated_view.quality_panel(explore.data_quality(loaded.view, loaded.engine), loaded.engine)

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sloview.ingest import load_requests
+from sloview.ingest.table import RequestTable
+from tests import servers
+
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
 SPECS = ROOT.parent / "shared" / "specs"
@@ -42,3 +46,60 @@ def sample_path() -> Path:
     """The bundled sample data set."""
     assert SAMPLE.is_file(), "sample_data/genai_requests.parquet is part of the repository"
     return SAMPLE
+
+
+# -- the real servers of the source tests (started once per session by tests/servers.py) --
+
+ALIBABA_CSV = "alibaba_gentd26_genai_serving/lora_request_trace.csv"
+ALIBABA_OM = "prometheus_openmetrics_derived/alibaba_gentd26_genai_request_duration_seconds.om.txt"
+
+
+@pytest.fixture(scope="session")
+def csv_path(realdata: Path) -> Path:
+    """The real request trace (Alibaba GenAI serving)."""
+    return realdata / ALIBABA_CSV
+
+
+@pytest.fixture(scope="session")
+def file_table(csv_path: Path) -> RequestTable:
+    """The trace read as a file: what every database figure is compared with."""
+    return load_requests(csv_path)
+
+
+@pytest.fixture(scope="session")
+def pg(csv_path: Path) -> servers.Postgres:
+    """The shared PostgreSQL with the trace COPY-loaded (once per test session)."""
+    try:
+        server: servers.Postgres = servers.alibaba_postgres(csv_path)
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def om_path(realdata: Path) -> Path:
+    """The OpenMetrics histogram derived from the trace."""
+    return realdata / ALIBABA_OM
+
+
+@pytest.fixture(scope="session")
+def prom(om_path: Path) -> servers.Prometheus:
+    """Prometheus over blocks backfilled from the OpenMetrics file (once per session)."""
+    try:
+        server: servers.Prometheus = servers.shared_prometheus(om_path)
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def auth_prom() -> servers.Prometheus:
+    """An empty Prometheus that requires basic auth."""
+    try:
+        server: servers.Prometheus = servers.shared_auth_prometheus()
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    return server

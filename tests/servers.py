@@ -416,3 +416,30 @@ def _alibaba_postgres(csv_path: Path) -> Postgres:
 
 
 alibaba_postgres = functools.cache(_alibaba_postgres)
+
+
+def sample_sqlite(path: Path, sample: Path) -> None:
+    """The bundled sample as an SQLite table `requests` (epoch ms, endpoint, HTTP status,
+    latency in ms): a database too big to read as rows once the row limit is small."""
+    import sqlite3
+
+    import numpy as np
+
+    from sloview.ingest import load_requests
+    from sloview.ingest.table import LATENCY, OK, times_ns
+
+    frame = load_requests(sample).frame
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE requests (ts INTEGER, endpoint TEXT, status INTEGER, latency_ms REAL)"
+        )
+        conn.executemany(
+            "INSERT INTO requests VALUES (?, ?, ?, ?)",
+            zip(
+                (times_ns(frame) // 1_000_000).tolist(),
+                frame["endpoint"].astype(str).tolist(),
+                np.where(frame[OK].to_numpy(), 200, 500).tolist(),
+                frame[LATENCY].astype(float).tolist(),
+                strict=True,
+            ),
+        )

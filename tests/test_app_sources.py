@@ -3,7 +3,6 @@ secrets."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sloview.ingest import load_requests
-from sloview.ingest.table import LATENCY, OK, times_ns
+from sloview.ingest.table import LATENCY, OK
 from sloview.sources.aggregates import LOG_BIN_WIDTH
 from tests import servers
 from tests.conftest import require
@@ -75,22 +74,8 @@ def _connect_sql(at: AppTest, url: str, table: str, **fields: object) -> AppTest
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Path:
     """The bundled sample as an SQLite table (epoch ms, HTTP status)."""
-    frame = load_requests(sample_path).frame
     db = tmp_path_factory.mktemp("db") / "requests.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TABLE requests (ts INTEGER, endpoint TEXT, status INTEGER, latency_ms REAL)"
-        )
-        conn.executemany(
-            "INSERT INTO requests VALUES (?, ?, ?, ?)",
-            zip(
-                (times_ns(frame) // 1_000_000).tolist(),
-                frame["endpoint"].astype(str).tolist(),
-                np.where(frame[OK].to_numpy(), 200, 500).tolist(),
-                frame[LATENCY].astype(float).tolist(),
-                strict=True,
-            ),
-        )
+    servers.sample_sqlite(db, sample_path)
     return db
 
 

@@ -25,7 +25,6 @@ import pytest
 
 from sloview.cli import main
 from sloview.errors import SourceError
-from sloview.ingest import load_requests
 from sloview.ingest.table import RequestTable, times_ns
 from sloview.sources.aggregates import LOG_BIN_WIDTH, from_requests
 from sloview.sources.open import (
@@ -37,7 +36,6 @@ from sloview.sources.open import (
 )
 from sloview.summary import summarize_aggregates
 from tests import servers
-from tests.conftest import require
 
 ALIBABA = "alibaba_gentd26_genai_serving/lora_request_trace.csv"
 OM = "prometheus_openmetrics_derived/alibaba_gentd26_genai_request_duration_seconds.om.txt"
@@ -61,57 +59,6 @@ def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     for key in list(os.environ):
         if key.startswith("SLOVIEW_"):
             monkeypatch.delenv(key)
-
-
-@pytest.fixture(scope="session")
-def csv_path(realdata: Path) -> Path:
-    """The real request trace."""
-    return realdata / ALIBABA
-
-
-@pytest.fixture(scope="session")
-def file_table(csv_path: Path) -> RequestTable:
-    """The trace read as a file."""
-    return load_requests(csv_path)
-
-
-@pytest.fixture(scope="session")
-def pg(csv_path: Path) -> servers.Postgres:
-    """The shared PostgreSQL with the trace COPY-loaded."""
-    try:
-        server: servers.Postgres = servers.alibaba_postgres(csv_path)
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
-
-
-@pytest.fixture(scope="session")
-def om_path(realdata: Path) -> Path:
-    """The derived OpenMetrics file."""
-    return realdata / OM
-
-
-@pytest.fixture(scope="session")
-def prom(om_path: Path) -> servers.Prometheus:
-    """Prometheus over blocks backfilled from the OpenMetrics file."""
-    try:
-        server: servers.Prometheus = servers.shared_prometheus(om_path)
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
-
-
-@pytest.fixture(scope="session")
-def auth_prom() -> servers.Prometheus:
-    """An empty Prometheus behind basic auth."""
-    try:
-        server: servers.Prometheus = servers.shared_auth_prometheus()
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
 
 
 @pytest.fixture(scope="session")

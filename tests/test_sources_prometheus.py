@@ -22,7 +22,6 @@ from sloview.errors import SourceError
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.prometheus import PrometheusSource, parse_step
 from tests import servers
-from tests.conftest import require
 
 OM = "prometheus_openmetrics_derived/alibaba_gentd26_genai_request_duration_seconds.om.txt"
 METRIC = "genai_request_duration_seconds"
@@ -30,34 +29,6 @@ START, END = "2024-11-15", "2024-12-09"
 DAY_S = 86_400
 TOKEN = "tok-test-Hq39Zr"
 _LINE = re.compile(r'^(\w+)_bucket\{status="(\w+)",le="([^"]+)"\} (\S+) (\d+)$')
-
-
-@pytest.fixture(scope="session")
-def om_path(realdata: Path) -> Path:
-    """The derived OpenMetrics file."""
-    return realdata / OM
-
-
-@pytest.fixture(scope="session")
-def prom(om_path: Path) -> servers.Prometheus:
-    """Prometheus over blocks backfilled from the file (once per test session)."""
-    try:
-        server: servers.Prometheus = servers.shared_prometheus(om_path)
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
-
-
-@pytest.fixture(scope="session")
-def auth_prom() -> servers.Prometheus:
-    """An empty Prometheus that requires basic auth."""
-    try:
-        server: servers.Prometheus = servers.shared_auth_prometheus()
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from sloview.errors import SourceError
-from sloview.ingest import load_requests
 from sloview.ingest import table as t
 from sloview.ingest.mapping import Mapping
 from sloview.ingest.table import RequestTable, times_ns
@@ -27,34 +26,10 @@ from sloview.sources.aggregates import Aggregates, from_requests
 from sloview.sources.sql import SqlSource
 from sloview.summary import summarize
 from tests import servers
-from tests.conftest import require
 
 ALIBABA = "alibaba_gentd26_genai_serving/lora_request_trace.csv"
 TABLE = servers.ALIBABA_TABLE
 DAY_NS = 86_400 * 10**9
-
-
-@pytest.fixture(scope="session")
-def csv_path(realdata: Path) -> Path:
-    """The real request trace."""
-    return realdata / ALIBABA
-
-
-@pytest.fixture(scope="session")
-def pg(csv_path: Path) -> servers.Postgres:
-    """The shared PostgreSQL with the trace COPY-loaded (once per test session)."""
-    try:
-        server: servers.Postgres = servers.alibaba_postgres(csv_path)
-    except servers.ServerMissingError as exc:
-        require(False, str(exc))
-        raise
-    return server
-
-
-@pytest.fixture(scope="session")
-def file_table(csv_path: Path) -> RequestTable:
-    """The same trace read as a file."""
-    return load_requests(csv_path)
 
 
 @pytest.fixture(scope="session")

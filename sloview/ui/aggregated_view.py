@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from sloview import explore
 from sloview.charts import rates
+from sloview.engine import Engine
 from sloview.ui import state
 from sloview.wording import percent
 
@@ -37,6 +40,11 @@ def render(loaded: state.Loaded) -> None:
         st.success("No rows were excluded.")
     for note in agg.notes:
         st.caption(note)
+    quality_panel(q, engine)
+
+
+def quality_panel(q: dict[str, Any], engine: Engine) -> None:
+    """The data-quality metrics and hourly rates (rows or aggregates alike)."""
     st.subheader("Data quality")
     cols = st.columns(4)
     cols[0].metric("requests per hour", f"{float(q['requests_per_hour']):,.0f}")
