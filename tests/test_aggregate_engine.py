@@ -220,3 +220,16 @@ def test_threshold_lists_parse_back(values: list[float]) -> None:
 def test_threshold_lists_refuse_what_is_not_a_duration(text: str) -> None:
     with pytest.raises(SpecError, match="is not a number of milliseconds"):
         parse_ms_list(text, "latency thresholds")
+
+
+def test_binned_histograms_draw_on_a_log_axis_even_from_zero_and_infinity() -> None:
+    from sloview.engine.distribution import BinnedValues
+
+    edges = np.array([0.0, 100.0, 250.0, 500.0, np.inf])
+    dist = BinnedValues(edges=edges, counts=np.array([3, 5, 0, 2]), exactness="le buckets")
+    drawn, counts = dist.log_histogram()
+    assert np.all(drawn > 0)
+    assert np.all(np.isfinite(drawn))
+    assert np.all(np.diff(drawn) > 0)
+    assert counts.tolist() == [3, 5, 0, 2]
+    assert dist.percentile(100) == 500.0  # the +Inf bucket answers its lower bound

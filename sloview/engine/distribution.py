@@ -209,7 +209,11 @@ class BinnedValues:
         edges = self.edges[first : last + 2].copy()
         counts = self.counts[first : last + 1]
         if edges[0] <= 0:
-            edges[0] = edges[1] / 10 ** (1 / 232) if edges[1] > 0 else 1e-3
+            # A log axis cannot start at 0: draw the lowest bin as wide (as a ratio) as the
+            # one above it.
+            wide = edges.size > 2 and edges[1] > 0 and math.isfinite(edges[2])
+            ratio = edges[2] / edges[1] if wide else 2.0
+            edges[0] = edges[1] / ratio if edges[1] > 0 else 1e-3
         if not math.isfinite(edges[-1]):
             edges[-1] = edges[-2] * 1.5
         if counts.size > bins:
