@@ -228,19 +228,7 @@ def _slo_section(inputs: ReportInputs, f: SLOFindings, i: int, scripts: list[str
     ]
     if slo.description:
         parts.append(f"<p>{esc(slo.description)}</p>")
-    pairs = []
-    if slo.service:
-        pairs.append(("Service", slo.service))
-    pairs += [
-        ("Attainment", text.attainment(sim.overall, slo.objective.target)),
-        ("Events", text.events(sim)),
-        ("Periods met", f"{text.periods_met(sim)} ({slo.window.describe()})"),
-        ("Budget left", f"{text.budget_left(sim)} in the latest period"),
-        ("Verdict", text.verdict(f)),
-        ("Pages per month", text.pages(f)),
-        ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),
-    ]
-    parts.append(_figures_dl(pairs))
+    parts.append(_figures_dl(text.slo_figure_pairs(f)))
 
     parts.append("<h3>Why this SLO</h3>")
     rationale = text.recommendation(f)
@@ -364,22 +352,7 @@ def _provenance(inputs: ReportInputs) -> str:
     parts = [
         '<section class="appendix" id="provenance">',
         "<h2>Data provenance</h2>",
-        _figures_dl(
-            [
-                ("Source", p.source_name),
-                ("Format", p.source_format),
-                ("Span", text.source_span(p)),
-                ("Rows read", text.count(p.rows_read)),
-                ("Requests used", text.count(p.rows)),
-                ("Rows left out", text.count(p.dropped_total)),
-                *(
-                    [("Rows outside the filters", text.count(p.filtered_out))]
-                    if p.filtered_out
-                    else []
-                ),
-                ("Timezone of naive times", p.timezone),
-            ]
-        ),
+        _figures_dl(text.provenance_pairs(p)),
     ]
     if p.dropped:
         parts.append("<h3>Rows left out, by reason</h3>")

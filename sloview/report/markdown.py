@@ -103,17 +103,7 @@ def _slo(inputs: ReportInputs, f: SLOFindings, i: int) -> str:
     parts = [f"## {i}. {md(f.name)}", f"**Promise:** {md(sim.statement)}"]
     if slo.description:
         parts.append(md(slo.description))
-    pairs = [("Service", slo.service)] if slo.service else []
-    pairs += [
-        ("Attainment", text.attainment(sim.overall, slo.objective.target)),
-        ("Events", text.events(sim)),
-        ("Periods met", f"{text.periods_met(sim)} ({slo.window.describe()})"),
-        ("Budget left", f"{text.budget_left(sim)} in the latest period"),
-        ("Verdict", text.verdict(f)),
-        ("Pages per month", text.pages(f)),
-        ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),
-    ]
-    parts.append(_bullets(pairs))
+    parts.append(_bullets(text.slo_figure_pairs(f)))
     rationale = text.recommendation(f)
     if rationale:
         parts.append(f"**Why this SLO.** {md(rationale)}")
@@ -194,22 +184,7 @@ def _provenance(inputs: ReportInputs) -> str:
     p = inputs.provenance
     parts = [
         "## Data provenance",
-        _bullets(
-            [
-                ("Source", p.source_name),
-                ("Format", p.source_format),
-                ("Span", text.source_span(p)),
-                ("Rows read", text.count(p.rows_read)),
-                ("Requests used", text.count(p.rows)),
-                ("Rows left out", text.count(p.dropped_total)),
-                *(
-                    [("Rows outside the filters", text.count(p.filtered_out))]
-                    if p.filtered_out
-                    else []
-                ),
-                ("Timezone of naive times", p.timezone),
-            ]
-        ),
+        _bullets(text.provenance_pairs(p)),
     ]
     if p.dropped:
         parts.append(

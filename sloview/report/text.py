@@ -439,3 +439,35 @@ def key_figure_rows(items: Sequence[SLOFindings]) -> list[tuple[str, ...]]:
         )
         for f in items
     ]
+
+
+def slo_figure_pairs(f: SLOFindings) -> list[tuple[str, str]]:
+    """(label, figure) pairs under an agreed SLO's heading, the same in both reports."""
+    sim = f.simulation
+    slo = sim.slo
+    service = [("Service", slo.service)] if slo.service else []
+    return [
+        *service,
+        ("Attainment", attainment(sim.overall, slo.objective.target)),
+        ("Events", events(sim)),
+        ("Periods met", f"{periods_met(sim)} ({slo.window.describe()})"),
+        ("Budget left", f"{budget_left(sim)} in the latest period"),
+        ("Verdict", verdict(f)),
+        ("Pages per month", pages(f)),
+        ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),
+    ]
+
+
+def provenance_pairs(p: Provenance) -> list[tuple[str, str]]:
+    """(label, figure) pairs of the data provenance section, the same in both reports."""
+    filtered = [("Rows outside the filters", count(p.filtered_out))] if p.filtered_out else []
+    return [
+        ("Source", p.source_name),
+        ("Format", p.source_format),
+        ("Span", source_span(p)),
+        ("Rows read", count(p.rows_read)),
+        ("Requests used", count(p.rows)),
+        ("Rows left out", count(p.dropped_total)),
+        *filtered,
+        ("Timezone of naive times", p.timezone),
+    ]
