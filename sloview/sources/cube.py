@@ -222,6 +222,41 @@ def bin_or_flag_sql(value: str, log10: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class RowSql:
+    """The per-row SQL every aggregation query shares."""
+
+    key: str  # the grouping key of the request's minute
+    minute: str  # that key, outside the GROUP BY, as a UTC minute
+    status: str  # the column the status policy reads, or NULL
+    latency: str  # end-to-end latency in ms
+    groups: tuple[str, ...]  # the segment and filter columns as text, aliased g0, g1 ...
+
+
+def row_sql(dialect: Dialect, spec: CubeSpec) -> RowSql:
+    """The minute, status, latency and group expressions of a request row."""
+    r = spec.resolved
+    q = dialect.quote
+    key, minute = dialect.minute(r.timestamp or "", spec.kind, r.tz)
+    status_column = _status_column(spec)
+    return RowSql(
+        key=key,
+        minute=minute,
+        status=q(status_column) if status_column else "NULL",
+        latency=dialect.scaled(q(r.latency), TO_MS[r.latency_unit]),
+        groups=tuple(
+            f"CAST({q(g)} AS {dialect.text_type}) AS g{i}" for i, g in enumerate(spec.group_columns)
+        ),
+    )
+
+
+def under_sql(i: int, value: str = "v") -> str:
+    """A valid latency under threshold :t{i} (at or under it when :o{i} = 0)."""
+    return (
+        f"{value} >= 0 AND {value} < 1e300 AND ({value} < :t{i} OR (:o{i} = 0 AND {value} = :t{i}))"
+    )
+
+
 def cube_sql(
     dialect: Dialect,
     spec: CubeSpec,
@@ -240,10 +275,8 @@ def cube_sql(
         return packed_sql(dialect, spec, source_sql, ranged, ttft=metric == "ttft", parts=parts)
     r = spec.resolved
     q = dialect.quote
-    key, minute = dialect.minute(r.timestamp or "", spec.kind, r.tz)
-    status_column = _status_column(spec)
-    status = q(status_column) if status_column else "NULL"
-    lat = dialect.scaled(q(r.latency), TO_MS[r.latency_unit])
+    x = row_sql(dialect, spec)
+    key, minute, status, lat = x.key, x.minute, x.status, x.latency
     columns = [f"{key} AS b", f"{status} AS s", f"{validity_sql(lat)} AS f"]
     keys = ["b", "s", "f"]
     if metric == "latency":
@@ -257,9 +290,8 @@ def cube_sql(
     columns.append(
         f"CASE WHEN {value} >= 0 AND {value} < 1e300 THEN {bin_sql} ELSE {NO_BIN} END AS k"
     )
-    for i, g in enumerate(spec.group_columns):
-        columns.append(f"CAST({q(g)} AS {dialect.text_type}) AS g{i}")
-        keys.append(f"g{i}")
+    columns.extend(x.groups)
+    keys.extend(f"g{i}" for i in range(len(x.groups)))
     where = f" WHERE {dialect.range_filter(r.timestamp or '', spec.kind)}" if ranged else ""
     inner = f"SELECT {', '.join(columns)} FROM {source_sql}{where}"
     return (
@@ -295,28 +327,21 @@ def packed_sql(
     """
     r = spec.resolved
     q = dialect.quote
-    key, minute = dialect.minute(r.timestamp or "", spec.kind, r.tz)
-    status_column = _status_column(spec)
-    status = q(status_column) if status_column else "NULL"
-    lat = dialect.scaled(q(r.latency), TO_MS[r.latency_unit])
+    x = row_sql(dialect, spec)
+    key, minute, status, lat = x.key, x.minute, x.status, x.latency
     columns = [f"{key} AS b", f"{status} AS s", f"{bin_or_flag_sql(lat, dialect.log10())} AS k"]
     arrays = ["array_send(array_agg(k)) AS latency"]
     if thresholds:
         columns.append(f"{lat} AS v")
-        arrays.extend(
-            f"COUNT(*) FILTER (WHERE v >= 0 AND v < 1e300 AND "
-            f"(v < :t{i} OR (:o{i} = 0 AND v = :t{i}))) AS c{i}"
-            for i in range(thresholds)
-        )
+        arrays.extend(f"COUNT(*) FILTER (WHERE {under_sql(i)}) AS c{i}" for i in range(thresholds))
     if ttft:
         assert r.ttft is not None
         value = dialect.scaled(q(r.ttft), TO_MS[r.ttft_unit or r.latency_unit])
         columns.append(f"{bin_or_flag_sql(value, dialect.log10())} AS tk")
         arrays.append("array_send(array_agg(tk)) AS ttft")
     keys = ["b", "s"]
-    for i, g in enumerate(spec.group_columns):
-        columns.append(f"CAST({q(g)} AS {dialect.text_type}) AS g{i}")
-        keys.append(f"g{i}")
+    columns.extend(x.groups)
+    keys.extend(f"g{i}" for i in range(len(x.groups)))
     ranges = [dialect.range_filter(r.timestamp or "", spec.kind)] if ranged else []
     branches = []
     for part in parts or [""]:

@@ -18,7 +18,6 @@ import pyarrow as pa
 
 from sloview.sources import cube
 from sloview.sources.aggregates import BUCKET_NS, Aggregates
-from sloview.units import TO_MS
 
 Threshold = tuple[str, float]  # (op "lte" | "lt", threshold in ms), on end-to-end latency
 
@@ -29,24 +28,19 @@ def threshold_sql(
     """Per minute, status, validity and group: requests, and those under each of `n`
     thresholds bound as :t0 .. (with :o0 .. = 1 for `lt`, 0 for `lte`)."""
     r = spec.resolved
-    q = dialect.quote
-    key, minute = dialect.minute(r.timestamp or "", spec.kind, r.tz)
-    status_column = spec.policy.column if spec.policy.kind != "none" else None
-    status = q(status_column) if status_column else "NULL"
-    lat = dialect.scaled(q(r.latency), TO_MS[r.latency_unit])
-    columns = [f"{key} AS b", f"{status} AS s", f"{cube.validity_sql(lat)} AS f", f"{lat} AS v"]
-    keys = ["b", "s", "f"]
-    for i, g in enumerate(spec.group_columns):
-        columns.append(f"CAST({q(g)} AS {dialect.text_type}) AS g{i}")
-        keys.append(f"g{i}")
-    where = f" WHERE {dialect.range_filter(r.timestamp or '', spec.kind)}" if ranged else ""
-    under = [
-        f"SUM(CASE WHEN v >= 0 AND v < 1e300 AND (v < :t{i} OR (:o{i} = 0 AND v = :t{i})) "
-        f"THEN 1 ELSE 0 END) AS c{i}"
-        for i in range(n)
+    x = cube.row_sql(dialect, spec)
+    columns = [
+        f"{x.key} AS b",
+        f"{x.status} AS s",
+        f"{cube.validity_sql(x.latency)} AS f",
+        f"{x.latency} AS v",
+        *x.groups,
     ]
+    keys = ["b", "s", "f", *(f"g{i}" for i in range(len(x.groups)))]
+    where = f" WHERE {dialect.range_filter(r.timestamp or '', spec.kind)}" if ranged else ""
+    under = [f"SUM(CASE WHEN {cube.under_sql(i)} THEN 1 ELSE 0 END) AS c{i}" for i in range(n)]
     return (
-        f"SELECT {minute} AS m, {', '.join(keys[1:])}, n, "
+        f"SELECT {x.minute} AS m, {', '.join(keys[1:])}, n, "
         f"{', '.join(f'c{i}' for i in range(n))} FROM ("
         f"SELECT {', '.join(keys)}, COUNT(*) AS n, {', '.join(under)} "
         f"FROM (SELECT {', '.join(columns)} FROM {source_sql}{where}) AS r "
@@ -138,7 +132,7 @@ def percentile_sql(
     latency (the statuses counted as successes bound as :oks)."""
     r = spec.resolved
     q = dialect.quote
-    lat = dialect.scaled(q(r.latency), TO_MS[r.latency_unit])
+    lat = cube.row_sql(dialect, spec).latency
     conditions = [f"{q(r.timestamp or '')} IS NOT NULL", f"{lat} >= 0", f"{lat} < 1e300"]
     if ranged:
         conditions.append(dialect.range_filter(r.timestamp or "", spec.kind))
