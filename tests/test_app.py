@@ -8,29 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sloview.ingest import load_requests
 from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
+from tests.apptest import clean, metric, navigation_like_the_server, run_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 
-
-def _app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    return at
-
-
-def _clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+# Imported for its name: every test here runs the app as the server does.
+pytestmark = pytest.mark.usefixtures(navigation_like_the_server.__name__)
 
 
 def _figures(at: AppTest) -> list[dict]:
@@ -51,63 +40,47 @@ def _statement(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("### ")).removeprefix("### ")
 
 
-@pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py on every rerun, as the server does once st.navigation has been called.
-
-    AppTest resets Streamlit's "pages/ folder" flag before each run, so without this it would
-    rerun the last page file directly (old-style multipage apps) and skip app.py's sidebar.
-    """
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 @pytest.fixture(scope="module")
 def sample_rows(sample_path: Path) -> int:
     return load_requests(sample_path).rows
 
 
 def test_data_page_opens_on_the_bundled_sample(sample_rows: int) -> None:
-    at = _app()
-    _clean(at)
+    at = run_app()
+    clean(at)
     assert not at.error
     assert at.title[0].value == "Data"
-    assert _metric(at, "valid requests") == f"{sample_rows:,}"
-    assert _metric(at, "time span") == "42.0 days"
+    assert metric(at, "valid requests") == f"{sample_rows:,}"
+    assert metric(at, "time span") == "42.0 days"
     figure = _figures(at)[0]
     assert {trace["name"] for trace in figure["data"]} == {"requests/s", "error rate"}
 
 
 def test_uploading_a_real_jtl_file_replaces_the_sample(realdata: Path) -> None:
     path = realdata / "jmeter_error_samples" / "taurus_slow-stdev.jtl"
-    at = _app()
+    at = run_app()
     at.file_uploader[0].set_value((path.name, path.read_bytes(), "text/csv")).run()
-    _clean(at)
+    clean(at)
     assert not at.error
-    assert _metric(at, "valid requests") == "599"
-    assert _metric(at, "failed requests") == "63"
+    assert metric(at, "valid requests") == "599"
+    assert metric(at, "failed requests") == "63"
     assert any("JMeter JTL" in c.value for c in at.caption)
 
 
 def test_a_broken_upload_shows_an_error_and_keeps_working(sample_rows: int) -> None:
-    at = _app()
+    at = run_app()
     page = b"<!DOCTYPE html><html><body>Session expired, please log in</body></html>"
     at.file_uploader[0].set_value(("export.csv", page, "text/csv")).run()
-    _clean(at)
+    clean(at)
     assert len(at.error) == 1
     assert "HTML page" in at.error[0].value
-    assert _metric(at, "valid requests") == f"{sample_rows:,}"
+    assert metric(at, "valid requests") == f"{sample_rows:,}"
 
 
 def test_explore_shows_exact_percentiles_and_charts(sample_path: Path) -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/2_explore.py").run()
-    _clean(at)
+    clean(at)
     frame = at.dataframe[0].value
     table = load_requests(sample_path).frame
     ok = table.loc[table["ok"], "latency_ms"].to_numpy()
@@ -119,25 +92,25 @@ def test_explore_shows_exact_percentiles_and_charts(sample_path: Path) -> None:
 
 
 def test_explore_switches_to_time_to_first_token() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/2_explore.py").run()
     at.radio[0].set_value("ttft_ms").run()
-    _clean(at)
+    clean(at)
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
     assert "Distribution of time to first token" in titles
 
 
 def test_design_follows_the_threshold_slider() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
-    _clean(at)
+    clean(at)
     before = _statement(at)
     periods_before = _figures(at)[0]["data"][0]["y"]
     slider = at.select_slider(key="c_threshold")
     assert "20.0 s" in slider.options  # round values on a log scale, formatted for people
     assert slider.value > 20_000.0
     slider.set_value(20_000.0).run()
-    _clean(at)
+    clean(at)
     after = _statement(at)
     assert after != before
     assert after == "99% of requests complete within 20.0 s, measured over a rolling 28 days."
@@ -150,10 +123,10 @@ def test_design_follows_the_threshold_slider() -> None:
 
 
 def test_design_refuses_an_invalid_name_without_a_traceback() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.text_input(key="c_name").set_value("Chat Latency!").run()
-    _clean(at)
+    clean(at)
     assert any("not a valid SLO name" in e.value for e in at.error)
 
 
@@ -170,7 +143,7 @@ def test_design_restores_a_candidate_from_a_link() -> None:
     at.query_params["slo"] = encode_slo(slo)
     at.run()
     at.switch_page("pages/3_design.py").run()
-    _clean(at)
+    clean(at)
     assert _statement(at) == (
         "95% of requests get their first token within 500 ms, measured over calendar weeks (UTC)."
     )
@@ -178,36 +151,36 @@ def test_design_restores_a_candidate_from_a_link() -> None:
 
 
 def test_availability_candidate_and_alert_backtest() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.radio(key="c_kind").set_value("availability").run()
     at.select_slider(key="c_target").set_value(0.995).run()
-    _clean(at)
+    clean(at)
     assert _statement(at) == "99.5% of requests succeed, measured over a rolling 28 days."
     at.segmented_control(key="design_view").set_value("Alerts").run()
-    _clean(at)
+    clean(at)
     timeline = next(f for f in _figures(at) if "Alert backtest" in f["layout"]["title"]["text"])
     assert "1 of 1 violations caught" in timeline["layout"]["title"]["text"]
 
 
 def test_shortlist_compare_and_export() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.text_input(key="c_name").set_value("chat-latency").run()
     at.button[0].click().run()
     at.radio(key="c_kind").set_value("availability").run()
     at.text_input(key="c_name").set_value("availability").run()
     at.button[0].click().run()
-    _clean(at)
+    clean(at)
     at.switch_page("pages/4_compare.py").run()
-    _clean(at)
+    clean(at)
     table = at.get("arrow_data_editor")[0].value if at.get("arrow_data_editor") else None
     names = list(at.session_state["shortlist"])
     assert [c.slo.name for c in names] == ["chat-latency", "availability"]
     assert table is None or list(table["name"]) == ["chat-latency", "availability"]
     assert len(_figures(at)) == 2
     at.switch_page("pages/5_export.py").run()
-    _clean(at)
+    clean(at)
     assert [s.value for s in at.success] == [
         "Valid OpenSLO v1 (checked against the OpenSLO SDK's rules)."
     ]
@@ -222,30 +195,30 @@ def test_shortlist_compare_and_export() -> None:
         "Download session.json",
     ]
     at.radio[0].set_value("sloview YAML").run()
-    _clean(at)
+    clean(at)
     assert at.code[0].value.startswith("slos:\n- name: chat-latency")
     assert "/design?slo=" in at.code[-1].value
 
 
 def test_filters_apply_on_every_page(sample_path: Path) -> None:
-    at = _app()
+    at = run_app()
     at.sidebar.multiselect(key="filter_endpoint").set_value(["embeddings"]).run()
-    _clean(at)
+    clean(at)
     frame = load_requests(sample_path).frame
     expected = int((frame["endpoint"] == "embeddings").sum())
     assert any(f"Showing {expected:,} requests" in c.value for c in at.sidebar.caption)
     at.switch_page("pages/2_explore.py").run()
-    _clean(at)
-    assert _metric(at, "successful requests measured") == (
+    clean(at)
+    assert metric(at, "successful requests measured") == (
         f"{int(((frame['endpoint'] == 'embeddings') & frame['ok']).sum()):,}"
     )
 
 
 def test_design_target_view_marks_the_recommendation() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.segmented_control(key="design_view").set_value("Target design").run()
-    _clean(at)
+    clean(at)
     assert any("tightest threshold" in i.value for i in at.info)
     sweep = next(f for f in _figures(at) if f["layout"]["title"]["text"].startswith("What each"))
     assert len(_array(sweep["data"][0]["x"])) >= 200
@@ -254,31 +227,31 @@ def test_design_target_view_marks_the_recommendation() -> None:
 
 
 def test_design_segments_view_lists_each_endpoint() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.segmented_control(key="design_view").set_value("Segments").run()
-    _clean(at)
+    clean(at)
     table = at.dataframe[-1].value
     assert sorted(table["endpoint"]) == ["chat", "completions", "embeddings"]
 
 
 def test_joint_candidate_design_and_goodput() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/3_design.py").run()
     at.radio(key="c_kind").set_value("joint").run()
-    _clean(at)
+    clean(at)
     statement = _statement(at)
     assert statement.startswith("99% of requests succeed, get their first token within")
     assert "stream each token within" in statement
     at.segmented_control(key="design_view").set_value("Target design").run()
-    _clean(at)
+    clean(at)
     heatmap = next(f for f in _figures(at) if f["data"][0]["type"] == "heatmap")
     z = _array(heatmap["data"][0]["z"])
     assert z.ndim == 2
     assert min(z.shape) >= 10
     assert np.nanmax(z) <= 1.0
     at.segmented_control(key="design_view").set_value("Goodput").run()
-    _clean(at)
+    clean(at)
     goodput = _figures(at)[0]
     names = [trace["name"] for trace in goodput["data"]]
     assert "goodput (good in every way)" in names
@@ -288,24 +261,24 @@ def test_joint_candidate_design_and_goodput() -> None:
 
 
 def test_error_class_switch_changes_the_failure_count(sample_path: Path) -> None:
-    at = _app()
-    before = int(_metric(at, "failed requests").replace(",", ""))
+    at = run_app()
+    before = int(metric(at, "failed requests").replace(",", ""))
     frame = load_requests(sample_path).frame
     rate_limited = int((frame["status"] == 429).sum())
     at.multiselect(key="error_good_classes").set_value(["client_error", "rate_limited"])
     at.button(key="FormSubmitter:error_classes-Apply").click().run()
-    _clean(at)
-    after = int(_metric(at, "failed requests").replace(",", ""))
+    clean(at)
+    after = int(metric(at, "failed requests").replace(",", ""))
     # Rate-limited requests now count as good: exactly the 429s leave the failures.
     assert after == before - rate_limited
 
 
 def test_time_free_comparison_of_llmperf_providers(realdata: Path) -> None:
     path = realdata / "llmperf_leaderboard_2023" / "llmperf_requests_flat.csv"
-    at = _app()
+    at = run_app()
     at.file_uploader[0].set_value((path.name, path.read_bytes(), "text/csv")).run()
     at.switch_page("pages/2_explore.py").run()
-    _clean(at)
+    clean(at)
     assert not at.error
     table = at.dataframe[-1].value
     assert sorted(table["provider"]) == sorted(

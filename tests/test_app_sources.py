@@ -7,44 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sloview.ingest import load_requests
 from sloview.ingest.table import LATENCY, OK
 from sloview.sources.aggregates import LOG_BIN_WIDTH
 from tests import servers
+from tests.apptest import clean, metric, navigation_like_the_server, run_app
 from tests.conftest import require
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 240
 ALIBABA = "alibaba_gentd26_genai_serving/lora_request_trace.csv"
 
-
-@pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py on every rerun, as the server does (see tests/test_app.py)."""
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    return at
-
-
-def _clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+# Imported for its name: every test here runs the app as the server does.
+pytestmark = pytest.mark.usefixtures(navigation_like_the_server.__name__)
 
 
 def _shown_text(at: AppTest) -> str:
@@ -83,16 +59,18 @@ def test_a_large_table_is_aggregated_and_every_page_works(
     sample_db: Path, sample_path: Path
 ) -> None:
     frame = load_requests(sample_path).frame
-    at = _connect_sql(_app(), f"sqlite:///{sample_db}", "requests", limit=1000, segments="endpoint")
-    _clean(at)
+    at = _connect_sql(
+        run_app(TIMEOUT), f"sqlite:///{sample_db}", "requests", limit=1000, segments="endpoint"
+    )
+    clean(at)
     assert not at.error, [e.value for e in at.error]
-    assert _metric(at, "requests") == f"{len(frame):,}"
-    assert _metric(at, "failed requests") == f"{int((~frame[OK]).sum()):,}"
+    assert metric(at, "requests") == f"{len(frame):,}"
+    assert metric(at, "failed requests") == f"{int((~frame[OK]).sum()):,}"
     assert any("Aggregated in the source" in i.value for i in at.info)
     assert any("aggregated per minute" in c.value for c in at.sidebar.caption)
 
     at.switch_page("pages/2_explore.py").run()
-    _clean(at)
+    clean(at)
     table = at.dataframe[0].value
     exact = np.percentile(frame.loc[frame[OK], LATENCY].to_numpy(), 95)
     p95 = table.loc[table["percentile"] == "p95", "value_ms"].iloc[0]
@@ -100,14 +78,14 @@ def test_a_large_table_is_aggregated_and_every_page_works(
     assert any("Aggregated data" in i.value for i in at.info)
 
     at.switch_page("pages/3_design.py").run()
-    _clean(at)
+    clean(at)
     assert not at.error, [e.value for e in at.error]
     assert any("Computed from aggregates" in i.value for i in at.info)
     kinds = at.radio(key="c_kind").options
     assert "joint" not in kinds  # rows only
     at.button[0].click().run()  # add to the shortlist
     at.switch_page("pages/5_export.py").run()
-    _clean(at)
+    clean(at)
     assert not at.error, [e.value for e in at.error]
     assert "kind: SLO" in at.code[0].value
     assert "Download report.html" in [b.label for b in at.get("download_button")]
@@ -121,36 +99,36 @@ def test_postgres_rows_with_a_typed_password_that_is_never_shown(realdata: Path)
         require(False, str(exc))
         raise
     at = _connect_sql(
-        _app(),
+        run_app(TIMEOUT),
         pg.url(password=None),
         servers.ALIBABA_TABLE,
         password=servers.PG_READER_PASSWORD,
     )
-    _clean(at)
+    clean(at)
     assert not at.error, [e.value for e in at.error]
-    assert _metric(at, "valid requests") == f"{load_requests(csv).rows:,}"
+    assert metric(at, "valid requests") == f"{load_requests(csv).rows:,}"
     # The mapping form lists the table's own columns, not the sample's.
     latency_choices = next(s.options for s in at.selectbox if s.label == "latency column")
     header = csv.read_text().splitlines()[0].split(",")
     assert set(latency_choices) == {"(detect)", *header}
     for page in ("pages/1_data.py", "pages/2_explore.py", "pages/3_design.py", "pages/5_export.py"):
         at.switch_page(page).run()
-        _clean(at)
+        clean(at)
         assert servers.PG_READER_PASSWORD not in _shown_text(at), page
 
 
 def test_a_wrong_port_is_a_clear_error_and_the_sample_stays(sample_path: Path) -> None:
     port = servers.free_port()
     at = _connect_sql(
-        _app(), f"postgresql+psycopg://reader:hunter22@127.0.0.1:{port}/logs", "requests"
+        run_app(TIMEOUT), f"postgresql+psycopg://reader:hunter22@127.0.0.1:{port}/logs", "requests"
     )
-    _clean(at)
+    clean(at)
     assert len(at.error) == 1
     message = at.error[0].value
     assert "cannot connect" in message
     assert f"127.0.0.1:{port}" in message
     assert "hunter22" not in _shown_text(at)
-    assert _metric(at, "valid requests") == f"{load_requests(sample_path).rows:,}"
+    assert metric(at, "valid requests") == f"{load_requests(sample_path).rows:,}"
 
 
 def test_prometheus_histogram_with_a_token_and_snapped_thresholds(realdata: Path) -> None:
@@ -166,45 +144,45 @@ def test_prometheus_histogram_with_a_token_and_snapped_thresholds(realdata: Path
     except servers.ServerMissingError as exc:
         require(False, str(exc))
         raise
-    metric, start, end = "genai_request_duration_seconds", "2024-11-15", "2024-12-09"
+    histogram, start, end = "genai_request_duration_seconds", "2024-11-15", "2024-12-09"
     expected = PrometheusSource(
-        prom.url, metric=metric, status_label="status", start=start, end=end, step="15m"
+        prom.url, metric=histogram, status_label="status", start=start, end=end, step="15m"
     ).aggregate()
-    at = _app()
+    at = run_app(TIMEOUT)
     at.radio(key="src_kind").set_value("Prometheus").run()
     at.text_input(key="src_prom_url").set_value(prom.url)
     at.text_input(key="src_prom_token").set_value("tok-app-Zq81")
-    at.text_input(key="src_prom_metric").set_value(metric)
+    at.text_input(key="src_prom_metric").set_value(histogram)
     at.text_input(key="src_prom_step").set_value("15m")
     at.text_input(key="src_prom_label").set_value("status")
     at.text_input(key="src_start").set_value(start)
     at.text_input(key="src_end").set_value(end)
     at.run()
     at.button(key="src_connect").click().run()
-    _clean(at)
+    clean(at)
     assert not at.error, [e.value for e in at.error]
-    assert _metric(at, "requests") == f"{expected.requests:,}"
-    assert _metric(at, "failed requests") == f"{expected.errors:,}"
+    assert metric(at, "requests") == f"{expected.requests:,}"
+    assert metric(at, "failed requests") == f"{expected.errors:,}"
     at.switch_page("pages/3_design.py").run()
-    _clean(at)
+    clean(at)
     assert not at.error, [e.value for e in at.error]
     info = " ".join(i.value for i in at.info)
     assert "Prometheus buckets" in info
     for page in ("pages/1_data.py", "pages/2_explore.py", "pages/3_design.py"):
         at.switch_page(page).run()
-        _clean(at)
+        clean(at)
         assert "tok-app-Zq81" not in _shown_text(at), page
 
 
 def test_a_prometheus_form_without_a_histogram_names_the_field() -> None:
-    at = _app()
+    at = run_app(TIMEOUT)
     at.radio(key="src_kind").set_value("Prometheus").run()
     at.text_input(key="src_prom_url").set_value("http://127.0.0.1:9")
     at.text_input(key="src_start").set_value("2024-11-15")
     at.text_input(key="src_end").set_value("2024-11-16")
     at.run()
     at.button(key="src_connect").click().run()
-    _clean(at)
+    clean(at)
     assert len(at.error) == 1
     message = at.error[0].value
     assert "'latency histogram'" in message
