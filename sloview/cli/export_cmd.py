@@ -1,0 +1,100 @@
+"""`sloview export` and `sloview validate`: SLOs as OpenSLO v1 or Sloth YAML, and checks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sloview.cli.base import EXIT_BAD_INPUT, EXIT_OK
+from sloview.cli.slo_flags import add_objective_flags, slos_from_args
+from sloview.cli.source_flags import add_source_flags, source_from_args
+from sloview.errors import SpecError
+from sloview.export import (
+    Export,
+    is_openslo,
+    load_documents,
+    read_text,
+    to_openslo,
+    to_sloth,
+    validate_documents,
+)
+
+
+def register(sub: Any) -> None:
+    """Add this command to the `sloview` parser."""
+    export = sub.add_parser(
+        "export",
+        help="agreed SLOs as OpenSLO v1 or Sloth YAML",
+        description="Write SLOs (from --slo FILE in any format sloview reads, or the objective "
+        "flags) as OpenSLO v1 (Service, SLO, AlertPolicy, AlertCondition ...) or as a Sloth "
+        "prometheus/v1 spec. Queries follow the metric source flags: PromQL for a Prometheus "
+        "histogram, SQL for a table, or a sloview source naming the request file. What the "
+        "format cannot hold is kept in sloview.dev/ annotations (Sloth: sloview_ labels), so "
+        "`sloview simulate SOURCE --slo FILE` reads the export back. Warnings go to stderr.",
+    )
+    add_objective_flags(export)
+    export.add_argument(
+        "--format",
+        choices=("openslo", "sloth"),
+        default="openslo",
+        help="openslo (default) or sloth (Occurrences SLOs on Prometheus only)",
+    )
+    export.add_argument(
+        "--service", metavar="NAME", help="service of every SLO (default: each SLO's own)"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_source_flags(export)
+    export.set_defaults(handler=_cmd_export, tz=None)
+
+    check = sub.add_parser(
+        "validate",
+        help="check an OpenSLO v1 file against the OpenSLO SDK's rules",
+        description="Check every document of an OpenSLO v1 file against the rules the OpenSLO "
+        "Go SDK enforces. Prints `valid: N documents`, or every violation on its own line "
+        "with its YAML path (exit 2).",
+    )
+    check.add_argument("file", metavar="FILE", help="OpenSLO v1 YAML (several documents allowed)")
+    check.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    slos = slos_from_args(args)
+    if args.service:
+        slos = [s.with_changes(service=args.service) for s in slos]
+    source = source_from_args(args)
+    result: Export = (
+        to_openslo(slos, source) if args.format == "openslo" else to_sloth(slos, source)
+    )
+    for warning in result.warnings:
+        sys.stderr.write(f"sloview: warning: {warning}\n")
+    if not args.output:
+        sys.stdout.write(result.text)
+        return EXIT_OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(result.text)
+    except OSError as exc:
+        raise SpecError(exc.strerror or "cannot be written", where=args.output) from None
+    kind = "OpenSLO v1" if args.format == "openslo" else "Sloth prometheus/v1"
+    print(f"wrote {args.output}: {len(slos)} SLO{'s' if len(slos) != 1 else ''} as {kind}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    docs = load_documents(read_text(args.file), args.file)
+    if not any(is_openslo(doc) for doc in docs):
+        raise SpecError(
+            "is not an OpenSLO file (no document has apiVersion: openslo/v1)",
+            where=args.file,
+            hint="`sloview validate` checks OpenSLO v1; `sloview export --slo FILE` converts "
+            "sloview and Sloth files",
+        )
+    violations = validate_documents(docs)
+    for violation in violations:
+        # The one place several lines are printed: each is a separate violation.
+        sys.stderr.write(f"{args.file}: {violation}\n")
+    if violations:
+        return EXIT_BAD_INPUT
+    print(f"valid: {len(docs)} document{'s' if len(docs) != 1 else ''}")
+    return EXIT_OK
