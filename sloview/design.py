@@ -23,15 +23,15 @@ from sloview.errors import SpecError
 from sloview.model import SLO
 from sloview.simulate import (
     PeriodTable,
-    _cumsum0,
-    _ratio_verdict,
-    _slice_cells,
-    _slice_sum,
-    _slices,
     build_grid,
+    cumsum0,
     event_counts,
     period_table,
+    ratio_verdict,
+    slice_cells,
     slice_cells_at,
+    slice_layout,
+    slice_sum,
 )
 from sloview.stats import clopper_pearson, percentile_rank_interval
 from sloview.units import format_ms
@@ -167,8 +167,8 @@ def _occurrence_sweep(
     np.cumsum(per_group, axis=1, out=cum[:, 1:])
     good_p = cum[:, de] - cum[:, ds]
     base_grid = build_grid(engine, slo)
-    ct = _cumsum0(base_grid.total)
-    table, _, _ = period_table(engine, slo, base_grid, _cumsum0(base_grid.good), ct)
+    ct = cumsum0(base_grid.total)
+    table, _, _ = period_table(engine, slo, base_grid, cumsum0(base_grid.good), ct)
     good_all = per_group.sum(axis=1).astype(float)
     return good_p, table.total, good_all, float(base_grid.total.sum())
 
@@ -197,8 +197,8 @@ def _slice_sweep(
     good_cells = slice_cells_at(engine, slo, thresholds)
     cum = np.zeros((thresholds.size, good_cells.shape[1] + 1))
     np.cumsum(good_cells, axis=1, out=cum[:, 1:])
-    ct = _cumsum0(base_grid.total)
-    table, start, end = period_table(engine, slo, base_grid, _cumsum0(base_grid.good), ct)
+    ct = cumsum0(base_grid.total)
+    table, start, end = period_table(engine, slo, base_grid, cumsum0(base_grid.good), ct)
     good_p = cum[:, end] - cum[:, start]
     return good_p, table.total, good_cells.sum(axis=1), float(base_grid.total.sum())
 
@@ -225,7 +225,7 @@ def _period_attainment(engine: Engine, slo: SLO, threshold: float | None = None)
 
 def _table(engine: Engine, slo: SLO, threshold: float | None = None) -> PeriodTable:
     grid = build_grid(engine, slo, threshold=threshold)
-    table, _, _ = period_table(engine, slo, grid, _cumsum0(grid.good), _cumsum0(grid.total))
+    table, _, _ = period_table(engine, slo, grid, cumsum0(grid.good), cumsum0(grid.total))
     return table
 
 
@@ -562,7 +562,7 @@ def joint_design(
 
     base_grid = build_grid(engine, slo)
     table, p_start, p_end = period_table(
-        engine, slo, base_grid, _cumsum0(base_grid.good), _cumsum0(base_grid.total)
+        engine, slo, base_grid, cumsum0(base_grid.good), cumsum0(base_grid.total)
     )
     occurrences = slo.budgeting.method == "Occurrences"
     if occurrences:
@@ -570,10 +570,10 @@ def joint_design(
         cells = lut[buckets]
         events = None
     else:
-        layout = _slices(engine, slo)
+        layout = slice_layout(engine, slo)
         n_cells = layout.n
         cells = buckets // layout.size
-        events = _slice_sum(event_counts(engine, slo)[1].astype(float), layout.size, layout.n)
+        events = slice_sum(event_counts(engine, slo)[1].astype(float), layout.size, layout.n)
         ds, de = p_start, p_end
     keep &= bin_a < na
     # One pass over the rows in order of bin_a: adding the rows of bin i to a running count
@@ -596,7 +596,7 @@ def joint_design(
         good = np.cumsum(running.reshape(n_cells, nb + 1), axis=1)[:, :nb].T.astype(float)
         if not occurrences:
             assert events is not None
-            good, _ = _slice_cells(slo, layout, _ratio_verdict(slo, good, events[None, :]), events)
+            good, _ = slice_cells(slo, layout, ratio_verdict(slo, good, events[None, :]), events)
         cum = np.zeros((nb, good.shape[1] + 1))
         np.cumsum(good, axis=1, out=cum[:, 1:])
         good_p = cum[:, de] - cum[:, ds]

@@ -153,7 +153,7 @@ def _set(path: list[Any], value: Any) -> Corruption:
     return corrupt
 
 
-def _slices(field: str, value: Any) -> Corruption:
+def slice_layout(field: str, value: Any) -> Corruption:
     def corrupt(d: dict[str, Any]) -> str:
         d["budgeting"] = {"method": "Timeslices", "slice": "5m", "slice_target": 0.9, field: value}
         return f"budgeting.{field}"
@@ -213,10 +213,10 @@ CORRUPTIONS: list[Corruption] = [
     _set(["sli", "percentile"], 150),
     _set(["sli", "failed_requests"], "maybe"),
     _set(["objective", "op"], "eq"),
-    _slices("slice", "7m"),
-    _slices("slice", "5 minutes"),
-    _slices("min_events", 2.5),
-    _slices("empty_slices", "ignore"),
+    slice_layout("slice", "7m"),
+    slice_layout("slice", "5 minutes"),
+    slice_layout("min_events", 2.5),
+    slice_layout("empty_slices", "ignore"),
     _set(["name"], "Chat Latency"),
     _window({"rolling": "1M"}, "window.rolling"),
     _window({"rolling": "36h"}, "window.rolling"),

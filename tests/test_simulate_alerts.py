@@ -9,7 +9,7 @@ The SLO is availability 99.9% over a rolling 30 days with the SRE Workbook alert
     ticket 1d/2h  x3      (10%)
     ticket 3d/6h  x1      (10%)
 
-The rules the engine applies (sloview/simulate.py), restated:
+The rules the engine applies (sloview/simulate/), restated:
 
 - burn over a window = (bad / valid in the window) / (1 - target); budget 1 - 0.999 = 0.001;
 - a rule is evaluated at the end of every minute and fires while BOTH its windows burn strictly

@@ -1,0 +1,302 @@
+"""Typed results of a simulation: attainment, periods, alert firings, violations, series."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sloview.engine import BUCKET_S
+from sloview.model import SLO, AlertWindow
+from sloview.summary import iso_utc
+from sloview.units import format_duration
+
+
+@dataclass(frozen=True)
+class Attainment:
+    """good / total with a 95% confidence interval."""
+
+    good: float
+    total: float
+    attainment: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (NaN as null)."""
+        return {
+            k: finite_or_none(getattr(self, k))
+            for k in ("good", "total", "attainment", "ci_low", "ci_high")
+        }
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """One SLO period (calendar period, or the rolling window ending at a day's end)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    good: float
+    total: float
+    attainment: float
+    met: bool | None
+    partial: bool
+    budget_remaining: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "start": iso_utc(self.start),
+            "end": iso_utc(self.end),
+            "good": finite_or_none(self.good),
+            "total": finite_or_none(self.total),
+            "attainment": finite_or_none(self.attainment),
+            "met": self.met,
+            "partial": self.partial,
+            "budget_remaining": finite_or_none(self.budget_remaining),
+        }
+
+
+@dataclass(frozen=True)
+class PeriodTable:
+    """All periods of a simulation as arrays; iterating yields `PeriodResult` rows."""
+
+    start_ns: np.ndarray
+    end_ns: np.ndarray
+    good: np.ndarray
+    total: np.ndarray
+    partial: np.ndarray
+    target: float
+
+    @property
+    def attainment(self) -> np.ndarray:
+        """good / total per period (NaN without events)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.total > 0, self.good / np.maximum(self.total, 1e-300), np.nan)
+
+    @property
+    def has_data(self) -> np.ndarray:
+        """Periods with at least one counted event or slice."""
+        return self.total > 0
+
+    @property
+    def met(self) -> np.ndarray:
+        """Whether each period met the target (False where it has no data)."""
+        return self.has_data & (self.attainment >= self.target - 1e-12)
+
+    @property
+    def budget_remaining(self) -> np.ndarray:
+        """Remaining share of the error budget per period (negative when overspent)."""
+        return 1.0 - (1.0 - self.attainment) / (1.0 - self.target)
+
+    def __len__(self) -> int:
+        return int(self.start_ns.size)
+
+    def __getitem__(self, i: int) -> PeriodResult:
+        i = range(len(self))[i]
+        att = float(self.attainment[i])
+        has = bool(self.total[i] > 0)
+        return PeriodResult(
+            start=pd.Timestamp(int(self.start_ns[i]), tz="UTC"),
+            end=pd.Timestamp(int(self.end_ns[i]), tz="UTC"),
+            good=float(self.good[i]),
+            total=float(self.total[i]),
+            attainment=att,
+            met=bool(att >= self.target - 1e-12) if has else None,
+            partial=bool(self.partial[i]),
+            budget_remaining=float(self.budget_remaining[i]),
+        )
+
+    def __iter__(self) -> Iterator[PeriodResult]:
+        return (self[i] for i in range(len(self)))
+
+
+@dataclass(frozen=True)
+class AlertFiring:
+    """An interval in which one alert rule would have fired."""
+
+    rule: AlertWindow
+    start_ns: int
+    end_ns: int
+    budget_spent: float
+    violation: int | None
+    delay_s: float | None
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """When the alert would have started firing (UTC)."""
+        return pd.Timestamp(self.start_ns, tz="UTC")
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """The last evaluation at which it was still firing (UTC); it resolves one step later."""
+        return pd.Timestamp(self.end_ns, tz="UTC")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "severity": self.rule.severity,
+            "long_window": _dur(self.rule.long_s),
+            "short_window": _dur(self.rule.short_s),
+            "burn_rate_threshold": self.rule.burn_rate,
+            "start": iso_utc(self.start),
+            "end": iso_utc(self.end),
+            "budget_spent_at_start": finite_or_none(self.budget_spent),
+            "violation": self.violation,
+            "detection_delay_s": self.delay_s,
+        }
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A stretch that spent error budget faster than sustainable, and whether alerts caught it."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    budget_spent: float
+    peak_burn: float
+    caught_by: tuple[str, ...]
+    detection_delay_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "start": iso_utc(self.start),
+            "end": iso_utc(self.end),
+            "budget_spent": finite_or_none(self.budget_spent),
+            "peak_burn_rate": finite_or_none(self.peak_burn),
+            "caught_by": list(self.caught_by),
+            "detection_delay_s": self.detection_delay_s,
+        }
+
+
+@dataclass(frozen=True)
+class Series:
+    """A named time series (UTC nanosecond times, float values)."""
+
+    name: str
+    times_ns: np.ndarray
+    values: np.ndarray
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """The times as a UTC DatetimeIndex."""
+        return utc_index(self.times_ns)
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """Attainment of the same SLO on one segment value."""
+
+    column: str
+    value: str
+    overall: Attainment
+    periods_met: int
+    periods: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "column": self.column,
+            "value": self.value,
+            **self.overall.to_dict(),
+            "periods_met": self.periods_met,
+            "periods": self.periods,
+        }
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """How one SLO would have done on the history in the engine."""
+
+    slo: SLO
+    statement: str
+    overall: Attainment
+    periods: PeriodTable
+    budget: Series
+    burn: tuple[Series, ...]
+    firings: tuple[AlertFiring, ...]
+    violations: tuple[Violation, ...]
+    segments: tuple[SegmentResult, ...] = ()
+    notes: tuple[str, ...] = ()
+    cell_s: int = BUCKET_S
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def error_budget_remaining(self) -> float:
+        """Budget left in the most recent period (negative when overspent)."""
+        return float(self.periods.budget_remaining[-1]) if len(self.periods) else math.nan
+
+    @property
+    def periods_met(self) -> int:
+        """How many periods met the objective."""
+        return int(self.periods.met.sum())
+
+    @property
+    def periods_with_data(self) -> int:
+        """How many periods had events (or slices) to judge."""
+        return int(self.periods.has_data.sum())
+
+    @property
+    def missed_violations(self) -> tuple[Violation, ...]:
+        """Violations no alert caught."""
+        return tuple(v for v in self.violations if not v.caught_by)
+
+    @property
+    def false_alerts(self) -> tuple[AlertFiring, ...]:
+        """Alert firings with no violation under way."""
+        return tuple(f for f in self.firings if f.violation is None)
+
+    def pages_per_month(self) -> float:
+        """Page-severity firings per 30 days of data."""
+        if not self.periods:
+            return math.nan
+        span_days = (
+            max((self.budget.times[-1] - self.budget.times[0]).total_seconds() / 86400, 1.0)
+            if len(self.budget.times) > 1
+            else 1.0
+        )
+        pages = sum(1 for f in self.firings if f.rule.severity == "page")
+        return pages * 30 / span_days
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON entry of `sloview simulate --json`."""
+        slo = self.slo
+        return {
+            "name": slo.name,
+            "sli": slo.sli.kind,
+            "metric": slo.sli.metric if slo.sli.kind == "latency" else None,
+            "conditions": [c.to_dict() for c in slo.sli.conditions],
+            "budgeting_method": slo.budgeting.method,
+            "target": slo.objective.target,
+            "threshold_ms": slo.threshold_ms,
+            "threshold": slo.objective.threshold,
+            "statement": self.statement,
+            "overall": self.overall.to_dict(),
+            "periods": [p.to_dict() for p in self.periods],
+            "periods_met": self.periods_met,
+            "error_budget_remaining": finite_or_none(self.error_budget_remaining),
+            "alerts": [f.to_dict() for f in self.firings],
+            "violations": [v.to_dict() for v in self.violations],
+            "segments": [s.to_dict() for s in self.segments],
+            "notes": list(self.notes),
+            "slo": slo.to_dict(),
+        }
+
+
+def finite_or_none(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _dur(seconds: int) -> str:
+    return format_duration(seconds)
+
+
+def utc_index(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")

@@ -1,0 +1,133 @@
+"""Simulate one SLO: the cell grid, periods, budget, burn rates and the alert backtest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sloview.engine import Engine
+from sloview.engine.timebase import PARTIAL_TOLERANCE_NS
+from sloview.errors import SpecError
+from sloview.model import SLO, AlertWindow
+from sloview.simulate.alerts import (
+    backtest,
+    find_violations,
+    hold_through_gaps,
+    merge_runs,
+    true_runs,
+)
+from sloview.simulate.budget import (
+    burn_series,
+    consumed_series,
+    cumsum0,
+    hour_ends,
+    inverse_budgets,
+    period_table,
+)
+from sloview.simulate.grid import JOINT_THRESHOLD, build_grid, overall_attainment, with_threshold
+from sloview.simulate.notes import data_notes, joint_notes, slo_notes
+from sloview.simulate.results import SegmentResult, Series, Simulation
+from sloview.wording import statement
+
+
+def simulate(
+    engine: Engine,
+    slo: SLO,
+    *,
+    segment_columns: tuple[str, ...] = (),
+    threshold: float | None = None,
+) -> Simulation:
+    """Simulate an SLO on the engine's history."""
+    if slo.segment:
+        engine = engine.view(slo.segment)
+    base = engine.require_time()
+    if threshold is not None:
+        if slo.sli.kind == "joint":
+            raise SpecError(JOINT_THRESHOLD, where="threshold")
+        slo = slo.with_changes(objective=with_threshold(slo, threshold))
+    grid = build_grid(engine, slo)
+    target = slo.objective.target
+    cg, ct = cumsum0(grid.good), cumsum0(grid.total)
+    periods, p_start, p_end = period_table(engine, slo, grid, cg, ct)
+    overall = overall_attainment(slo, grid)
+
+    cell_ns = grid.cell_s * 10**9
+    cell_end_ns = engine.cell_ends(grid.cell_s, grid.size)
+    # Totals do not move with the threshold: their trailing sums are kept on the engine, so a
+    # slider move only recomputes the bad side.
+    totals_key = (slo.sli, slo.budgeting, slo.window, slo.exclusions, target, grid.cell_s)
+
+    def inverse(cells: int, for_burn: bool = False) -> np.ndarray:
+        empty = 0.0 if for_burn else np.nan
+        return engine.memo(
+            (*totals_key, cells, for_burn), lambda: inverse_budgets(ct, cells, target, empty)
+        )
+
+    consumed = consumed_series(slo, grid, cg, ct, p_start, p_end, inverse)
+    hourly = hour_ends(grid.size, grid.cell_s)
+    budget = Series("error budget remaining", cell_end_ns[hourly], 1.0 - consumed[hourly])
+
+    # Alerts are judged only once the data cover the rule's long window: a backtest should
+    # not page on the first few minutes of a file.
+    first_cell = (base.first_ns - base.origin_ns) // cell_ns
+    has_data = grid.total > 0
+    cb = ct - cg
+    burns = []
+    runs: list[tuple[AlertWindow, int, int]] = []
+    for rule in slo.alert_windows:
+        long_cells = max(1, rule.long_s // grid.cell_s)
+        short_cells = max(1, rule.short_s // grid.cell_s)
+        long_b = burn_series(cb, ct, long_cells, target, inverse(long_cells, for_burn=True))
+        short_b = burn_series(cb, ct, short_cells, target, inverse(short_cells, for_burn=True))
+        label = rule.label()
+        burns.append(Series(f"{label} long", cell_end_ns, long_b))
+        burns.append(Series(f"{label} short", cell_end_ns, short_b))
+        fire = (long_b > rule.burn_rate) & (short_b > rule.burn_rate) & has_data
+        fire[: first_cell + long_cells - 1] = False
+        runs.extend(
+            (rule, s, e)
+            for s, e in merge_runs(true_runs(hold_through_gaps(fire, has_data)), short_cells)
+        )
+
+    raw_violations = find_violations(slo, grid, cg, ct)
+    runs.sort(key=lambda f: (f[1], f[0].long_s))
+    if slo.window.rolling_s is not None:
+        # "Budget spent" needs a full SLO window of data behind it; before that it is unknown.
+        covered = base.first_ns + slo.window.rolling_s * 10**9 - PARTIAL_TOLERANCE_NS
+        consumed = np.where(cell_end_ns >= covered, consumed, np.nan)
+    firings, violations = backtest(runs, raw_violations, consumed, cell_end_ns, grid.cell_s)
+    seg_results = tuple(
+        seg for column in segment_columns for seg in segment_results(engine, slo, column)
+    )
+    return Simulation(
+        slo=slo,
+        statement=statement(slo),
+        overall=overall,
+        periods=periods,
+        budget=budget,
+        burn=tuple(burns),
+        firings=firings,
+        violations=violations,
+        segments=seg_results,
+        notes=data_notes(engine, slo) + slo_notes(slo, periods) + joint_notes(engine, slo),
+        cell_s=grid.cell_s,
+        extras={"events_good": grid.events_good, "events_total": grid.events_total},
+    )
+
+
+def segment_results(engine: Engine, slo: SLO, column: str) -> list[SegmentResult]:
+    """The same SLO evaluated on each value of a segment column."""
+    out = []
+    for value in engine.segment_values(column):
+        view = engine.view(((column, value),))
+        grid = build_grid(view, slo)
+        periods, _, _ = period_table(view, slo, grid, cumsum0(grid.good), cumsum0(grid.total))
+        out.append(
+            SegmentResult(
+                column=column,
+                value=value,
+                overall=overall_attainment(slo, grid),
+                periods_met=int(periods.met.sum()),
+                periods=int(periods.has_data.sum()),
+            )
+        )
+    return out
