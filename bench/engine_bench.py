@@ -34,6 +34,7 @@ from synth import ensure_file
 
 from sloview.design import sweep_thresholds
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest import RequestTable, load_requests
 from sloview.model import SLO
 from sloview.simulate import simulate
@@ -82,15 +83,18 @@ def main() -> None:
     engine.index("latency_ms")
     precompute_s = time.perf_counter() - t0
 
-    simulate(engine, slo)  # warm the per-window caches a room builds on its first move
+    simulate(Scope.bind(engine, slo))  # warm the per-window caches a room builds on its first move
     thresholds = iter(np.linspace(300, 900, 1000))
     slider_ms = _median_ms(
-        lambda: simulate(engine, slo, threshold=float(next(thresholds))), max(args.repeats, 21)
+        lambda: simulate(Scope.bind(engine, slo), threshold=float(next(thresholds))),
+        max(args.repeats, 21),
     )
 
     sweep_grid = np.geomspace(100, 5000, 200)
-    sweep_thresholds(engine, slo, sweep_grid)
-    sweep_ms = _median_ms(lambda: sweep_thresholds(engine, slo, sweep_grid), args.repeats)
+    sweep_thresholds(Scope.bind(engine, slo), sweep_grid)
+    sweep_ms = _median_ms(
+        lambda: sweep_thresholds(Scope.bind(engine, slo), sweep_grid), args.repeats
+    )
 
     # sloview's own peak (load, index, moves, sweeps), before the pandas baselines run.
     sloview_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

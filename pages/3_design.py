@@ -17,10 +17,10 @@ from sloview.design import (
     sweep_targets,
     sweep_thresholds,
 )
+from sloview.engine import Scope
 from sloview.errors import SloviewError
 from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
-from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import data_notes, segment_results, simulate
 from sloview.summary import iso_utc
@@ -33,15 +33,15 @@ ensure_app()
 
 
 @st.cache_resource(max_entries=16, show_spinner="Computing the threshold-pair grid ...")
-def _joint_design(key: str, _loaded: state.Loaded, _slo: SLO, share: float) -> JointDesign:
-    return joint_design(_loaded.engine, _slo, share)
+def _joint_design(key: str, _scope: Scope, share: float) -> JointDesign:
+    return joint_design(_scope, share)
 
 
-def joint_design_cached(loaded: state.Loaded, slo: SLO, share: float) -> JointDesign:
+def joint_design_cached(loaded: state.Loaded, scope: Scope, share: float) -> JointDesign:
     """The 2-D design does not depend on the candidate's thresholds on its two axes."""
-    axes = {c.metric: 0.0 for c in slo.sli.conditions[:2]}
-    key = f"{loaded.key}|{encode_slo(slo.with_conditions(axes))}|{share}"
-    return _joint_design(key, loaded, slo, share)
+    axes = {c.metric: 0.0 for c in scope.slo.sli.conditions[:2]}
+    key = f"{loaded.key}|{encode_slo(scope.slo.with_conditions(axes))}|{share}"
+    return _joint_design(key, scope, share)
 
 
 def _threshold_text(rec: Recommendation | None) -> str:
@@ -79,12 +79,14 @@ if slo is None:
 st.query_params["slo"] = encode_slo(slo)
 st.session_state["link_loaded"] = st.query_params["slo"]
 
-engine = loaded.engine
+# The candidate bound to its requests: every figure below comes from this one scope.
+scope = Scope.bind(loaded.engine, slo)
+engine = scope.engine
 VIEWS = ["Compliance", "Alerts", "Target design", "Segments"]
 if slo.sli.uses_conditions:
     VIEWS.append("Goodput")
 try:
-    sim = simulate(engine, slo)
+    sim = simulate(scope)
 except SloviewError as exc:
     right.error(exc.one_line())
     st.stop()
@@ -93,7 +95,7 @@ with right:
     st.markdown(f"### {sim.statement}")
     if not engine.exact:
         # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
-        st.info(" ".join(data_notes(engine, slo)), icon=":material/bar_chart:")
+        st.info(" ".join(data_notes(scope)), icon=":material/bar_chart:")
     o = sim.overall
     c = st.columns(4)
     c[0].metric(
@@ -169,13 +171,13 @@ with right:
         )
     elif view == "Target design":
         try:
-            rec = recommend(engine, slo, share)
+            rec = recommend(scope, share)
         except SloviewError as exc:
             st.error(exc.one_line())
             st.stop()
         st.info(rec.rationale)
         if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
-            design = joint_design_cached(loaded, slo, share)
+            design = joint_design_cached(loaded, scope, share)
             st.plotly_chart(
                 charts.joint_heatmap(
                     design,
@@ -190,7 +192,7 @@ with right:
             )
             st.caption(design.rationale)
         if slo.sli.kind == "latency":
-            sweep = sweep_thresholds(engine, slo)
+            sweep = sweep_thresholds(scope)
             st.plotly_chart(
                 charts.sweep_curve(
                     sweep, rec.threshold, slo.objective.threshold, LATENCY_COLUMNS[slo.sli.metric]
@@ -203,7 +205,7 @@ with right:
                     f"Met in every period: {format_ms(rec.threshold_every_period)} at "
                     f"{percent(slo.objective.target)}."
                 )
-        targets = sweep_targets(engine, slo)
+        targets = sweep_targets(scope)
         st.dataframe(
             pd.DataFrame(
                 {
@@ -214,7 +216,7 @@ with right:
             hide_index=True,
         )
     elif view == "Goodput":
-        frame = goodput_over_time(engine.view(slo.segment), slo.sli.conditions, 300)
+        frame = goodput_over_time(scope, 300)
         rate = slo.objective.threshold if slo.sli.kind == "throughput" else None
         st.plotly_chart(charts.goodput(frame, rate), width="stretch", key="goodput")
         st.caption(
@@ -223,7 +225,7 @@ with right:
         )
         if engine.segment_columns():
             column = st.selectbox("goodput by", engine.segment_columns(), key="goodput_segment")
-            by_segment = goodput_by_segment(engine.view(slo.segment), slo.sli.conditions, column)
+            by_segment = goodput_by_segment(scope, column)
             st.dataframe(
                 by_segment.assign(
                     good_share=by_segment["good_share"].map(lambda x: percent(float(x), 2))
@@ -237,8 +239,8 @@ with right:
         else:
             column = st.selectbox("by", engine.segment_columns(), key="design_segment")
             try:
-                results = segment_results(engine.view(slo.segment), slo, column)
-                recs = segment_recommendations(engine.view(slo.segment), slo, column, share)
+                results = segment_results(scope, column)
+                recs = segment_recommendations(scope, column, share)
             except SloviewError as exc:
                 st.error(exc.one_line())
                 results, recs = [], {}

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from sloview import charts
+from sloview.engine import Scope
 from sloview.errors import SloviewError
 from sloview.simulate import Simulation, simulate
 from sloview.ui import candidate, shortlist, state
@@ -33,7 +34,7 @@ if not loaded.engine.has_time:
 sims: dict[str, Simulation] = {}
 for item in items:
     try:
-        sims[item.slo.name] = simulate(loaded.engine, item.slo)
+        sims[item.slo.name] = simulate(Scope.bind(loaded.engine, item.slo))
     except SloviewError as exc:
         st.error(f"{item.slo.name}: {exc.one_line()}")
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.model import SLO
 from sloview.simulate import (
@@ -111,20 +111,19 @@ class Recommendation:
         }
 
 
-def sweep_thresholds(engine: Engine, slo: SLO, thresholds: np.ndarray | None = None) -> Sweep:
+def sweep_thresholds(scope: Scope, thresholds: np.ndarray | None = None) -> Sweep:
     """Exact attainment, share of periods met and worst period at each threshold."""
-    if slo.segment:
-        engine = engine.view(slo.segment)
+    engine, slo = scope.engine, scope.slo
     if slo.sli.kind != "latency":
         raise SpecError("only latency SLIs have a threshold to sweep", where="sli.kind")
-    grid_t = default_thresholds(engine, slo) if thresholds is None else np.sort(thresholds)
+    grid_t = default_thresholds(scope) if thresholds is None else np.sort(thresholds)
     periods = engine.periods(slo.window)
     use = _periods_to_use(periods.partial)
     method = slo.budgeting.method
     if method == "Occurrences":
-        good_p, total_p, good_all, total_all = _occurrence_sweep(engine, slo, grid_t)
+        good_p, total_p, good_all, total_all = _occurrence_sweep(scope, grid_t)
     else:
-        good_p, total_p, good_all, total_all = _slice_sweep(engine, slo, grid_t)
+        good_p, total_p, good_all, total_all = _slice_sweep(scope, grid_t)
     with np.errstate(invalid="ignore", divide="ignore"):
         att_p = good_p / total_p[None, :]
         overall = good_all / total_all
@@ -142,8 +141,9 @@ def sweep_thresholds(engine: Engine, slo: SLO, thresholds: np.ndarray | None = N
     )
 
 
-def default_thresholds(engine: Engine, slo: SLO, points: int = SWEEP_POINTS) -> np.ndarray:
+def default_thresholds(scope: Scope, points: int = SWEEP_POINTS) -> np.ndarray:
     """Log-spaced thresholds from the 1st to past the 99.99th percentile, plus the SLO's."""
+    engine, slo = scope.engine, scope.slo
     index = engine.index(slo.sli.metric)
     if index.size == 0:
         raise SpecError(f"no successful requests with {slo.sli.metric}", where="sli.metric")
@@ -156,25 +156,27 @@ def default_thresholds(engine: Engine, slo: SLO, points: int = SWEEP_POINTS) -> 
 
 
 def _occurrence_sweep(
-    engine: Engine, slo: SLO, thresholds: np.ndarray
+    scope: Scope, thresholds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    engine, slo = scope.engine, scope.slo
     index = engine.index(slo.sli.metric)
     ranks = np.array([index.rank(float(t), slo.objective.op) for t in thresholds])
-    lut, n_groups, ds, de = _period_groups(engine, slo)
+    lut, n_groups, ds, de = _period_groups(scope)
     key = ("period-edges", slo.window, slo.exclusions)
     per_group = index.good_per_group_sweep(key, lut, n_groups, ranks)[:, :-1]
     cum = np.zeros((ranks.size, n_groups + 1))
     np.cumsum(per_group, axis=1, out=cum[:, 1:])
     good_p = cum[:, de] - cum[:, ds]
-    base_grid = build_grid(engine, slo)
+    base_grid = build_grid(scope)
     ct = cumsum0(base_grid.total)
-    table, _, _ = period_table(engine, slo, base_grid, cumsum0(base_grid.good), ct)
+    table, _, _ = period_table(scope, base_grid, cumsum0(base_grid.good), ct)
     good_all = per_group.sum(axis=1).astype(float)
     return good_p, table.total, good_all, float(base_grid.total.sum())
 
 
-def _period_groups(engine: Engine, slo: SLO) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+def _period_groups(scope: Scope) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     """(bucket -> group map, groups, first group, end group of each period)."""
+    engine, slo = scope.engine, scope.slo
     # Buckets are grouped between consecutive period edges, so every period is a whole number
     # of groups: period p is groups ds[p]..de[p]-1. (Local days are not enough: a rolling window
     # that crosses a DST change starts an hour off midnight.) Group 0 is before the first edge;
@@ -190,22 +192,22 @@ def _period_groups(engine: Engine, slo: SLO) -> tuple[np.ndarray, int, np.ndarra
 
 
 def _slice_sweep(
-    engine: Engine, slo: SLO, thresholds: np.ndarray
+    scope: Scope, thresholds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Slice-based sweep: per-slice verdicts for every threshold at once (2-D arrays)."""
-    base_grid = build_grid(engine, slo)
-    good_cells = slice_cells_at(engine, slo, thresholds)
+    base_grid = build_grid(scope)
+    good_cells = slice_cells_at(scope, thresholds)
     cum = np.zeros((thresholds.size, good_cells.shape[1] + 1))
     np.cumsum(good_cells, axis=1, out=cum[:, 1:])
     ct = cumsum0(base_grid.total)
-    table, start, end = period_table(engine, slo, base_grid, cumsum0(base_grid.good), ct)
+    table, start, end = period_table(scope, base_grid, cumsum0(base_grid.good), ct)
     good_p = cum[:, end] - cum[:, start]
     return good_p, table.total, good_cells.sum(axis=1), float(base_grid.total.sum())
 
 
-def sweep_targets(engine: Engine, slo: SLO, targets: np.ndarray = TARGET_GRID) -> TargetSweep:
+def sweep_targets(scope: Scope, targets: np.ndarray = TARGET_GRID) -> TargetSweep:
     """Share of periods met at the SLO's threshold for each target."""
-    att = _period_attainment(engine, slo)
+    att = _period_attainment(scope)
     if att.size == 0:
         return TargetSweep(targets, np.full(targets.size, np.nan))
     return TargetSweep(targets, (att[None, :] >= targets[:, None] - 1e-12).mean(axis=1))
@@ -217,49 +219,50 @@ def _periods_to_use(partial: np.ndarray) -> np.ndarray:
     return complete if complete.any() else np.ones_like(partial)
 
 
-def _period_attainment(engine: Engine, slo: SLO, threshold: float | None = None) -> np.ndarray:
-    table = _table(engine, slo, threshold)
+def _period_attainment(scope: Scope, threshold: float | None = None) -> np.ndarray:
+    table = _table(scope, threshold)
     use = _periods_to_use(table.partial) & table.has_data
     return np.asarray(table.attainment[use])
 
 
-def _table(engine: Engine, slo: SLO, threshold: float | None = None) -> PeriodTable:
-    grid = build_grid(engine, slo, threshold=threshold)
-    table, _, _ = period_table(engine, slo, grid, cumsum0(grid.good), cumsum0(grid.total))
+def _table(scope: Scope, threshold: float | None = None) -> PeriodTable:
+    grid = build_grid(scope, threshold=threshold)
+    table, _, _ = period_table(scope, grid, cumsum0(grid.good), cumsum0(grid.total))
     return table
 
 
-def _share_met(engine: Engine, slo: SLO, threshold: float) -> float:
-    att = _period_attainment(engine, slo, threshold)
+def _share_met(scope: Scope, threshold: float) -> float:
+    slo = scope.slo
+    att = _period_attainment(scope, threshold)
     return float((att >= slo.objective.target - 1e-12).mean()) if att.size else math.nan
 
 
-def tightest_threshold(engine: Engine, slo: SLO, share: float) -> float | None:
+def tightest_threshold(scope: Scope, share: float) -> float | None:
     """Smallest observed latency at which at least `share` of periods meet the target."""
+    engine, slo = scope.engine, scope.slo
     index = engine.index(slo.sli.metric)
     if index.size == 0:
         return None
     lo, hi = 0, index.size - 1
-    if _share_met(engine, slo, index.value_at(hi)) < share - 1e-12:
+    if _share_met(scope, index.value_at(hi)) < share - 1e-12:
         return None  # failures alone break the target (failed requests counted bad)
     # Attainment only grows with the threshold, so the share of periods met does too.
     while lo < hi:
         mid = (lo + hi) // 2
-        if _share_met(engine, slo, index.value_at(mid)) >= share - 1e-12:
+        if _share_met(scope, index.value_at(mid)) >= share - 1e-12:
             hi = mid
         else:
             lo = mid + 1
     return index.value_at(lo)
 
 
-def recommend(engine: Engine, slo: SLO, desired_share: float = 0.9) -> Recommendation:
+def recommend(scope: Scope, desired_share: float = 0.9) -> Recommendation:
     """Tightest threshold and highest target for `desired_share` of periods and for all."""
+    engine, slo = scope.engine, scope.slo
     if not 0 < desired_share <= 1:
         raise SpecError("must be in (0, 1]", where="desired_share")
-    if slo.segment:
-        engine = engine.view(slo.segment)
     engine.require_time()
-    table = _table(engine, slo)
+    table = _table(scope)
     complete = ~table.partial
     complete_only = bool(complete.any())
     use = (complete if complete_only else np.ones_like(complete)) & table.has_data
@@ -279,10 +282,10 @@ def recommend(engine: Engine, slo: SLO, desired_share: float = 0.9) -> Recommend
     threshold = threshold_ci = threshold_every = headroom = None
     t_now = slo.objective.threshold
     if slo.sli.kind == "latency":
-        threshold = tightest_threshold(engine, slo, desired_share)
-        threshold_every = tightest_threshold(engine, slo, 1.0)
+        threshold = tightest_threshold(scope, desired_share)
+        threshold_every = tightest_threshold(scope, 1.0)
         if threshold is not None and slo.budgeting.method == "Occurrences":
-            threshold_ci = _threshold_ci(engine, slo, threshold, desired_share)
+            threshold_ci = _threshold_ci(scope, threshold, desired_share)
         if threshold is not None and t_now:
             headroom = (t_now - threshold) / threshold if threshold > 0 else math.inf
     margin = float(att.min() - slo.objective.target)
@@ -315,9 +318,10 @@ def recommend(engine: Engine, slo: SLO, desired_share: float = 0.9) -> Recommend
     )
 
 
-def _threshold_ci(engine: Engine, slo: SLO, threshold: float, share: float) -> tuple[float, float]:
+def _threshold_ci(scope: Scope, threshold: float, share: float) -> tuple[float, float]:
     """Order-statistic 95% CI of the target percentile in the period that binds at `threshold`."""
-    table = _table(engine, slo, threshold)
+    engine, slo = scope.engine, scope.slo
+    table = _table(scope, threshold)
     use = _periods_to_use(table.partial) & table.has_data
     # The binding period is the one with the least attainment among those that still meet it.
     att = np.where(use, table.attainment, np.nan)
@@ -333,15 +337,14 @@ def _threshold_ci(engine: Engine, slo: SLO, threshold: float, share: float) -> t
         return (math.nan, math.nan)
     excluded = engine.excluded(slo.exclusions)
     return (
-        _kth_in_range(engine, slo, lo_b, hi_b, excluded, ranks[0] + 1),
-        _kth_in_range(engine, slo, lo_b, hi_b, excluded, ranks[1] + 1),
+        _kth_in_range(scope, lo_b, hi_b, excluded, ranks[0] + 1),
+        _kth_in_range(scope, lo_b, hi_b, excluded, ranks[1] + 1),
     )
 
 
-def _kth_in_range(
-    engine: Engine, slo: SLO, lo_b: int, hi_b: int, excluded: np.ndarray, k: int
-) -> float:
+def _kth_in_range(scope: Scope, lo_b: int, hi_b: int, excluded: np.ndarray, k: int) -> float:
     """k-th smallest (1-based) latency among buckets [lo_b, hi_b); inf beyond successes."""
+    engine, slo = scope.engine, scope.slo
     index = engine.index(slo.sli.metric)
     keep = ~excluded[lo_b:hi_b]
 
@@ -497,8 +500,7 @@ class JointDesign:
 
 
 def joint_design(
-    engine: Engine,
-    slo: SLO,
+    scope: Scope,
     desired_share: float = 0.9,
     *,
     axes: tuple[str, str] | None = None,
@@ -506,6 +508,7 @@ def joint_design(
     thresholds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> JointDesign:
     """Exact attainment and share of periods met over a grid of (A, B) threshold pairs."""
+    engine, slo = scope.engine, scope.slo
     # `axes` names the two conditions to vary (default: the first two); any other condition
     # keeps its threshold. The grid is `points` log-spaced values per metric from its 1st to
     # its 99.9th percentile over the requests the SLI judges, unless `thresholds` gives it.
@@ -518,8 +521,6 @@ def joint_design(
             where="sli.conditions",
             hint="e.g. conditions: [ttft_ms<=500, tpot_ms<=50]",
         )
-    if slo.segment:
-        engine = engine.view(slo.segment)
     engine.require_time()
     by_metric = {c.metric: c for c in sli.conditions}
     a_metric, b_metric = axes or (sli.conditions[0].metric, sli.conditions[1].metric)
@@ -560,20 +561,20 @@ def joint_design(
     buckets = rows.buckets()
     keep = ~engine.excluded(slo.exclusions)[buckets]
 
-    base_grid = build_grid(engine, slo)
+    base_grid = build_grid(scope)
     table, p_start, p_end = period_table(
-        engine, slo, base_grid, cumsum0(base_grid.good), cumsum0(base_grid.total)
+        scope, base_grid, cumsum0(base_grid.good), cumsum0(base_grid.total)
     )
     occurrences = slo.budgeting.method == "Occurrences"
     if occurrences:
-        lut, n_cells, ds, de = _period_groups(engine, slo)
+        lut, n_cells, ds, de = _period_groups(scope)
         cells = lut[buckets]
         events = None
     else:
-        layout = slice_layout(engine, slo)
+        layout = slice_layout(scope)
         n_cells = layout.n
         cells = buckets // layout.size
-        events = slice_sum(event_counts(engine, slo)[1].astype(float), layout.size, layout.n)
+        events = slice_sum(event_counts(scope)[1].astype(float), layout.size, layout.n)
         ds, de = p_start, p_end
     keep &= bin_a < na
     # One pass over the rows in order of bin_a: adding the rows of bin i to a running count
@@ -673,16 +674,16 @@ def _joint_rationale(d: JointDesign) -> str:
 
 
 def segment_recommendations(
-    engine: Engine, slo: SLO, column: str, desired_share: float = 0.9
+    scope: Scope, column: str, desired_share: float = 0.9
 ) -> dict[str, Recommendation]:
     """The recommendation for the same candidate on each value of a segment column.
 
     Values whose data cannot support a recommendation (no period with events) are left out.
     """
     out: dict[str, Recommendation] = {}
-    for value in engine.segment_values(column):
+    for part in scope.split(column):
         try:
-            out[value] = recommend(engine.view(((column, value),)), slo, desired_share)
+            out[dict(part.slo.segment)[column]] = recommend(part, desired_share)
         except SpecError:
             continue
     return out

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sloview.engine import BUCKET_S, Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest.table import LATENCY, OUTPUT_LENGTH_BANDS, OUTPUT_LENGTH_EDGES, OUTPUT_TOKENS
 from sloview.model import Condition
@@ -61,14 +62,12 @@ def _check_conditions(conditions: Sequence[Condition]) -> tuple[Condition, ...]:
     return conds
 
 
-def goodput_over_time(
-    engine: Engine, conditions: Sequence[Condition], slice_s: int = 300
-) -> pd.DataFrame:
+def goodput_over_time(scope: Scope, slice_s: int = 300) -> pd.DataFrame:
     """Per slice: requests, good requests, throughput and goodput (requests/s), good share."""
     # Columns: `start` (UTC), `requests` (all, failed included), `good` (succeeded and met
     # every condition), `requests_per_s`, `goodput_per_s`, `good_share` (good / requests; NaN
     # in empty slices).
-    conds = _check_conditions(conditions)
+    engine, conds = scope.engine, _check_conditions(scope.slo.sli.conditions)
     base = engine.require_time()
     if slice_s <= 0 or slice_s % BUCKET_S:
         raise SpecError("the slice must be a whole number of minutes", where="slice")
@@ -91,19 +90,17 @@ def goodput_over_time(
     )
 
 
-def goodput_by_segment(
-    engine: Engine, conditions: Sequence[Condition], column: str
-) -> pd.DataFrame:
+def goodput_by_segment(scope: Scope, column: str) -> pd.DataFrame:
     """Per segment value: requests, good requests, mean throughput and goodput, good share."""
     # Rates are over the whole span of the data. A segment without a value for a condition's
     # column (embeddings have no TTFT) has no goodput under that condition: its `good` is 0.
-    conds = _check_conditions(conditions)
+    engine, conds = scope.engine, _check_conditions(scope.slo.sli.conditions)
     base = engine.require_time()
     first = (base.first_ns - base.origin_ns) // (BUCKET_S * 10**9)
     span_s = float((base.n - first) * BUCKET_S)
     rows = []
-    for value in engine.segment_values(column):
-        view = engine.view(((column, value),))
+    for part in scope.split(column):
+        view, value = part.engine, dict(part.slo.segment)[column]
         good = int(view.joint_counts(conds)[0].sum())
         requests = int(view.rows)
         rows.append(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sloview.design import recommend, sweep_thresholds
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import load_requests
 from sloview.ingest.table import LATENCY, OK, TS, RequestTable, times_ns
@@ -61,7 +62,7 @@ def slo(**changes: object) -> SLO:
 def test_availability_is_exact(engines: tuple[Engine, AggregateEngine]) -> None:
     exact, agg = engines
     spec = slo(sli={"kind": "availability"}, objective={"target": 0.999})
-    a, b = simulate(exact, spec), simulate(agg, spec)
+    a, b = simulate(Scope.bind(exact, spec)), simulate(Scope.bind(agg, spec))
     assert b.overall.good == a.overall.good
     assert b.overall.total == a.overall.total
     assert np.array_equal(a.periods.attainment, b.periods.attainment, equal_nan=True)
@@ -81,8 +82,8 @@ def test_a_threshold_on_a_bin_edge_is_exact(engines: tuple[Engine, AggregateEngi
                 "slice_target": 0.95,
             }
         )
-        a = simulate(exact, slo(budgeting=budgeting))
-        b = simulate(agg, slo(budgeting=budgeting))
+        a = simulate(Scope.bind(exact, slo(budgeting=budgeting)))
+        b = simulate(Scope.bind(agg, slo(budgeting=budgeting)))
         assert (b.overall.good, b.overall.total) == (a.overall.good, a.overall.total)
         assert np.allclose(a.periods.attainment, b.periods.attainment, equal_nan=True)
         assert [f.start for f in a.firings] == [f.start for f in b.firings]
@@ -94,11 +95,11 @@ def test_between_edges_the_threshold_snaps_down_and_says_so(
     engines: tuple[Engine, AggregateEngine],
 ) -> None:
     exact, agg = engines
-    b = simulate(agg, slo(objective={"target": 0.95, "threshold": 1500.0}))
+    b = simulate(Scope.bind(agg, slo(objective={"target": 0.95, "threshold": 1500.0})))
     snapped = agg.index("latency_ms").snap(1500.0)
     assert 1500.0 / (1 + LOG_BIN_WIDTH) <= snapped < 1500.0
-    at_snap = simulate(exact, slo(objective={"target": 0.95, "threshold": snapped}))
-    at_asked = simulate(exact, slo(objective={"target": 0.95, "threshold": 1500.0}))
+    at_snap = simulate(Scope.bind(exact, slo(objective={"target": 0.95, "threshold": snapped})))
+    at_asked = simulate(Scope.bind(exact, slo(objective={"target": 0.95, "threshold": 1500.0})))
     assert b.overall.good == at_snap.overall.good
     assert b.overall.good <= at_asked.overall.good
     assert any(n.startswith("The threshold") and "lower bound" in n for n in b.notes)
@@ -119,8 +120,8 @@ def test_per_slice_percentiles_are_within_one_bin(
         },
         budgeting={"method": "Timeslices", "slice": "1h"},
     )
-    pa_, ea = slice_percentiles(exact, spec)
-    pb, eb = slice_percentiles(agg, spec)
+    pa_, ea = slice_percentiles(Scope.bind(exact, spec))
+    pb, eb = slice_percentiles(Scope.bind(agg, spec))
     assert np.array_equal(ea, eb)
     has = np.isfinite(pa_)
     assert np.array_equal(has, np.isfinite(pb))
@@ -151,11 +152,11 @@ def test_sweep_and_recommendation_run_on_bin_edges(
 ) -> None:
     exact, agg = engines
     spec = slo()
-    sweep = sweep_thresholds(agg, spec)
+    sweep = sweep_thresholds(Scope.bind(agg, spec))
     index = agg.index("latency_ms")
     assert all(index.snap(float(t)) == t for t in sweep.thresholds)
     assert np.all(np.diff(sweep.attainment) >= 0)
-    rec_b, rec_a = recommend(agg, spec), recommend(exact, spec)
+    rec_b, rec_a = recommend(Scope.bind(agg, spec)), recommend(Scope.bind(exact, spec))
     assert rec_b.threshold is not None
     assert rec_a.threshold is not None
     # The binned answer is the bin edge at or above the exact one.
@@ -174,7 +175,7 @@ def test_joint_slis_and_token_throughput_are_refused_with_a_reason(
         objective={"target": 0.95},
     )
     with pytest.raises(SpecError, match="joint SLI cannot be simulated on aggregated data"):
-        simulate(agg, joint)
+        simulate(Scope.bind(agg, joint))
 
 
 def test_segments_of_database_aggregates_match_the_file(
@@ -205,7 +206,7 @@ def test_segments_of_database_aggregates_match_the_file(
     values = agg.segment_values("endpoint")
     assert set(values) == set(exact.segment_values("endpoint"))
     spec = slo(segment={"endpoint": values[0]})
-    a, b = simulate(exact, spec), simulate(agg, spec)
+    a, b = simulate(Scope.bind(exact, spec)), simulate(Scope.bind(agg, spec))
     assert (b.overall.good, b.overall.total) == (a.overall.good, a.overall.total)
     assert math.isclose(b.overall.attainment, a.overall.attainment)
     assert TS in frame.columns

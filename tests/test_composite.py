@@ -11,6 +11,7 @@ import yaml
 
 from sloview.cli import main
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import load_requests
 from sloview.model import CompositeSLO, spec_from_dict
@@ -78,7 +79,7 @@ def test_a_period_is_met_only_when_every_objective_is(engine: Engine) -> None:
     composite = spec_from_dict(COMPOSITE)
     assert isinstance(composite, CompositeSLO)
     result = simulate_composite(engine, composite)
-    alone = [simulate(engine, slo) for slo in composite.objectives]
+    alone = [simulate(Scope.bind(engine, slo)) for slo in composite.objectives]
     expected = alone[0].periods.met & alone[1].periods.met
     assert np.array_equal(result.met, expected)
     # The incident week (2026-09-21) breaks availability, so the composite misses it even

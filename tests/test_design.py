@@ -11,6 +11,7 @@ import pytest
 
 from sloview.design import recommend, sweep_targets, sweep_thresholds
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest import RequestTable, load_requests
 from sloview.ingest.mapping import ResolvedMapping
 from sloview.model import SLO
@@ -87,14 +88,14 @@ def test_recommended_threshold_is_the_tightest_observed_value(
         {"name": "x", "sli": sli, "objective": objective, "window": window, "segment": segment}
     )
     desired = 0.9
-    rec = recommend(engine, slo, desired)
+    rec = recommend(Scope.bind(engine, slo), desired)
     assert rec.threshold is not None
 
     frame = table.frame
     for column, value in segment.items():
         frame = frame[frame[column] == value]
     metric, bad = sli.get("metric", "latency_ms"), sli.get("failed_requests") == "bad"
-    periods = complete_periods(simulate(engine, slo).periods)
+    periods = complete_periods(simulate(Scope.bind(engine, slo)).periods)
     assert rec.complete_only
     assert rec.periods_used == len(periods)
     target = objective["target"]
@@ -117,8 +118,8 @@ def test_recommended_target_is_met_in_the_desired_share(engine: Engine) -> None:
             "window": {"calendar": "day"},
         }
     )
-    rec = recommend(engine, slo, 0.8)
-    att = np.array([p.attainment for p in simulate(engine, slo).periods])
+    rec = recommend(Scope.bind(engine, slo), 0.8)
+    att = np.array([p.attainment for p in simulate(Scope.bind(engine, slo)).periods])
     assert (att >= rec.target_exact).mean() >= 0.8
     assert (att > rec.target_exact).mean() < 0.8  # the binding period
     # The rounded target people write is not above the exact one.
@@ -149,13 +150,13 @@ def test_slice_recommendations_meet_the_share_and_the_next_lower_value_does_not(
             "segment": {"endpoint": "chat"},
         }
     )
-    rec = recommend(engine, slo, 0.75)
+    rec = recommend(Scope.bind(engine, slo), 0.75)
     assert rec.threshold is not None
     observed = engine.view((("endpoint", "chat"),)).index("latency_ms").sorted_values
     lower = observed[observed < rec.threshold].max()
 
     def share(t: float) -> float:
-        return float(simulate(engine, slo, threshold=t).periods.met.mean())
+        return float(simulate(Scope.bind(engine, slo), threshold=t).periods.met.mean())
 
     assert share(rec.threshold) >= 0.75
     assert share(lower) < 0.75
@@ -172,7 +173,7 @@ def test_no_threshold_when_failures_alone_break_the_target(engine: Engine) -> No
             "window": {"calendar": "day"},
         }
     )
-    rec = recommend(engine, slo, 1.0)
+    rec = recommend(Scope.bind(engine, slo), 1.0)
     assert rec.threshold is None
     assert rec.threshold_every_period is None
     assert "failed requests counted as bad already exceed the budget" in rec.rationale
@@ -188,8 +189,8 @@ def test_target_sweep_matches_the_periods(engine: Engine) -> None:
         }
     )
     targets = np.array([0.99, 0.995, 0.998])
-    sweep = sweep_targets(engine, slo, targets)
-    att = np.array([p.attainment for p in simulate(engine, slo).periods])
+    sweep = sweep_targets(Scope.bind(engine, slo), targets)
+    att = np.array([p.attainment for p in simulate(Scope.bind(engine, slo)).periods])
     expected = [(att >= t).mean() for t in targets]
     np.testing.assert_allclose(sweep.periods_met_share, expected)
 
@@ -235,11 +236,11 @@ def test_sweep_agrees_with_simulation_across_a_dst_change() -> None:
         }
     )
     thresholds = np.array([150.0, 200.0, 250.0, 300.0])
-    sweep = sweep_thresholds(engine, slo, thresholds)
+    sweep = sweep_thresholds(Scope.bind(engine, slo), thresholds)
     for t, share, worst in zip(
         thresholds, sweep.periods_met_share, sweep.worst_period, strict=True
     ):
-        periods = simulate(engine, slo, threshold=float(t)).periods
+        periods = simulate(Scope.bind(engine, slo), threshold=float(t)).periods
         use = ~periods.partial
         assert share == periods.met[use].mean()
         assert worst == pytest.approx(periods.attainment[use].min(), rel=1e-12)

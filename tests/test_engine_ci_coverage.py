@@ -15,6 +15,7 @@ import pytest
 from scipy import stats as sps
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.table import RequestTable
 from sloview.model import SLO
@@ -76,7 +77,7 @@ def test_the_simulated_attainment_interval_covers_the_true_success_rate() -> Non
     covered = 0
     replicates = 500
     for _ in range(replicates):
-        overall = simulate(Engine(_table(rng.random(400) < 0.98)), slo).overall
+        overall = simulate(Scope.bind(Engine(_table(rng.random(400) < 0.98)), slo)).overall
         covered += overall.ci_low <= 0.98 <= overall.ci_high
     assert covered / replicates >= MIN_COVERAGE
 

@@ -26,6 +26,7 @@ import pytest
 from scipy import stats as sps
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest import RequestTable, load_requests
 from sloview.model import SLO
 from sloview.simulate import Simulation, simulate
@@ -90,7 +91,7 @@ def period_rows(sim: Simulation) -> pd.DataFrame:
 
 
 def test_rolling_28_days_evaluated_at_each_day_end(engine: Engine, frame: pd.DataFrame) -> None:
-    sim = simulate(engine, latency(window={"rolling": "28d"}))
+    sim = simulate(Scope.bind(engine, latency(window={"rolling": "28d"})))
     rows = period_rows(sim)
     # One window per day end from the first midnight after the data start to the last.
     ends = pd.date_range("2026-09-08", "2026-10-19", freq="D", tz="UTC")
@@ -129,7 +130,7 @@ PANDAS_PERIOD = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}
 def test_calendar_periods_start_at_local_midnight(
     engine: Engine, frame: pd.DataFrame, calendar: str, tz: str
 ) -> None:
-    sim = simulate(engine, latency(window={"calendar": calendar, "tz": tz}))
+    sim = simulate(Scope.bind(engine, latency(window={"calendar": calendar, "tz": tz})))
     local = frame["ts"].dt.tz_convert(tz).dt.tz_localize(None)
     # Weeks ending on Sunday start on Monday.
     key = local.dt.to_period(PANDAS_PERIOD[calendar]).dt.start_time
@@ -151,7 +152,9 @@ def test_calendar_periods_start_at_local_midnight(
 
 
 def test_availability_per_day_in_a_half_hour_timezone(engine: Engine, frame: pd.DataFrame) -> None:
-    sim = simulate(engine, availability(window={"calendar": "day", "tz": "Asia/Kolkata"}))
+    sim = simulate(
+        Scope.bind(engine, availability(window={"calendar": "day", "tz": "Asia/Kolkata"}))
+    )
     key = frame["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None).dt.floor("D")
     expected = counts(frame["ok"], pd.Series(True, index=frame.index), key)
     rows = period_rows(sim)
@@ -163,7 +166,7 @@ def test_availability_per_day_in_a_half_hour_timezone(engine: Engine, frame: pd.
 
 
 def test_overall_ci_is_clopper_pearson(engine: Engine, frame: pd.DataFrame) -> None:
-    o = simulate(engine, availability()).overall
+    o = simulate(Scope.bind(engine, availability())).overall
     good, total = int(frame["ok"].sum()), len(frame)
     ci = sps.binomtest(good, total).proportion_ci(0.95, method="exact")
     assert (o.good, o.total) == (good, total)
@@ -175,7 +178,7 @@ def test_error_budget_remaining_goes_negative_and_is_not_clamped(
     engine: Engine, frame: pd.DataFrame
 ) -> None:
     target = 0.999
-    sim = simulate(engine, availability(target, window={"calendar": "day"}))
+    sim = simulate(Scope.bind(engine, availability(target, window={"calendar": "day"})))
     day = frame["ts"].dt.floor("D")
     per_day = frame.groupby(day)["ok"].agg(["sum", "count"])
     att = per_day["sum"] / per_day["count"]
@@ -201,7 +204,7 @@ AT = [
 
 def test_burn_rates_over_each_lookback(engine: Engine, frame: pd.DataFrame) -> None:
     target = 0.995
-    sim = simulate(engine, availability(target, window={"rolling": "28d"}))
+    sim = simulate(Scope.bind(engine, availability(target, window={"rolling": "28d"})))
     series = {s.name: s for s in sim.burn}
     ts, ok = frame["ts"], frame["ok"]
     checked = 0
@@ -224,7 +227,7 @@ def test_burn_rates_over_each_lookback(engine: Engine, frame: pd.DataFrame) -> N
 
 @pytest.mark.parametrize("policy", ["exclude", "bad"])
 def test_failed_requests_policy(engine: Engine, frame: pd.DataFrame, policy: str) -> None:
-    sim = simulate(engine, latency(sli={"failed_requests": policy}))
+    sim = simulate(Scope.bind(engine, latency(sli={"failed_requests": policy})))
     good = frame["ok"] & (frame["latency_ms"] <= T)
     valid = frame["ok"] if policy == "exclude" else pd.Series(True, index=frame.index)
     assert sim.overall.good == good.sum()
@@ -239,8 +242,7 @@ def test_time_to_first_token(engine: Engine, frame: pd.DataFrame, op: str) -> No
     ttft = frame["ttft_ms"]
     assert (ttft == threshold).sum() > 0
     sim = simulate(
-        engine,
-        latency(threshold, 0.9, op, sli={"metric": "ttft_ms"}),
+        Scope.bind(engine, latency(threshold, 0.9, op, sli={"metric": "ttft_ms"})),
     )
     valid = frame["ok"] & ttft.notna()
     good = valid & ((ttft <= threshold) if op == "lte" else (ttft < threshold))
@@ -253,7 +255,7 @@ def test_time_per_output_token(engine: Engine, frame: pd.DataFrame) -> None:
     tpot = (frame["latency_ms"] - frame["ttft_ms"]) / (tokens - 1)
     valid = frame["ok"] & (tokens > 1) & frame["ttft_ms"].notna()
     threshold = 25.0
-    sim = simulate(engine, latency(threshold, sli={"metric": "tpot_ms"}))
+    sim = simulate(Scope.bind(engine, latency(threshold, sli={"metric": "tpot_ms"})))
     good = valid & (tpot <= threshold)
     assert (sim.overall.good, sim.overall.total) == (good.sum(), valid.sum())
     assert 0 < sim.overall.attainment < 1
@@ -261,7 +263,7 @@ def test_time_per_output_token(engine: Engine, frame: pd.DataFrame) -> None:
 
 def test_segment_filter_and_per_segment_results(engine: Engine, frame: pd.DataFrame) -> None:
     slo = latency(segment={"endpoint": "chat"}, window={"calendar": "week"})
-    sim = simulate(engine, slo, segment_columns=("region", "model"))
+    sim = simulate(Scope.bind(engine, slo), segment_columns=("region", "model"))
     chat = frame[frame["endpoint"] == "chat"]
     valid = chat["ok"]
     good = valid & (chat["latency_ms"] <= T)
@@ -294,8 +296,8 @@ def test_exclusions_do_not_count(engine: Engine, frame: pd.DataFrame) -> None:
         pd.Timestamp("2026-09-23 18:00", tz="UTC"),
     )
     ex = [{"start": "2026-09-23T13:00:00Z", "end": "2026-09-23T18:00:00Z", "reason": "incident"}]
-    plain = simulate(engine, availability(window={"calendar": "day"}))
-    sim = simulate(engine, availability(window={"calendar": "day"}, exclusions=ex))
+    plain = simulate(Scope.bind(engine, availability(window={"calendar": "day"})))
+    sim = simulate(Scope.bind(engine, availability(window={"calendar": "day"}, exclusions=ex)))
     kept = frame[(frame["ts"] < start) | (frame["ts"] >= end)]
     assert (sim.overall.good, sim.overall.total) == (kept["ok"].sum(), len(kept))
     per_day = kept.groupby(kept["ts"].dt.floor("D"))["ok"].agg(["sum", "count"])
@@ -322,7 +324,7 @@ def test_timeslices_good_when_the_slice_share_reaches_the_slice_target(
         budgeting={"method": "Timeslices", "slice": "5m", "slice_target": 0.9},
         window={"calendar": "week"},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     per = counts(frame["latency_ms"] <= T, frame["ok"], slices(frame))
     good_slice = per["good"] / per["total"] >= 0.9
     assert (sim.overall.good, sim.overall.total) == (good_slice.sum(), len(per))
@@ -342,7 +344,7 @@ def test_percentile_per_slice_matches_pandas_resample_quantile(
         budgeting={"method": "Timeslices", "slice": "5m"},
         segment={"endpoint": "chat"},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     chat = frame[frame["endpoint"] == "chat"]
     if policy == "bad":
         # A failed request is slower than any threshold (a huge finite value keeps the linear
@@ -358,7 +360,7 @@ def test_percentile_per_slice_matches_pandas_resample_quantile(
 
 def test_ratio_timeslices_average_the_slice_ratios(engine: Engine, frame: pd.DataFrame) -> None:
     slo = availability(0.99, budgeting={"method": "RatioTimeslices", "slice": "1h"})
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     ratio = frame.groupby(slices(frame, "1h"))["ok"].mean()
     assert sim.overall.total == len(ratio)
     assert sim.overall.attainment == pytest.approx(ratio.mean(), rel=1e-12)
@@ -377,7 +379,7 @@ def test_throughput_per_slice(engine: Engine, frame: pd.DataFrame, unit: str) ->
         objective={"target": 0.5, "threshold": minimum, "op": "gte"},
         budgeting={"method": "Timeslices", "slice": "5m"},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     if unit == "requests":
         amount = frame.groupby(slices(frame)).size()
     else:
@@ -406,7 +408,7 @@ def test_low_traffic_slices(
             "empty_slices": empty,
         },
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     # Slices from the segment's first request to its last, empty ones included.
     grid = pd.date_range(seg["ts"].min().floor("5min"), seg["ts"].max().floor("5min"), freq="5min")
     per = seg.groupby(slices(seg))["ok"].agg(["sum", "count"]).reindex(grid, fill_value=0)

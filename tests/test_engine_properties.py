@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from sloview.design import sweep_thresholds
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.table import RequestTable
 from sloview.model import SLO, Op
@@ -180,7 +181,7 @@ def test_good_counts_per_minute_are_exact(
         expected = np.bincount(minute[good], minlength=n)
         np.testing.assert_array_equal(index.good_per_bucket(index.rank(t, op)), expected)
         slo = slo_of("Occurrences", {"rolling": "1d"}, t, op=op)
-        g, total = event_counts(engine, slo)
+        g, total = event_counts(Scope.bind(engine, slo))
         np.testing.assert_array_equal(g, expected)
         np.testing.assert_array_equal(total, np.bincount(minute[ok], minlength=n))
 
@@ -222,8 +223,8 @@ def test_attainment_never_falls_when_the_threshold_rises(
     t1 = data.draw(thresholds_near(values), label="t1")
     t2 = data.draw(thresholds_near(values).filter(lambda t: t >= t1), label="t2")
     engine = Engine(table)
-    lo = simulate(engine, slo_of(method, window, t1, failed=failed))
-    hi = simulate(engine, slo_of(method, window, t2, failed=failed))
+    lo = simulate(Scope.bind(engine, slo_of(method, window, t1, failed=failed)))
+    hi = simulate(Scope.bind(engine, slo_of(method, window, t2, failed=failed)))
     assert lo.overall.total == hi.overall.total
     # RatioTimeslices sums float slice ratios (period sums are differences of running sums,
     # so equal ratios can differ in the last bits).
@@ -246,14 +247,14 @@ def test_sweep_is_monotone_and_agrees_with_simulation(
     )
     slo = slo_of(method, window, float(grid[0]), op=op)
     engine = Engine(table)
-    sweep = sweep_thresholds(engine, slo, grid)
+    sweep = sweep_thresholds(Scope.bind(engine, slo), grid)
     finite = ~np.isnan(sweep.attainment)
     assert np.all(np.diff(sweep.attainment[finite]) >= 0)
     assert np.all(np.diff(sweep.periods_met_share) >= 0)
     for t, att, share, worst in zip(
         grid, sweep.attainment, sweep.periods_met_share, sweep.worst_period, strict=True
     ):
-        sim = simulate(engine, slo, threshold=float(t))
+        sim = simulate(Scope.bind(engine, slo), threshold=float(t))
         assert att == pytest.approx(sim.overall.attainment, rel=1e-12, nan_ok=True)
         use = (
             ~sim.periods.partial
@@ -280,7 +281,7 @@ def test_sweep_is_monotone_and_agrees_with_simulation(
 def test_budget_remaining_is_consistent_with_attainment(
     table: RequestTable, target: float, method: str, window: dict[str, str], threshold: float
 ) -> None:
-    sim = simulate(Engine(table), slo_of(method, window, threshold, target=target))
+    sim = simulate(Scope.bind(Engine(table), slo_of(method, window, threshold, target=target)))
     for p in sim.periods:
         if p.total == 0:
             assert p.met is None
@@ -333,10 +334,10 @@ def test_a_request_in_the_last_minute_of_a_day_ends_a_window_at_midnight(tz: str
     at = (local_midnight - pd.Timedelta(seconds=59) - ORIGIN).total_seconds()
     engine = Engine(table_of(np.array([at]), np.array([120.0]), np.array([True])))
     slo = slo_of("Occurrences", {"rolling": "1d", "tz": tz}, 200.0)
-    (period,) = simulate(engine, slo).periods
+    (period,) = simulate(Scope.bind(engine, slo)).periods
     assert period.end == local_midnight
     assert (period.good, period.total) == (1, 1)
-    sweep = sweep_thresholds(engine, slo, np.array([100.0, 200.0]))
+    sweep = sweep_thresholds(Scope.bind(engine, slo), np.array([100.0, 200.0]))
     assert sweep.periods_met_share.tolist() == [0.0, 1.0]
 
 
@@ -347,7 +348,7 @@ def test_data_ending_on_a_25_hour_day_get_a_window_ending_after_them() -> None:
     times = np.array([(day + pd.Timedelta(hours=h) - ORIGIN).total_seconds() for h in (0, 12, 24)])
     engine = Engine(table_of(times, np.array([100.0, 100.0, 300.0]), np.ones(3, dtype=bool)))
     slo = slo_of("Occurrences", {"rolling": "1d", "tz": "America/New_York"}, 200.0)
-    last = simulate(engine, slo).periods[-1]
+    last = simulate(Scope.bind(engine, slo)).periods[-1]
     assert last.end == pd.Timestamp("2026-11-02", tz="America/New_York")
     assert last.end - last.start == pd.Timedelta(hours=24)
     # The window is 24 hours: it starts at 01:00 on the 25-hour day, after the midnight request.

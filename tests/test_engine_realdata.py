@@ -18,6 +18,7 @@ import pytest
 
 from sloview.design import recommend
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import load_requests
 from sloview.model import SLO
@@ -59,8 +60,12 @@ def alibaba(realdata: Path) -> Engine:
 @pytest.fixture(scope="module")
 def alibaba_availability(alibaba: Engine) -> Simulation:
     return simulate(
-        alibaba,
-        make(sli={"kind": "availability"}, objective={"target": 0.99}, window={"rolling": "7d"}),
+        Scope.bind(
+            alibaba,
+            make(
+                sli={"kind": "availability"}, objective={"target": 0.99}, window={"rolling": "7d"}
+            ),
+        ),
     )
 
 
@@ -128,7 +133,7 @@ def test_alibaba_latency_per_day(alibaba: Engine, alibaba_raw: pd.DataFrame, fai
         objective={"target": 0.9, "threshold": 60_000},
         window={"calendar": "day"},
     )
-    sim = simulate(alibaba, slo)
+    sim = simulate(Scope.bind(alibaba, slo))
     raw = alibaba_raw
     valid = raw["ok"] | (failed == "bad")
     expected = per_key(
@@ -147,7 +152,7 @@ def test_alibaba_p90_per_hour(alibaba: Engine, alibaba_raw: pd.DataFrame) -> Non
         objective={"target": 0.9, "threshold": 60_000},
         budgeting={"method": "Timeslices", "slice": "1h"},
     )
-    sim = simulate(alibaba, slo)
+    sim = simulate(Scope.bind(alibaba, slo))
     ok = alibaba_raw[alibaba_raw["ok"]]
     p90 = ok["latency_ms"].groupby(ok["ts"].dt.floor("h")).quantile(0.9)
     assert (sim.overall.good, sim.overall.total) == ((p90 <= 60_000).sum(), len(p90))
@@ -157,7 +162,7 @@ def test_alibaba_per_predict_type(alibaba: Engine, alibaba_raw: pd.DataFrame) ->
     slo = make(
         sli={"kind": "availability"}, objective={"target": 0.99}, window={"calendar": "week"}
     )
-    sim = simulate(alibaba, slo, segment_columns=("predict_type",))
+    sim = simulate(Scope.bind(alibaba, slo), segment_columns=("predict_type",))
     by_type = alibaba_raw.groupby("predict_type")["ok"].agg(["sum", "count"])
     got = {s.value: (s.overall.good, s.overall.total) for s in sim.segments}
     assert got == {k: (float(r["sum"]), float(r["count"])) for k, r in by_type.iterrows()}
@@ -167,7 +172,7 @@ def test_alibaba_per_predict_type(alibaba: Engine, alibaba_raw: pd.DataFrame) ->
         segment={"predict_type": "INPAINTING"},
     )
     part = alibaba_raw[(alibaba_raw["predict_type"] == "INPAINTING") & alibaba_raw["ok"]]
-    o = simulate(alibaba, inpainting).overall
+    o = simulate(Scope.bind(alibaba, inpainting)).overall
     assert (o.good, o.total) == ((part["latency_ms"] <= 30_000).sum(), len(part))
 
 
@@ -177,7 +182,7 @@ def test_alibaba_recommendation(alibaba: Engine, alibaba_raw: pd.DataFrame) -> N
         objective={"target": 0.95, "threshold": 60_000},
         window={"calendar": "day"},
     )
-    rec = recommend(alibaba, slo, 0.8)
+    rec = recommend(Scope.bind(alibaba, slo), 0.8)
     assert rec.periods_used == 22  # complete days
     assert rec.threshold is not None
     assert rec.threshold % 1000 == 0  # whole seconds
@@ -213,7 +218,9 @@ def test_jmeter_run_of_seven_seconds(realdata: Path) -> None:
     # 599 samples in 7 seconds, 63 failed (HTTP 500 and assertion failures).
     raw = _jmeter_raw(realdata / TAURUS)
     engine = Engine(load_requests(realdata / TAURUS))
-    avail = simulate(engine, make(sli={"kind": "availability"}, objective={"target": 0.99}))
+    avail = simulate(
+        Scope.bind(engine, make(sli={"kind": "availability"}, objective={"target": 0.99}))
+    )
     assert (avail.overall.good, avail.overall.total) == (raw["ok"].sum(), 599) == (536, 599)
     (period,) = avail.periods
     assert period.partial
@@ -221,7 +228,7 @@ def test_jmeter_run_of_seven_seconds(realdata: Path) -> None:
     # Seven seconds never cover an alert's long window, so no alert is judged.
     assert avail.firings == ()
     slo = make(sli={"kind": "latency"}, objective={"target": 0.9, "threshold": 1000})
-    o = simulate(engine, slo).overall
+    o = simulate(Scope.bind(engine, slo)).overall
     assert (o.good, o.total) == ((raw["ok"] & (raw["elapsed"] <= 1000)).sum(), raw["ok"].sum())
 
 
@@ -238,7 +245,7 @@ def test_jmeter_defra_run_per_label(realdata: Path) -> None:
         objective={"target": 0.9, "threshold": 5000},
         window={"calendar": "day"},
     )
-    sim = simulate(engine, slo, segment_columns=("label",))
+    sim = simulate(Scope.bind(engine, slo), segment_columns=("label",))
     good = raw["ok"] & (raw["elapsed"] <= 5000)
     assert (sim.overall.good, sim.overall.total) == (good.sum(), len(raw))
     expected = raw.assign(good=good).groupby("label")["good"].agg(["sum", "count"])
@@ -250,26 +257,28 @@ def test_jmeter_defra_run_per_label(realdata: Path) -> None:
         budgeting={"method": "Timeslices", "slice": "1m", "slice_target": 0.5},
     )
     per_minute = raw.groupby(raw["ts"].dt.floor("min"))["ok"].mean()
-    o = simulate(engine, slices).overall
+    o = simulate(Scope.bind(engine, slices)).overall
     assert (o.good, o.total) == ((per_minute >= 0.5).sum(), len(per_minute))
 
 
 def test_jmeter_run_where_every_sample_failed(realdata: Path) -> None:
     # 185 samples, all failed: socket timeouts and HTTP 200s that failed an assertion.
     engine = Engine(load_requests(realdata / ALL_FAILED))
-    avail = simulate(engine, make(sli={"kind": "availability"}, objective={"target": 0.99}))
+    avail = simulate(
+        Scope.bind(engine, make(sli={"kind": "availability"}, objective={"target": 0.99}))
+    )
     assert (avail.overall.good, avail.overall.total, avail.overall.attainment) == (0, 185, 0.0)
     assert avail.periods[0].budget_remaining == pytest.approx(1 - 1 / 0.01)  # -99: not clamped
     latency = make(sli={"kind": "latency"}, objective={"target": 0.99, "threshold": 500})
-    sim = simulate(engine, latency)
+    sim = simulate(Scope.bind(engine, latency))
     assert sim.overall.total == 0
     assert math.isnan(sim.overall.attainment)
     assert [p.met for p in sim.periods] == [None]
     with pytest.raises(SpecError, match="no period has events to judge"):
-        recommend(engine, latency)
+        recommend(Scope.bind(engine, latency))
     bad = make(
         sli={"kind": "latency", "failed_requests": "bad"},
         objective={"target": 0.99, "threshold": 500},
     )
-    o = simulate(engine, bad).overall
+    o = simulate(Scope.bind(engine, bad)).overall
     assert (o.good, o.total) == (0, 185)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.export import (
     MetricSource,
@@ -155,7 +156,7 @@ AGREED = [
 
 
 def _figures(engine: Engine, slo: SLO) -> tuple[object, ...]:
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     return (
         sim.overall,
         [p.to_dict() for p in sim.periods],

@@ -16,6 +16,7 @@ import pytest
 
 from sloview import charts
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.generative import goodput_by_segment, goodput_over_time, length_trend
 from sloview.ingest import load_requests
@@ -76,8 +77,18 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine(table)
 
 
+AVAILABILITY = {"name": "up", "sli": {"kind": "availability"}, "objective": {"target": 0.99}}
+
+
+def goodput_scope(engine: Engine) -> Scope:
+    """The candidate whose goodput is drawn: a joint SLI on CONDITIONS over all requests."""
+    sli = {"kind": "joint", "conditions": [c.to_dict() for c in CONDITIONS]}
+    slo = SLO.from_dict({"name": "good", "sli": sli, "objective": {"target": 0.9}})
+    return Scope.bind(engine, slo)
+
+
 def test_goodput_over_time_per_minute_by_hand(engine: Engine) -> None:
-    frame = goodput_over_time(engine, CONDITIONS, 60)
+    frame = goodput_over_time(goodput_scope(engine), 60)
     assert frame["start"].tolist() == list(
         pd.date_range("2026-03-02", periods=5, freq="min", tz="UTC")
     )
@@ -92,14 +103,14 @@ def test_goodput_over_time_per_minute_by_hand(engine: Engine) -> None:
 
 
 def test_goodput_over_two_minute_slices(engine: Engine) -> None:
-    frame = goodput_over_time(engine, CONDITIONS, 120)
+    frame = goodput_over_time(goodput_scope(engine), 120)
     assert frame["requests"].tolist() == [9, 4, 2]
     assert frame["good"].tolist() == [4, 1, 2]
     assert frame["goodput_per_s"].tolist() == [4 / 120, 1 / 120, 2 / 120]
 
 
 def test_goodput_per_segment_by_hand(engine: Engine) -> None:
-    frame = goodput_by_segment(engine, CONDITIONS, "endpoint").set_index("endpoint")
+    frame = goodput_by_segment(goodput_scope(engine), "endpoint").set_index("endpoint")
     assert frame.loc["chat", "requests"] == 14
     assert frame.loc["chat", "good"] == 7
     assert frame.loc["embeddings", "good"] == 0
@@ -128,29 +139,31 @@ def goodput_slo(min_rate: float, **budgeting: object) -> SLO:
 def test_a_goodput_slo_simulates_per_slice_by_hand(engine: Engine) -> None:
     # At least 2 good requests a minute: minutes 0, 1 and 4 meet it, minute 2 does not, and
     # minute 3 has no requests (counted neither way, as for any throughput SLO by default).
-    sim = simulate(engine, goodput_slo(2 / 60))
+    sim = simulate(Scope.bind(engine, goodput_slo(2 / 60)))
     assert (sim.overall.good, sim.overall.total) == (3, 4)
     assert sim.statement.startswith(
         "Goodput of requests (requests that succeed, get their first token within 500 ms and "
         "stream each token within 50 ms) is at least 0.0333333 requests/s in 70% of 1m slices"
     )
     # A slightly higher bar (more than 2 a minute) is met by no minute.
-    assert simulate(engine, goodput_slo(2.01 / 60)).overall.good == 0
+    assert simulate(Scope.bind(engine, goodput_slo(2.01 / 60))).overall.good == 0
     # Empty minutes counted bad: 3 of 5.
-    bad_empty = simulate(engine, goodput_slo(2 / 60, empty_slices="bad"))
+    bad_empty = simulate(Scope.bind(engine, goodput_slo(2 / 60, empty_slices="bad")))
     assert (bad_empty.overall.good, bad_empty.overall.total) == (3, 5)
     # Plain throughput of the same minutes is higher than goodput: every minute with
     # requests has at least 2.
     plain = simulate(
-        engine,
-        SLO.from_dict(
-            {
-                "name": "throughput",
-                "sli": {"kind": "throughput"},
-                "objective": {"target": 0.7, "threshold": 2 / 60, "op": "gte"},
-                "window": {"calendar": "day"},
-                "budgeting": {"method": "Timeslices", "slice": "1m"},
-            }
+        Scope.bind(
+            engine,
+            SLO.from_dict(
+                {
+                    "name": "throughput",
+                    "sli": {"kind": "throughput"},
+                    "objective": {"target": 0.7, "threshold": 2 / 60, "op": "gte"},
+                    "window": {"calendar": "day"},
+                    "budgeting": {"method": "Timeslices", "slice": "1m"},
+                }
+            ),
         ),
     )
     assert (plain.overall.good, plain.overall.total) == (4, 4)
@@ -165,7 +178,7 @@ def test_a_joint_slo_on_the_same_requests_by_hand(engine: Engine) -> None:
             "window": {"calendar": "day"},
         }
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     # Valid: 15 requests - 1 embedding without TTFT - 1 one-token answer without TPOT.
     assert (sim.overall.good, sim.overall.total) == (7, 13)
     notes = " ".join(sim.notes)
@@ -175,13 +188,13 @@ def test_a_joint_slo_on_the_same_requests_by_hand(engine: Engine) -> None:
 
 def test_goodput_needs_conditions(engine: Engine) -> None:
     with pytest.raises(SpecError, match="at least one condition"):
-        goodput_over_time(engine, (), 60)
+        goodput_over_time(Scope.bind(engine, SLO.from_dict(AVAILABILITY)), 60)
     with pytest.raises(SpecError, match="whole number of minutes"):
-        goodput_over_time(engine, CONDITIONS, 90)
+        goodput_over_time(goodput_scope(engine), 90)
 
 
 def test_goodput_chart(engine: Engine) -> None:
-    frame = goodput_over_time(engine, CONDITIONS, 60)
+    frame = goodput_over_time(goodput_scope(engine), 60)
     fig = charts.goodput(frame, min_rate=2 / 60)
     names = [t.name for t in fig.data]
     assert names == ["throughput (all requests)", "goodput (good in every way)"]
@@ -284,7 +297,7 @@ def test_a_latency_slo_per_output_length_band_is_a_segment_slo(sample_path: Path
                 "segment": {"endpoint": "chat", "output_length": band},
             }
         )
-        sim = simulate(engine, slo)
+        sim = simulate(Scope.bind(engine, slo))
         inside = chat & (tokens >= lo) & (tokens <= hi)
         good = inside & (f["latency_ms"] <= threshold)
         assert (sim.overall.good, sim.overall.total) == (good.sum(), inside.sum())

@@ -18,6 +18,7 @@ import pytest
 from sloview import charts
 from sloview.design import JointDesign, joint_design
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import RequestTable, load_requests
 from sloview.model import SLO
@@ -64,7 +65,7 @@ def candidate(**fields: Any) -> SLO:
 
 @pytest.fixture(scope="module")
 def design(engine: Engine) -> JointDesign:
-    return joint_design(engine, candidate(), SHARE)
+    return joint_design(Scope.bind(engine, candidate()), SHARE)
 
 
 def used_share(sim: Any) -> float:
@@ -108,7 +109,7 @@ def test_periods_met_share_equals_the_ordinary_simulation(
     slo = candidate().with_conditions(
         {"ttft_ms": design.thresholds_a[i], "tpot_ms": design.thresholds_b[j]}
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     assert design.periods_met_share[i, j] == used_share(sim)
     assert design.attainment[i, j] == pytest.approx(sim.overall.attainment, rel=1e-12)
     use = ~sim.periods.partial & sim.periods.has_data
@@ -125,16 +126,18 @@ def test_the_recommended_pair_meets_the_target_in_the_desired_share_of_periods(
     assert slo is not None
     conditions = {c.metric: c.threshold for c in slo.sli.conditions}
     assert (conditions["ttft_ms"], conditions["tpot_ms"]) == design.recommended
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     assert used_share(sim) >= SHARE
     assert design.periods_used == int((~sim.periods.partial & sim.periods.has_data).sum()) == 15
     # It is on the iso-line: one grid step tighter in TPOT would not do.
     _, j = design.recommended_index  # type: ignore[misc]
     assert j > 0
-    tighter = simulate(engine, slo.with_conditions({"tpot_ms": design.thresholds_b[j - 1]}))
+    tighter = simulate(
+        Scope.bind(engine, slo.with_conditions({"tpot_ms": design.thresholds_b[j - 1]}))
+    )
     assert used_share(tighter) < SHARE
     # The candidate's own 500 ms / 50 ms misses the 90% target in every period.
-    assert used_share(simulate(engine, candidate())) == 0
+    assert used_share(simulate(Scope.bind(engine, candidate()))) == 0
     assert "meets the 90% target" in design.rationale
 
 
@@ -170,16 +173,18 @@ def test_slice_budgeting_matches_the_ordinary_simulation(engine: Engine) -> None
         window={"calendar": "week"},
         budgeting={"method": "Timeslices", "slice": "1h", "slice_target": 0.85},
     )
-    d = joint_design(engine, slo, 0.75, points=12)
+    d = joint_design(Scope.bind(engine, slo), 0.75, points=12)
     assert d.recommended is not None
     for i, j in [(0, 0), (4, 7), (8, 3), (11, 11)]:
         sim = simulate(
-            engine,
-            slo.with_conditions({"ttft_ms": d.thresholds_a[i], "tpot_ms": d.thresholds_b[j]}),
+            Scope.bind(
+                engine,
+                slo.with_conditions({"ttft_ms": d.thresholds_a[i], "tpot_ms": d.thresholds_b[j]}),
+            ),
         )
         assert d.periods_met_share[i, j] == used_share(sim)
         assert d.attainment[i, j] == pytest.approx(sim.overall.attainment, rel=1e-12)
-    rec = simulate(engine, d.recommended_slo(slo))  # type: ignore[arg-type]
+    rec = simulate(Scope.bind(engine, d.recommended_slo(slo)))  # type: ignore[arg-type]
     assert used_share(rec) >= 0.75
 
 
@@ -197,19 +202,21 @@ def test_ratio_timeslices_and_a_fixed_third_condition(engine: Engine) -> None:
             "segment": {"endpoint": "chat"},
         }
     )
-    d = joint_design(engine, slo, 0.5, axes=("ttft_ms", "tpot_ms"), points=10)
+    d = joint_design(Scope.bind(engine, slo), 0.5, axes=("ttft_ms", "tpot_ms"), points=10)
     assert d.metrics == ("ttft_ms", "tpot_ms")
     assert d.ops == ("lte", "lt")
     for i, j in [(2, 2), (6, 8), (9, 9)]:
         moved = slo.with_conditions({"ttft_ms": d.thresholds_a[i], "tpot_ms": d.thresholds_b[j]})
-        sim = simulate(engine, moved)
+        sim = simulate(Scope.bind(engine, moved))
         assert d.attainment[i, j] == pytest.approx(sim.overall.attainment, rel=1e-12)
         assert d.periods_met_share[i, j] == used_share(sim)
 
 
 def test_given_thresholds_are_used_as_the_grid(engine: Engine, chat: pd.DataFrame) -> None:
     d = joint_design(
-        engine, candidate(), SHARE, thresholds=(np.array([600.0, 400.0]), np.array([30.0]))
+        Scope.bind(engine, candidate()),
+        SHARE,
+        thresholds=(np.array([600.0, 400.0]), np.array([30.0])),
     )
     np.testing.assert_array_equal(d.thresholds_a, [400.0, 600.0])
     good = chat["ok"] & (chat["ttft_ms"] <= 600.0) & (chat["tpot"] <= 30.0)
@@ -218,7 +225,7 @@ def test_given_thresholds_are_used_as_the_grid(engine: Engine, chat: pd.DataFram
 
 def test_no_pair_qualifies_when_failures_alone_break_the_target(engine: Engine) -> None:
     # Chat loses about 0.5% of requests to failures: a 99.9% target cannot be met at all.
-    d = joint_design(engine, candidate(target=0.999), SHARE, points=8)
+    d = joint_design(Scope.bind(engine, candidate(target=0.999)), SHARE, points=8)
     assert d.recommended is None
     assert np.isnan(d.iso_b).all()
     assert "No pair on the grid" in d.rationale
@@ -236,12 +243,12 @@ def test_no_pair_qualifies_when_failures_alone_break_the_target(engine: Engine) 
 def test_design_needs_two_conditions(engine: Engine, sli: dict[str, Any], message: str) -> None:
     slo = SLO.from_dict({"name": "x", "sli": sli, "objective": {"target": 0.9}})
     with pytest.raises(SpecError, match=message):
-        joint_design(engine, slo)
+        joint_design(Scope.bind(engine, slo))
 
 
 def test_axes_must_be_conditions(engine: Engine) -> None:
     with pytest.raises(SpecError, match="two different conditions") as caught:
-        joint_design(engine, candidate(), axes=("ttft_ms", "latency_ms"))
+        joint_design(Scope.bind(engine, candidate()), axes=("ttft_ms", "latency_ms"))
     assert caught.value.where == "axes"
 
 
@@ -275,4 +282,4 @@ def test_plain_data(design: JointDesign) -> None:
 @pytest.mark.parametrize("bad", [np.array([]), np.array([-1.0, 5.0]), np.array([np.nan, 5.0])])
 def test_given_thresholds_must_be_usable(engine: Engine, bad: np.ndarray) -> None:
     with pytest.raises(SpecError, match="thresholds in ms"):
-        joint_design(engine, candidate(), thresholds=(bad, np.array([30.0])))
+        joint_design(Scope.bind(engine, candidate()), thresholds=(bad, np.array([30.0])))

@@ -22,6 +22,7 @@ import yaml
 
 from sloview.cli import main
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.export import (
     MetricSource,
@@ -169,7 +170,7 @@ def test_sql_queries_count_what_the_simulation_counts(table: RequestTable, engin
     params = {"start": int(frame["ts"].iloc[0].value), "end": int(frame["ts"].iloc[-1].value) + 1}
     good = db.execute(good_sql, params).fetchone()[0]
     total = db.execute(total_sql, params).fetchone()[0]
-    sim = simulate(engine, original)
+    sim = simulate(Scope.bind(engine, original))
     assert (good, total) == (sim.overall.good, sim.overall.total)
 
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 import sloview.engine.joint as joint_module
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.table import LATENCY_COLUMNS
@@ -291,7 +292,7 @@ def test_with_conditions_changes_only_the_named_thresholds() -> None:
 
 def test_joint_occurrences_per_rolling_period_on_chat(engine: Engine, frame: pd.DataFrame) -> None:
     slo = joint(f"ttft_ms<={TTFT_T}", f"tpot_ms<={TPOT_T}", segment={"endpoint": "chat"})
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     chat = frame[frame["endpoint"] == "chat"]
     good, valid = expected_events(chat, {"ttft_ms": TTFT_T, "tpot_ms": TPOT_T})
     assert (sim.overall.good, sim.overall.total) == (good.sum(), valid.sum())
@@ -299,7 +300,7 @@ def test_joint_occurrences_per_rolling_period_on_chat(engine: Engine, frame: pd.
     assert 0.3 < sim.overall.attainment < 0.9  # both conditions bind
     # Each condition alone lets more requests through than both together.
     for single in (f"ttft_ms<={TTFT_T}", f"tpot_ms<={TPOT_T}"):
-        alone = simulate(engine, joint(single, segment={"endpoint": "chat"}))
+        alone = simulate(Scope.bind(engine, joint(single, segment={"endpoint": "chat"})))
         assert alone.overall.good > sim.overall.good
     per_period(list(sim.periods), chat["ts"], good, valid)
     assert "Failed requests count as bad events for this joint SLI" in " ".join(sim.notes)
@@ -310,7 +311,7 @@ def test_requests_without_a_value_are_left_out_and_counted(
 ) -> None:
     # All endpoints: embeddings succeed without a TTFT (left out); their failures stay bad.
     slo = joint(f"ttft_ms<={TTFT_T}", f"tpot_ms<={TPOT_T}", window={"calendar": "week"})
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     good, valid = expected_events(frame, {"ttft_ms": TTFT_T, "tpot_ms": TPOT_T})
     assert (sim.overall.good, sim.overall.total) == (good.sum(), valid.sum())
     no_ttft = int((frame["ok"] & frame["ttft_ms"].isna()).sum())
@@ -335,7 +336,7 @@ def test_lt_and_lte_differ_at_an_observed_value(
     chat = frame[frame["endpoint"] == "chat"]
     good, valid = expected_events(chat, {"ttft_ms": threshold}, op)
     good &= chat["latency_ms"] <= 20000
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     assert (sim.overall.good, sim.overall.total) == (good.sum(), valid.sum())
 
 
@@ -353,7 +354,10 @@ def test_one_latency_condition_is_a_latency_slo_counting_failures_bad(engine: En
             "window": window,
         }
     )
-    a, b = simulate(engine, j, segment_columns=("region",)), simulate(engine, lat)
+    a, b = (
+        simulate(Scope.bind(engine, j), segment_columns=("region",)),
+        simulate(Scope.bind(engine, lat)),
+    )
     assert a.overall == b.overall
     np.testing.assert_array_equal(a.periods.good, b.periods.good)
     np.testing.assert_array_equal(a.periods.total, b.periods.total)
@@ -377,7 +381,7 @@ def test_timeslices_judge_each_slice_by_its_good_share(engine: Engine, frame: pd
         window={"calendar": "week"},
         budgeting={"method": "Timeslices", "slice": "1h", "slice_target": 0.6},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     chat = frame[frame["endpoint"] == "chat"]
     good, valid = expected_events(chat, {"ttft_ms": TTFT_T, "tpot_ms": TPOT_T})
     hour = chat["ts"].dt.floor("h")
@@ -399,7 +403,7 @@ def test_ratio_timeslices_average_the_slice_ratios(engine: Engine, frame: pd.Dat
         window={"calendar": "month"},
         budgeting={"method": "RatioTimeslices", "slice": "30m"},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     part = frame[frame["endpoint"] == "completions"]
     good, valid = expected_events(part, {"ttft_ms": TTFT_T, "tpot_ms": TPOT_T})
     key = part["ts"].dt.floor("30min")
@@ -423,7 +427,7 @@ def test_maintenance_exclusions_leave_their_requests_out(
         f"ttft_ms<={TTFT_T}",
         exclusions=[{"start": start.isoformat(), "end": end.isoformat()}],
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     good, valid = expected_events(frame, {"ttft_ms": TTFT_T})
     outside = (frame["ts"] < start) | (frame["ts"] >= end)
     assert (sim.overall.good, sim.overall.total) == (
@@ -435,9 +439,9 @@ def test_maintenance_exclusions_leave_their_requests_out(
 def test_a_joint_slo_has_no_single_threshold_to_move(engine: Engine) -> None:
     slo = joint(f"ttft_ms<={TTFT_T}")
     with pytest.raises(SpecError, match="one threshold per condition"):
-        simulate(engine, slo, threshold=300.0)
+        simulate(Scope.bind(engine, slo), threshold=300.0)
     with pytest.raises(SpecError, match="one threshold per condition"):
-        event_counts(engine, slo, threshold=300.0)
+        event_counts(Scope.bind(engine, slo), threshold=300.0)
 
 
 def test_a_missing_column_is_refused_clearly(tmp_path: Path) -> None:
@@ -451,7 +455,7 @@ def test_a_missing_column_is_refused_clearly(tmp_path: Path) -> None:
     ).to_csv(path, index=False)
     engine = Engine(load_requests(path))
     with pytest.raises(SpecError, match="no ttft_ms column"):
-        simulate(engine, joint("ttft_ms<=5"))
+        simulate(Scope.bind(engine, joint("ttft_ms<=5")))
 
 
 # -- the per-bucket counts, chunk by chunk --------------------------------------------------
@@ -537,7 +541,7 @@ def test_llmperf_joint_counts_per_provider_on_synthetic_start_times(
     raw, engine = llmperf
     expected = llmperf_expected(raw, 500.0, 25.0)
     slo = joint("ttft_ms<=500", "tpot_ms<=25")
-    sim = simulate(engine, slo, segment_columns=("provider",))
+    sim = simulate(Scope.bind(engine, slo), segment_columns=("provider",))
     assert (sim.overall.good, sim.overall.total) == (
         expected["good"].sum(),
         expected["valid"].sum(),
@@ -558,7 +562,7 @@ def test_llmperf_timeslices_per_minute_on_synthetic_start_times(
         target=0.5,
         budgeting={"method": "Timeslices", "slice": "1m", "slice_target": 0.7},
     )
-    sim = simulate(engine, slo)
+    sim = simulate(Scope.bind(engine, slo))
     ok = raw["error_code"].isna()
     latency, ttft = raw["end_to_end_latency_s"] * 1000, raw["ttft_s"] * 1000
     tokens = raw["number_output_tokens"].astype("float64")

@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.table import RequestTable
 from sloview.model import SLO, AlertWindow
@@ -101,7 +102,7 @@ def availability_slo(alerts: tuple[AlertWindow, ...] | None = None, target: floa
 
 
 def run(bad: np.ndarray, slo: SLO | None = None, per_minute: int = N) -> Simulation:
-    return simulate(Engine(minute_table(bad, per_minute)), slo or availability_slo())
+    return simulate(Scope.bind(Engine(minute_table(bad, per_minute)), slo or availability_slo()))
 
 
 def firings_of(sim: Simulation, label: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest import load_requests
 from sloview.model import SLO
 from sloview.simulate import Simulation, simulate
@@ -49,7 +50,7 @@ def availability(engine: Engine) -> Simulation:
             "objective": {"target": 0.995},
         }
     )
-    return simulate(engine, slo)
+    return simulate(Scope.bind(engine, slo))
 
 
 def test_scenario_constants() -> None:
@@ -103,7 +104,7 @@ def test_the_incident_day_misses_a_daily_slo(engine: Engine) -> None:
             "window": {"calendar": "day"},
         }
     )
-    missed = [p.start for p in simulate(engine, slo).periods if p.met is False]
+    missed = [p.start for p in simulate(Scope.bind(engine, slo)).periods if p.met is False]
     assert missed == [pd.Timestamp("2026-09-23", tz="UTC")]
 
 
@@ -120,7 +121,7 @@ def chat_latency(engine: Engine) -> Simulation:
             "segment": dict(SCENARIO.REGRESSION_SEGMENT),
         }
     )
-    return simulate(engine, slo)
+    return simulate(Scope.bind(engine, slo))
 
 
 def test_the_regression_makes_the_chat_latency_slo_miss(chat_latency: Simulation) -> None:

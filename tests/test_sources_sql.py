@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sloview.engine.scope import Scope
 from sloview.errors import SourceError
 from sloview.ingest import table as t
 from sloview.ingest.mapping import Mapping
@@ -475,7 +476,7 @@ def test_chosen_thresholds_and_percentiles_are_exact_from_the_database(
                 "window": {"rolling": "7d"},
             }
         )
-        a, b = simulate(exact, spec), simulate(binned, spec)
+        a, b = simulate(Scope.bind(exact, spec)), simulate(Scope.bind(binned, spec))
         assert (b.overall.good, b.overall.total) == (a.overall.good, a.overall.total)
         assert np.array_equal(a.periods.good, b.periods.good)
         assert any("counted exactly in the source" in n for n in b.notes)

@@ -13,6 +13,7 @@ from sloview.cli.slo_flags import add_objective_flags, slos_from_args
 from sloview.design import Recommendation, joint_design, recommend
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import RequestTable
 from sloview.model import SLO, CompositeSLO
@@ -97,9 +98,10 @@ def engine_and_slos(
 def _simulate_one(
     engine: Engine, slo: SLO, args: argparse.Namespace
 ) -> tuple[Simulation, Recommendation | None]:
-    sim = simulate(engine, slo, segment_columns=tuple(args.segment))
+    scope = Scope.bind(engine, slo)
+    sim = simulate(scope, segment_columns=tuple(args.segment))
     try:
-        return sim, recommend(engine, slo, args.desired_share)
+        return sim, recommend(scope, args.desired_share)
     except SpecError as exc:  # the simulation stands even when no recommendation can
         return replace(sim, notes=(*sim.notes, f"No recommendation: {exc.one_line()}")), None
 
@@ -135,15 +137,16 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     engine, slos, _ = engine_and_slos(args)
     out = []
     for slo in flatten(slos):
-        rec = recommend(engine, slo, args.desired_share)
+        scope = Scope.bind(engine, slo)
+        rec = recommend(scope, args.desired_share)
         # On aggregates, how exact the figures are (empty for request rows).
-        notes = data_notes(engine, slo)
+        notes = data_notes(scope)
         entry = {"name": slo.name, "statement": statement(slo), **rec.to_dict()}
         entry["notes"] = list(notes)
         text = f"{slo.name}: {statement(slo)}\n  {rec.rationale}"
         text += "".join(f"\n  note: {n}" for n in notes)
         if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
-            pair = joint_design(engine, slo, args.desired_share)
+            pair = joint_design(scope, args.desired_share)
             entry["threshold_pair"] = {
                 "metrics": list(pair.metrics),
                 "recommended_ms": None if pair.recommended is None else list(pair.recommended),

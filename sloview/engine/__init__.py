@@ -3,6 +3,7 @@
 from sloview.engine.core import Engine
 from sloview.engine.index import GroupedValues, LatencyIndex
 from sloview.engine.joint import JointRows
+from sloview.engine.scope import Scope
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, periods_for
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "JointRows",
     "LatencyIndex",
     "Periods",
+    "Scope",
     "TimeBase",
     "periods_for",
 ]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from sloview.design import Recommendation, recommend
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest.table import TS, RequestTable
 from sloview.session import Candidate
@@ -171,13 +172,13 @@ def findings(
     with_recommendation: bool = True,
 ) -> SLOFindings:
     """Simulate one candidate (and optionally recommend) and sort out its risks."""
-    slo = candidate.slo
-    sim = simulate(engine, slo, segment_columns=segment_columns)
+    scope = Scope.bind(engine, candidate.slo)
+    sim = simulate(scope, segment_columns=segment_columns)
     rec: Recommendation | None = None
     problem = ""
     if with_recommendation:
         try:
-            rec = recommend(engine, slo, desired_share)
+            rec = recommend(scope, desired_share)
         except SpecError as exc:
             # The report still shows how the SLO did; it says why there is no recommendation.
             problem = exc.one_line()

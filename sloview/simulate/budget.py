@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sloview.engine import BUCKET_S, Engine, Periods
+from sloview.engine import BUCKET_S, Periods
+from sloview.engine.scope import Scope
 from sloview.model import SLO
 from sloview.simulate.grid import Grid
 from sloview.simulate.results import PeriodTable
@@ -31,9 +32,10 @@ def cumsum0(values: np.ndarray) -> np.ndarray:
 
 
 def period_table(
-    engine: Engine, slo: SLO, grid: Grid, cg: np.ndarray, ct: np.ndarray
+    scope: Scope, grid: Grid, cg: np.ndarray, ct: np.ndarray
 ) -> tuple[PeriodTable, np.ndarray, np.ndarray]:
     """Per-period good/total plus the period cell ranges (start, end)."""
+    engine, slo = scope.engine, scope.slo
     base = engine.require_time()
     periods = engine.periods(slo.window)
     start, end = period_cells(periods, grid.cell_s // BUCKET_S, grid.size)

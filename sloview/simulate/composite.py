@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.model import CompositeSLO
 from sloview.simulate.results import PeriodTable, Simulation, finite_or_none
 from sloview.simulate.run import simulate
@@ -102,10 +103,10 @@ class CompositeSimulation:
         }
 
 
-def simulate_composite(engine: Engine, composite: CompositeSLO) -> CompositeSimulation:
+def simulate_composite(data: Engine, composite: CompositeSLO) -> CompositeSimulation:
     """Simulate every objective of a composite SLO on the same history."""
     return CompositeSimulation(
         composite=composite,
         statement=composite_statement(composite),
-        components=tuple(simulate(engine, slo) for slo in composite.objectives),
+        components=tuple(simulate(Scope.bind(data, slo)) for slo in composite.objectives),
     )

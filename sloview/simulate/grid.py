@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from sloview.engine import BUCKET_S, Engine
+from sloview.engine import BUCKET_S
+from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.model import SLO, Objective
 from sloview.simulate.results import Attainment
@@ -43,10 +44,9 @@ JOINT_THRESHOLD = (
 )
 
 
-def event_counts(
-    engine: Engine, slo: SLO, threshold: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def event_counts(scope: Scope, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per minute bucket: good and valid events of a latency, joint or availability SLI."""
+    engine, slo = scope.engine, scope.slo
     sli, excluded = slo.sli, engine.excluded(slo.exclusions)
     if sli.kind == "availability":
         good, total = engine.ok_count.copy(), engine.total.copy()
@@ -67,16 +67,17 @@ def event_counts(
     return good, total
 
 
-def build_grid(engine: Engine, slo: SLO, threshold: float | None = None) -> Grid:
+def build_grid(scope: Scope, threshold: float | None = None) -> Grid:
     """The cell grid of an SLO on this data (optionally at another threshold)."""
+    slo = scope.slo
     if slo.budgeting.method == "Occurrences":
-        good, total = event_counts(engine, slo, threshold)
+        good, total = event_counts(scope, threshold)
         return Grid(
             BUCKET_S, good.astype(float), total.astype(float), float(good.sum()), float(total.sum())
         )
     t = slo.objective.threshold if threshold is None else threshold
-    layout = slice_layout(engine, slo)
-    verdict, events, amount_good, amount_total = slice_verdicts(engine, slo, layout, t)
+    layout = slice_layout(scope)
+    verdict, events, amount_good, amount_total = slice_verdicts(scope, layout, t)
     good, total = slice_cells(slo, layout, verdict, events)
     return Grid(int(slo.budgeting.slice_s or 60), good, total, amount_good, amount_total)
 
@@ -88,8 +89,9 @@ class SliceLayout:
     counted: np.ndarray
 
 
-def slice_layout(engine: Engine, slo: SLO) -> SliceLayout:
+def slice_layout(scope: Scope) -> SliceLayout:
     """Slices of the SLO's length that lie within the data and outside exclusions."""
+    engine, slo = scope.engine, scope.slo
     base = engine.require_time()
     slice_s = int(slo.budgeting.slice_s or 60)
     size = slice_s // BUCKET_S
@@ -102,9 +104,10 @@ def slice_layout(engine: Engine, slo: SLO) -> SliceLayout:
 
 
 def slice_verdicts(
-    engine: Engine, slo: SLO, layout: SliceLayout, t: float | None
+    scope: Scope, layout: SliceLayout, t: float | None
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Per slice: the good share or 0/1 verdict, and the number of events in it."""
+    engine, slo = scope.engine, scope.slo
     sli, b = slo.sli, slo.budgeting
     slice_s = int(b.slice_s or 60)
     limit = float(t or 0.0)
@@ -121,10 +124,10 @@ def slice_verdicts(
         ok = rate >= limit if slo.objective.op == "gte" else rate > limit
         return ok.astype(float), events, float(amount.sum()), float(amount.sum())
     if sli.is_percentile:
-        pct, events = slice_percentiles(engine, slo)
+        pct, events = slice_percentiles(scope)
         ok = pct <= limit if slo.objective.op == "lte" else pct < limit
         return ok.astype(float), events, float(ok.sum()), float(layout.n)
-    ev_good, ev_total = event_counts(engine, slo, t)
+    ev_good, ev_total = event_counts(scope, t)
     g = slice_sum(ev_good.astype(float), layout.size, layout.n)
     events = slice_sum(ev_total.astype(float), layout.size, layout.n)
     return ratio_verdict(slo, g, events), events, float(g.sum()), float(events.sum())
@@ -156,11 +159,12 @@ def slice_cells(
     return good, total
 
 
-def slice_percentiles(engine: Engine, slo: SLO) -> tuple[np.ndarray, np.ndarray]:
+def slice_percentiles(scope: Scope) -> tuple[np.ndarray, np.ndarray]:
     """Per-slice percentile of the SLI metric (failed requests as infinitely slow when
     counted bad) and the number of events per slice."""
+    engine, slo = scope.engine, scope.slo
     b, sli = slo.budgeting, slo.sli
-    layout = slice_layout(engine, slo)
+    layout = slice_layout(scope)
     grouped = engine.grouped(sli.metric, int(b.slice_s or 60), slo.exclusions)
     failed = None
     if sli.failed_requests == "bad":
@@ -170,11 +174,12 @@ def slice_percentiles(engine: Engine, slo: SLO) -> tuple[np.ndarray, np.ndarray]
     return pct, events
 
 
-def slice_cells_at(engine: Engine, slo: SLO, thresholds: np.ndarray) -> np.ndarray:
+def slice_cells_at(scope: Scope, thresholds: np.ndarray) -> np.ndarray:
     """Good per slice cell for many thresholds at once: shape (thresholds, slices)."""
-    layout = slice_layout(engine, slo)
+    engine, slo = scope.engine, scope.slo
+    layout = slice_layout(scope)
     if slo.sli.is_percentile:
-        pct, events = slice_percentiles(engine, slo)
+        pct, events = slice_percentiles(scope)
         ok = pct[None, :] <= thresholds[:, None]
         if slo.objective.op == "lt":
             ok = pct[None, :] < thresholds[:, None]
@@ -184,7 +189,7 @@ def slice_cells_at(engine: Engine, slo: SLO, thresholds: np.ndarray) -> np.ndarr
     key, lut, n = engine.slice_map(int(slo.budgeting.slice_s or 60), slo.exclusions)
     ranks = np.array([index.rank(float(t), slo.objective.op) for t in thresholds])
     g = index.good_per_group_sweep(key, lut, n, ranks)[:, :n].astype(float)
-    _, ev_total = event_counts(engine, slo)
+    _, ev_total = event_counts(scope)
     events = slice_sum(ev_total.astype(float), layout.size, layout.n)
     good, _ = slice_cells(slo, layout, ratio_verdict(slo, g, events[None, :]), events)
     return good

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO
 from sloview.simulate.results import PeriodTable
@@ -40,9 +40,10 @@ def slo_notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def data_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
+def data_notes(scope: Scope) -> tuple[str, ...]:
     """How exact the figures are: nothing to say for raw requests; for aggregates, the
     binning and the threshold actually evaluated."""
+    engine, slo = scope.engine, scope.slo
     if engine.exact:
         return ()
     notes = [f"Computed from aggregates of {engine.source_name}: {engine.exactness}."]
@@ -68,8 +69,9 @@ def data_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def joint_notes(engine: Engine, slo: SLO) -> tuple[str, ...]:
+def joint_notes(scope: Scope) -> tuple[str, ...]:
     """Successful requests a joint SLI (or goodput) leaves out, by the column they lack."""
+    engine, slo = scope.engine, scope.slo
     if not slo.sli.uses_conditions:
         return ()
     rows = engine.joint_rows(slo.sli.metrics)

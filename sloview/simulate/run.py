@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sloview.engine import Engine
+from sloview.engine.scope import Scope
 from sloview.engine.timebase import PARTIAL_TOLERANCE_NS
 from sloview.errors import SpecError
-from sloview.model import SLO, AlertWindow
+from sloview.model import AlertWindow
 from sloview.simulate.alerts import (
     backtest,
     find_violations,
@@ -30,24 +30,24 @@ from sloview.wording import statement
 
 
 def simulate(
-    engine: Engine,
-    slo: SLO,
+    scope: Scope,
     *,
     segment_columns: tuple[str, ...] = (),
     threshold: float | None = None,
 ) -> Simulation:
-    """Simulate an SLO on the engine's history."""
-    if slo.segment:
-        engine = engine.view(slo.segment)
-    base = engine.require_time()
+    """Simulate a candidate on the history of its requests (at another threshold if given)."""
     if threshold is not None:
-        if slo.sli.kind == "joint":
+        if scope.slo.sli.kind == "joint":
             raise SpecError(JOINT_THRESHOLD, where="threshold")
-        slo = slo.with_changes(objective=with_threshold(slo, threshold))
-    grid = build_grid(engine, slo)
+        scope = scope.with_slo(
+            scope.slo.with_changes(objective=with_threshold(scope.slo, threshold))
+        )
+    engine, slo = scope.engine, scope.slo
+    base = engine.require_time()
+    grid = build_grid(scope)
     target = slo.objective.target
     cg, ct = cumsum0(grid.good), cumsum0(grid.total)
-    periods, p_start, p_end = period_table(engine, slo, grid, cg, ct)
+    periods, p_start, p_end = period_table(scope, grid, cg, ct)
     overall = overall_attainment(slo, grid)
 
     cell_ns = grid.cell_s * 10**9
@@ -95,9 +95,7 @@ def simulate(
         covered = base.first_ns + slo.window.rolling_s * 10**9 - PARTIAL_TOLERANCE_NS
         consumed = np.where(cell_end_ns >= covered, consumed, np.nan)
     firings, violations = backtest(runs, raw_violations, consumed, cell_end_ns, grid.cell_s)
-    seg_results = tuple(
-        seg for column in segment_columns for seg in segment_results(engine, slo, column)
-    )
+    seg_results = tuple(seg for column in segment_columns for seg in segment_results(scope, column))
     return Simulation(
         slo=slo,
         statement=statement(slo),
@@ -108,24 +106,23 @@ def simulate(
         firings=firings,
         violations=violations,
         segments=seg_results,
-        notes=data_notes(engine, slo) + slo_notes(slo, periods) + joint_notes(engine, slo),
+        notes=data_notes(scope) + slo_notes(slo, periods) + joint_notes(scope),
         cell_s=grid.cell_s,
         extras={"events_good": grid.events_good, "events_total": grid.events_total},
     )
 
 
-def segment_results(engine: Engine, slo: SLO, column: str) -> list[SegmentResult]:
-    """The same SLO evaluated on each value of a segment column."""
+def segment_results(scope: Scope, column: str) -> list[SegmentResult]:
+    """The candidate on each value of a segment column (each row is that narrower candidate)."""
     out = []
-    for value in engine.segment_values(column):
-        view = engine.view(((column, value),))
-        grid = build_grid(view, slo)
-        periods, _, _ = period_table(view, slo, grid, cumsum0(grid.good), cumsum0(grid.total))
+    for part in scope.split(column):
+        grid = build_grid(part)
+        periods, _, _ = period_table(part, grid, cumsum0(grid.good), cumsum0(grid.total))
         out.append(
             SegmentResult(
                 column=column,
-                value=value,
-                overall=overall_attainment(slo, grid),
+                value=dict(part.slo.segment)[column],
+                overall=overall_attainment(part.slo, grid),
                 periods_met=int(periods.met.sum()),
                 periods=int(periods.has_data.sum()),
             )
