@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from sloview import explore
+from sloview import formatting as fmt
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
 from sloview.summary import error_breakdown
 from sloview.ui import aggregated_view, connect, mapping_form, state
 from sloview.ui.navigation import ensure_app
 from sloview.units import UNIT_WORDS
-from sloview.wording import percent
 
 ensure_app()
 st.title("Data")
@@ -90,7 +90,7 @@ if present.empty:
 else:
     st.dataframe(
         present.assign(
-            share=present["share"].map(lambda x: percent(float(x), 3)),
+            share=present["share"].map(lambda x: fmt.percent(float(x), 3)),
             counts=present["counts_as_bad"].map(lambda b: "bad" if b else "good"),
             rule=present["error_class"].map(ERROR_CLASS_RULES),
         )[["label", "requests", "share", "counts", "rule"]],

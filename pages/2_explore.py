@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from sloview import charts, explore
+from sloview import formatting as fmt
 from sloview.errors import SloviewError
 from sloview.generative import length_trend
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.ui import state
 from sloview.ui.navigation import ensure_app
-from sloview.units import format_ms, nice_values
-from sloview.wording import percent
+from sloview.units import nice_values
 
 ensure_app()
 st.title("Explore")
@@ -48,10 +48,10 @@ st.subheader("Percentiles with 95% confidence intervals")
 table = explore.percentile_table(dist)
 st.dataframe(
     table.assign(
-        value=table["value_ms"].map(format_ms),
+        value=table["value_ms"].map(fmt.ms),
         **{
             "95% CI": [
-                f"{format_ms(lo)} to {format_ms(hi)}"
+                f"{fmt.ms(lo)} to {fmt.ms(hi)}"
                 for lo, hi in zip(table["ci_low_ms"], table["ci_high_ms"], strict=True)
             ]
         },
@@ -76,20 +76,18 @@ if engine.has_time:
         st.warning(view.synthetic_times_note)
     slice_label = st.select_slider(
         "slice",
-        options=["5m", "15m", "1h", "6h", "1d"],
-        value="1h",
+        options=list(explore.SLICES),
+        value=explore.default_slice(engine.span_s),
         help="Percentiles are computed per slice of this length (exactly from requests; "
         "within one latency bin from aggregates).",
     )
-    slice_s = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}[slice_label]
+    slice_s = explore.SLICES[slice_label]
     with st.spinner("Computing percentiles per slice ..."):
         over_time = explore.percentiles_over_time(engine, metric, slice_s)
     st.plotly_chart(charts.percentiles_over_time(over_time, label), width="stretch")
     starts, edges, counts = explore.latency_heatmap(engine, metric, max(slice_s, 900))
     st.plotly_chart(charts.heatmap(starts, edges, counts, label), width="stretch")
-    st.plotly_chart(
-        charts.rates(explore.rates_over_time(engine, max(slice_s, 300))), width="stretch"
-    )
+    st.plotly_chart(charts.rates(explore.rates_over_time(engine, slice_s)), width="stretch")
 else:
     st.info(
         "These requests have no timestamps: time charts and SLO simulation need a time "
@@ -125,14 +123,14 @@ if segments and view is not None:
         "threshold",
         options=options,
         value=min((v for v in options if v >= p90), default=options[-1]),
-        format_func=format_ms,
+        format_func=fmt.ms,
         key="explore_threshold",
     )
     target = c2.select_slider(
         "target",
         options=[0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999],
         value=0.95,
-        format_func=lambda t: percent(t),
+        format_func=lambda t: fmt.percent(t),
         key="explore_target",
     )
     failed = c3.radio(
@@ -149,28 +147,35 @@ if segments and view is not None:
     except SloviewError as exc:
         st.error(exc.one_line())
     else:
-        shown = per_segment[
-            [
-                column,
-                "requests",
-                "errors",
-                "attainment",
-                "ci_low",
-                "ci_high",
-                "meets_target",
-                "tightest_threshold_ms",
-                "tightest_ci_low_ms",
-                "tightest_ci_high_ms",
-            ]
-        ]
-        st.dataframe(
-            shown.assign(
-                attainment=shown["attainment"].map(lambda x: percent(float(x), 2)),
-                ci_low=shown["ci_low"].map(lambda x: percent(float(x), 2)),
-                ci_high=shown["ci_high"].map(lambda x: percent(float(x), 2)),
-            ),
-            hide_index=True,
-            width="stretch",
+        shown = per_segment[[column, "requests", "errors", "valid"]].assign(
+            **{
+                "error rate": per_segment["error_rate"].map(
+                    lambda x: fmt.percent(float(x), 2, fixed=True)
+                ),
+                "within the threshold": [
+                    fmt.attainment(float(a), float(target)) for a in per_segment["attainment"]
+                ],
+                "95% CI": [
+                    fmt.ci_range(float(lo), float(hi), float(target))
+                    for lo, hi in zip(per_segment["ci_low"], per_segment["ci_high"], strict=True)
+                ],
+                "verdict": per_segment["verdict"],
+                "tightest threshold": per_segment["tightest_threshold_ms"].map(fmt.ms),
+                "its 95% CI": [
+                    f"{fmt.ms(lo)} to {fmt.ms(hi)}"
+                    for lo, hi in zip(
+                        per_segment["tightest_ci_low_ms"],
+                        per_segment["tightest_ci_high_ms"],
+                        strict=True,
+                    )
+                ],
+            }
+        )
+        st.dataframe(shown, hide_index=True, width="stretch")
+        st.caption(
+            "Verdict: met, missed, or failing when the threshold is met but failed requests "
+            "alone exceed the error budget (100% minus the target): a provider whose requests "
+            "mostly fail is never shown as meeting the target."
         )
         st.plotly_chart(
             charts.segment_targets(per_segment, column, float(target), label), width="stretch"
@@ -190,7 +195,7 @@ if (
         st.plotly_chart(charts.latency_vs_tokens(trend), width="stretch")
         st.caption(
             f"Least-squares fit over {trend.requests:,} successful requests: latency = "
-            f"{format_ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms per output token "
+            f"{fmt.ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms per output token "
             f"(R² {trend.r_squared:.2f}). Long answers take longer by design: judge them by "
             "time per output token, or give each output-length band its own target (the "
             "`output_length` segment)."

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from sloview import charts
+from sloview import formatting as fmt
 from sloview.design import (
     JointDesign,
     Recommendation,
@@ -23,11 +24,8 @@ from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import data_notes, segment_results, simulate
-from sloview.summary import iso_utc
 from sloview.ui import candidate, shortlist, state
 from sloview.ui.navigation import ensure_app
-from sloview.units import format_ms
-from sloview.wording import percent
 
 ensure_app()
 
@@ -45,11 +43,11 @@ def joint_design_cached(loaded: state.Loaded, scope: Scope, share: float) -> Joi
 
 
 def _threshold_text(rec: Recommendation | None) -> str:
-    return "n/a" if rec is None or rec.threshold is None else format_ms(rec.threshold)
+    return "n/a" if rec is None or rec.threshold is None else fmt.ms(rec.threshold)
 
 
 def _target_text(rec: Recommendation | None) -> str:
-    return "n/a" if rec is None else percent(rec.target)
+    return "n/a" if rec is None else fmt.percent(rec.target)
 
 
 st.title("Design")
@@ -93,19 +91,26 @@ except SloviewError as exc:
 
 with right:
     st.markdown(f"### {sim.statement}")
+    # What changes how to read the figures comes first, above them.
+    for warning in sim.warnings:
+        st.warning(warning, icon=":material/warning:")
     if not engine.exact:
         # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
         st.info(" ".join(data_notes(scope)), icon=":material/bar_chart:")
-    o = sim.overall
+    o, target = sim.overall, slo.objective.target
     c = st.columns(4)
     c[0].metric(
         "attainment",
-        percent(o.attainment, 3),
-        help=f"95% CI {percent(o.ci_low, 3)} to {percent(o.ci_high, 3)} "
-        f"({o.good:,.0f} good of {o.total:,.0f})",
+        fmt.attainment(o.attainment, target),
+        help=f"95% CI {fmt.ci_range(o.ci_low, o.ci_high, target)} "
+        f"({fmt.count(o.good)} good of {fmt.count(o.total)})",
     )
-    c[1].metric("periods met", f"{sim.periods_met} of {sim.periods_with_data}")
-    c[2].metric("budget left (latest period)", percent(sim.error_budget_remaining, 1))
+    c[1].metric(
+        "periods met",
+        fmt.periods_met(sim.periods_met, sim.periods_judged),
+        help="Complete periods only: a period the data cover in part is shown, not judged.",
+    )
+    c[2].metric("budget left (latest whole period)", fmt.budget(sim.error_budget_remaining))
     pages = sum(1 for f in sim.firings if f.rule.severity == "page")
     c[3].metric(
         "alerts fired",
@@ -113,7 +118,7 @@ with right:
         help=f"{pages} pages, {len(sim.firings) - pages} tickets; "
         f"{len(sim.missed_violations)} violations missed",
     )
-    st.caption(f"95% CI of the attainment: {percent(o.ci_low, 3)} to {percent(o.ci_high, 3)}.")
+    st.caption(f"95% CI of the attainment: {fmt.ci_range(o.ci_low, o.ci_high, target)}.")
     b1, b2 = st.columns([1, 3])
     if b1.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
         shortlist.add(slo)
@@ -143,9 +148,9 @@ with right:
                     [
                         {
                             "rule": f.rule.label(),
-                            "start": iso_utc(f.start),
-                            "end": iso_utc(f.end),
-                            "budget spent": percent(f.budget_spent, 1)
+                            "start": fmt.iso_utc(f.start),
+                            "end": fmt.iso_utc(f.end),
+                            "budget spent": fmt.percent(f.budget_spent, 1)
                             if math.isfinite(f.budget_spent)
                             else "n/a",
                             "caught a violation": f.violation is not None,
@@ -161,8 +166,8 @@ with right:
             )
         for v in sim.missed_violations:
             st.warning(
-                f"Missed: {iso_utc(v.start)} to {iso_utc(v.end)} spent "
-                f"{percent(v.budget_spent, 1)} of a period's budget and no alert fired."
+                f"Missed: {fmt.iso_utc(v.start)} to {fmt.iso_utc(v.end)} spent "
+                f"{fmt.percent(v.budget_spent, 1)} of a period's budget and no alert fired."
             )
         st.caption(
             "Alerts fire while both windows burn faster than the factor; a violation is a "
@@ -202,15 +207,15 @@ with right:
             )
             if rec.threshold_every_period is not None:
                 st.caption(
-                    f"Met in every period: {format_ms(rec.threshold_every_period)} at "
-                    f"{percent(slo.objective.target)}."
+                    f"Met in every period: {fmt.ms(rec.threshold_every_period)} at "
+                    f"{fmt.percent(slo.objective.target)}."
                 )
         targets = sweep_targets(scope)
         st.dataframe(
             pd.DataFrame(
                 {
-                    "target": [percent(t) for t in targets.targets],
-                    "share of periods met": [percent(x, 1) for x in targets.periods_met_share],
+                    "target": [fmt.percent(t) for t in targets.targets],
+                    "share of periods met": [fmt.percent(x, 1) for x in targets.periods_met_share],
                 }
             ),
             hide_index=True,
@@ -228,7 +233,7 @@ with right:
             by_segment = goodput_by_segment(scope, column)
             st.dataframe(
                 by_segment.assign(
-                    good_share=by_segment["good_share"].map(lambda x: percent(float(x), 2))
+                    good_share=by_segment["good_share"].map(lambda x: fmt.percent(float(x), 2))
                 ),
                 hide_index=True,
                 width="stretch",
@@ -255,12 +260,11 @@ with right:
                     [
                         {
                             seg.column: seg.value,
-                            "attainment": percent(seg.overall.attainment, 3),
-                            "95% CI": (
-                                f"{percent(seg.overall.ci_low, 2)} to "
-                                f"{percent(seg.overall.ci_high, 2)}"
-                            ),
-                            "periods met": f"{seg.periods_met} of {seg.periods}",
+                            "attainment": fmt.attainment(seg.overall.attainment, target),
+                            "95% CI": fmt.ci_range(seg.overall.ci_low, seg.overall.ci_high, target),
+                            "error rate": fmt.percent(seg.error_rate, 2, fixed=True),
+                            "periods met": fmt.periods_met(seg.periods_met, seg.periods),
+                            "verdict": seg.verdict(target),
                             "requests/slices": f"{seg.overall.total:,.0f}",
                             "recommended threshold": _threshold_text(recs.get(seg.value)),
                             "highest target met": _target_text(recs.get(seg.value)),

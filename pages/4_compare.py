@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from sloview import charts
+from sloview import formatting as fmt
 from sloview.engine import Scope
 from sloview.errors import SloviewError
 from sloview.simulate import Simulation, simulate
 from sloview.ui import candidate, shortlist, state
 from sloview.ui.navigation import ensure_app
-from sloview.wording import percent
 
 ensure_app()
 st.title("Compare")
@@ -38,6 +38,11 @@ for item in items:
     except SloviewError as exc:
         st.error(f"{item.slo.name}: {exc.one_line()}")
 
+# Warnings change how to read a row (thin data, no whole period): shown before the table.
+warnings = dict.fromkeys(f"{name}: {w}" for name, sim in sims.items() for w in sim.warnings)
+for text in warnings:
+    st.warning(text)
+
 rows = []
 for item in items:
     sim = sims.get(item.slo.name)
@@ -50,10 +55,10 @@ for item in items:
             "agreed": item.agreed,
             "name": item.slo.name,
             "statement": sim.statement,
-            "attainment": percent(o.attainment, 3),
-            "95% CI": f"{percent(o.ci_low, 2)} to {percent(o.ci_high, 2)}",
-            "periods met": f"{sim.periods_met} of {sim.periods_with_data}",
-            "budget left": percent(sim.error_budget_remaining, 1),
+            "attainment": fmt.attainment(o.attainment, item.slo.objective.target),
+            "95% CI": fmt.ci_range(o.ci_low, o.ci_high, item.slo.objective.target),
+            "periods met": fmt.periods_met(sim.periods_met, sim.periods_judged),
+            "budget left": fmt.budget(sim.error_budget_remaining),
             "alerts fired": len(sim.firings),
             "pages per month": round(sim.pages_per_month(), 1)
             if math.isfinite(sim.pages_per_month())

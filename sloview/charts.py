@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sloview import formatting as fmt
 from sloview.design import JointDesign, Sweep
 from sloview.generative import LengthTrend
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.simulate import SegmentResult, Simulation
-from sloview.units import format_ms
-from sloview.wording import METRIC_ABBREVIATIONS, percent
+from sloview.wording import METRIC_ABBREVIATIONS
 
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -35,6 +35,18 @@ PALETTE = ("#1f5fa8", "#e07b00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6
 SEVERITY_COLOURS = {"page": "#c62828", "ticket": "#e07b00"}
 MAX_POINTS = 1500
 GRID = "#e6e6e6"
+WARN = "#e07b00"
+VERDICT_COLOURS = {"met": GOOD, "missed": BAD, "failing": WARN, "n/a": MUTED}
+# Date ticks as precise as the zoom needs: seconds for a 7-second run, months for a year
+# (plotly's own choice reads "23:59:59.9996" on a span of seconds).
+TIME_TICKS = [
+    {"dtickrange": [None, 1000], "value": "%H:%M:%S.%L"},
+    {"dtickrange": [1000, 60_000], "value": "%H:%M:%S"},
+    {"dtickrange": [60_000, 86_400_000], "value": "%H:%M<br>%b %d"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%b %d"},
+    {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
 
 Decoration = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
@@ -159,6 +171,7 @@ def _layout(
     )
     fig.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
     fig.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
+    fig.update_xaxes(tickformatstops=TIME_TICKS, selector={"type": "date"})
     return fig
 
 
@@ -180,7 +193,7 @@ def latency_histogram(
             hovertemplate="%{x:.4g} ms: %{y} requests<extra></extra>",
         )
     if threshold is not None:
-        _ref(fig, [threshold, threshold], [top, 0.0], BAD, f"threshold {format_ms(threshold)}")
+        _ref(fig, [threshold, threshold], [top, 0.0], BAD, f"threshold {fmt.ms(threshold)}")
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="requests")
     return _layout(fig, f"Distribution of {label}", deco)
@@ -201,7 +214,7 @@ def ecdf(
             hovertemplate="%{y:.2%} at or under %{x:.4g} ms<extra>" + name + "</extra>",
         )
     if threshold is not None:
-        _ref(fig, [threshold, threshold], [1.0, 0.0], BAD, f"threshold {format_ms(threshold)}")
+        _ref(fig, [threshold, threshold], [1.0, 0.0], BAD, f"threshold {fmt.ms(threshold)}")
     fig.update_xaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_yaxes(title="share of requests at or under", tickformat=".0%", range=[0, 1.01])
     return _layout(fig, f"Cumulative distribution of {label}", deco)
@@ -227,7 +240,7 @@ def percentiles_over_time(
             [float(x[0]), float(x[-1])],
             [threshold, threshold],
             BAD,
-            f"threshold {format_ms(threshold)}",
+            f"threshold {fmt.ms(threshold)}",
         )
     fig.update_yaxes(type="log", title=f"{label} (ms, log scale)")
     fig.update_xaxes(type="date", title="time (UTC)")
@@ -287,21 +300,30 @@ def period_attainment(sim: Simulation) -> go.Figure:
         MUTED if partial else (GOOD if met else BAD)
         for met, partial in zip(p.met.tolist(), p.partial.tolist(), strict=True)
     ]
+    target = sim.slo.objective.target
+    verdicts = [
+        "partial: not judged" if x is None else ("met" if x else "missed")
+        for x in (q.met for q in p)
+    ]
     fig.add_bar(
         x=p.end_ns / 1e6,
         y=att,
         marker_color=colours,
         name="attainment",
-        hovertemplate="period ending %{x}<br>%{y:.3%}<extra></extra>",
+        customdata=[[fmt.attainment(a, target), v] for a, v in zip(att, verdicts, strict=True)],
+        hovertemplate="period ending %{x}<br>%{customdata[0]} (%{customdata[1]})<extra></extra>",
     )
-    target = sim.slo.objective.target
-    _hline(deco, target, "black", f"target {percent(target)}")
+    _hline(deco, target, "black", f"target {fmt.percent(target)}")
     finite = att[np.isfinite(att)]
     low = float(min(finite.min(), target)) if finite.size else 0.0
     pad = max((1 - low) * 0.15, 1e-4)
     fig.update_yaxes(title="attainment", tickformat=".2%", range=[max(0, low - pad), 1 + pad / 4])
     fig.update_xaxes(type="date", title="period end (UTC)")
-    title = f"Per-period compliance: {sim.periods_met} of {sim.periods_with_data} met"
+    title = (
+        f"Per-period compliance: {sim.periods_met} of {sim.periods_judged} whole periods met"
+        if sim.periods_met is not None
+        else "Per-period attainment (no whole period in the data: none judged)"
+    )
     return _layout(fig, title, deco)
 
 
@@ -369,7 +391,7 @@ def alert_timeline(sim: Simulation) -> go.Figure:
         xs: list[float | None] = []
         texts: list[str] = []
         for f in (f for f in sim.firings if f.rule == rule):
-            spent = percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
+            spent = fmt.percent(f.budget_spent, 1) if math.isfinite(f.budget_spent) else "n/a"
             text = f"{label}<br>{f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M}<br>budget spent {spent}"
             # Drawn until it resolves, one evaluation after its last firing minute.
             xs += [f.start_ns / 1e6, f.end_ns / 1e6 + sim.cell_s * 1e3, None]
@@ -430,18 +452,18 @@ def sweep_curve(
         name="worst period",
         line={"color": BAD, "dash": "dot"},
     )
-    _hline(deco, sweep.target, "black", f"target {percent(sweep.target)}")
+    _hline(deco, sweep.target, "black", f"target {fmt.percent(sweep.target)}")
     if recommended is not None:
         _ref(
             fig,
             [recommended, recommended],
             [1.0, 0.0],
             GOOD,
-            f"recommended {format_ms(recommended)}",
+            f"recommended {fmt.ms(recommended)}",
             dash="solid",
         )
     if current is not None:
-        _ref(fig, [current, current], [0.0, 1.0], BAD, f"candidate {format_ms(current)}")
+        _ref(fig, [current, current], [0.0, 1.0], BAD, f"candidate {fmt.ms(current)}")
     fig.update_xaxes(type="log", title=f"{label} threshold (ms, log scale)")
     fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1.02])
     return _layout(fig, "What each threshold would have achieved", deco)
@@ -506,7 +528,7 @@ def joint_heatmap(
             y=design.iso_b[on_line],
             mode="lines",
             line={"color": "black", "width": 2, "shape": "hv"},
-            name=f"tightest {name_b} meeting {percent(design.target)} in "
+            name=f"tightest {name_b} meeting {fmt.percent(design.target)} in "
             f"{design.desired_share:.0%} of periods",
             hovertemplate=f"{name_a} <= %{{x:.4g}} ms, {name_b} <= %{{y:.4g}} ms<extra></extra>",
         )
@@ -517,7 +539,7 @@ def joint_heatmap(
             y=[b],
             mode="markers+text",
             marker={"color": GOOD, "size": 14, "symbol": "star", "line": {"color": "white"}},
-            text=[f"recommended {format_ms(a)} / {format_ms(b)}"],
+            text=[f"recommended {fmt.ms(a)} / {fmt.ms(b)}"],
             textposition="top right",
             textfont={"color": GOOD, "size": 13},
             name="recommended pair",
@@ -528,7 +550,7 @@ def joint_heatmap(
             y=[current[1]],
             mode="markers",
             marker={"color": BAD, "size": 12, "symbol": "x"},
-            name=f"candidate {format_ms(current[0])} / {format_ms(current[1])}",
+            name=f"candidate {fmt.ms(current[0])} / {fmt.ms(current[1])}",
         )
     fig.update_xaxes(type="log", title=f"{LATENCY_COLUMNS[design.metrics[0]]} threshold (ms)")
     fig.update_yaxes(type="log", title=f"{LATENCY_COLUMNS[design.metrics[1]]} threshold (ms)")
@@ -572,7 +594,7 @@ def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
             y=trend.predict(xs),
             mode="lines",
             line={"color": BAD, "width": 2},
-            name=f"fit: {format_ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms/token "
+            name=f"fit: {fmt.ms(trend.intercept_ms)} + {trend.ms_per_token:.3g} ms/token "
             f"(R² {trend.r_squared:.2f})",
         )
     bands = trend.bands[trend.bands["requests"] > 0]
@@ -582,7 +604,7 @@ def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
         mode="markers+text",
         marker={"color": "black", "size": 10, "symbol": "diamond"},
         text=[
-            f"{b}: p50 {format_ms(v)}"
+            f"{b}: p50 {fmt.ms(v)}"
             for b, v in zip(bands["band"], bands["latency_p50_ms"], strict=True)
         ],
         textposition="top right",
@@ -610,22 +632,28 @@ def _thin(
 
 
 def segment_attainment(results: Sequence[SegmentResult], target: float) -> go.Figure:
-    """Attainment per segment value with its 95% CI, against the target."""
+    """Attainment per segment value with its 95% CI, against the target; the colour is the
+    verdict, which weighs failures too (a segment failing beyond the budget is never green)."""
     fig, deco = _new()
     names = [r.value for r in results]
     att = np.array([r.overall.attainment for r in results])
     lo = np.array([r.overall.ci_low for r in results])
     hi = np.array([r.overall.ci_high for r in results])
-    colours = [GOOD if a >= target else BAD for a in att]
+    verdicts = [r.verdict(target) for r in results]
     fig.add_bar(
         x=names,
         y=att,
-        marker_color=colours,
+        marker_color=[VERDICT_COLOURS[v] for v in verdicts],
         name="attainment",
         error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
-        hovertemplate="%{x}: %{y:.3%}<extra></extra>",
+        customdata=[
+            [fmt.attainment(r.overall.attainment, target), fmt.percent(r.error_rate, 2), v]
+            for r, v in zip(results, verdicts, strict=True)
+        ],
+        hovertemplate="%{x}: %{customdata[0]}, errors %{customdata[1]} (%{customdata[2]})"
+        "<extra></extra>",
     )
-    _hline(deco, target, "black", f"target {percent(target)}")
+    _hline(deco, target, "black", f"target {fmt.percent(target)}")
     finite = att[np.isfinite(att)]
     low = float(min(finite.min(), target)) if finite.size else 0.0
     pad = max((1 - low) * 0.15, 1e-4)
@@ -645,12 +673,17 @@ def segment_targets(frame: pd.DataFrame, column: str, target: float, label: str)
     fig.add_bar(
         x=[str(v) for v in frame[column]],
         y=att,
-        marker_color=[GOOD if a >= target else BAD for a in att],
+        marker_color=[VERDICT_COLOURS[str(v)] for v in frame["verdict"]],
         error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
-        hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        customdata=[
+            [fmt.attainment(a, target), fmt.percent(e, 2), str(v)]
+            for a, e, v in zip(att, frame["error_rate"], frame["verdict"], strict=True)
+        ],
+        hovertemplate="%{x}: %{customdata[0]}, errors %{customdata[1]} (%{customdata[2]})"
+        "<extra></extra>",
         name="attainment",
     )
-    _hline(deco, target, "black", f"target {percent(target)}")
+    _hline(deco, target, "black", f"target {fmt.percent(target)}")
     fig.update_yaxes(title=f"share within the {label} threshold", tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=column, type="category")
     return _layout(fig, f"{label}: each {column} against one threshold", deco)

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from sloview import formatting as fmt
 from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.model import SLO
@@ -33,9 +34,9 @@ from sloview.simulate import (
     slice_layout,
     slice_sum,
 )
-from sloview.stats import clopper_pearson, percentile_rank_interval
-from sloview.units import format_ms
-from sloview.wording import METRIC_ABBREVIATIONS, percent
+from sloview.simulate.overall import overall_of
+from sloview.stats import clopper_pearson, percentile_rank_interval, quantile_threshold
+from sloview.wording import METRIC_ABBREVIATIONS
 
 SWEEP_POINTS = 240
 JOINT_POINTS = 40
@@ -129,7 +130,8 @@ def sweep_thresholds(scope: Scope, thresholds: np.ndarray | None = None) -> Swee
         overall = good_all / total_all
     has = (total_p > 0) & use
     met = (att_p >= slo.objective.target - 1e-12) & has[None, :]
-    n = max(int(has.sum()), 1)
+    # Without a complete period there is no share of periods to give (NaN), only attainment.
+    n = int(has.sum()) or math.nan
     worst = np.where(has[None, :], att_p, np.inf).min(axis=1)
     worst[~np.isfinite(worst)] = np.nan
     return Sweep(
@@ -214,9 +216,8 @@ def sweep_targets(scope: Scope, targets: np.ndarray = TARGET_GRID) -> TargetSwee
 
 
 def _periods_to_use(partial: np.ndarray) -> np.ndarray:
-    """Complete periods when there are any; otherwise every period (noted by the caller)."""
-    complete = ~partial
-    return complete if complete.any() else np.ones_like(partial)
+    """The periods a sweep judges: complete ones only (partial periods are never judged)."""
+    return ~partial
 
 
 def _period_attainment(scope: Scope, threshold: float | None = None) -> np.ndarray:
@@ -257,18 +258,25 @@ def tightest_threshold(scope: Scope, share: float) -> float | None:
 
 
 def recommend(scope: Scope, desired_share: float = 0.9) -> Recommendation:
-    """Tightest threshold and highest target for `desired_share` of periods and for all."""
+    """Tightest threshold and highest target for `desired_share` of periods and for all.
+
+    Only complete periods are judged. Data without timestamps, or too short to cover one
+    whole period, get the recommendation over all their requests instead (`periods_used` 0),
+    which says so.
+    """
     engine, slo = scope.engine, scope.slo
     if not 0 < desired_share <= 1:
         raise SpecError("must be in (0, 1]", where="desired_share")
-    engine.require_time()
+    if engine.base is None:
+        return recommend_overall(scope, desired_share, "these requests have no timestamps")
     table = _table(scope)
-    complete = ~table.partial
-    complete_only = bool(complete.any())
-    use = (complete if complete_only else np.ones_like(complete)) & table.has_data
+    use = table.judged
     n = int(use.sum())
     if n == 0:
-        raise SpecError("no period has events to judge", where=slo.name)
+        if not table.complete.any():
+            why = f"the data cover no whole period of {slo.window.describe()}"
+            return recommend_overall(scope, desired_share, why)
+        raise SpecError("no complete period has events to judge", where=slo.name)
     att = table.attainment[use]
     good, total = table.good[use], table.total[use]
     order = np.argsort(-att, kind="stable")
@@ -290,21 +298,12 @@ def recommend(scope: Scope, desired_share: float = 0.9) -> Recommendation:
             headroom = (t_now - threshold) / threshold if threshold > 0 else math.inf
     margin = float(att.min() - slo.objective.target)
     rationale = _rationale(
-        slo,
-        desired_share,
-        n,
-        complete_only,
-        threshold,
-        threshold_ci,
-        headroom,
-        target,
-        target_ci,
-        target_every,
+        slo, desired_share, n, threshold, threshold_ci, headroom, target, target_ci, target_every
     )
     return Recommendation(
         desired_share=desired_share,
         periods_used=n,
-        complete_only=complete_only,
+        complete_only=True,
         threshold=threshold,
         threshold_ci=threshold_ci,
         threshold_every_period=threshold_every,
@@ -315,6 +314,65 @@ def recommend(scope: Scope, desired_share: float = 0.9) -> Recommendation:
         headroom=headroom,
         margin=margin,
         rationale=rationale,
+    )
+
+
+def recommend_overall(scope: Scope, desired_share: float, why: str) -> Recommendation:
+    """The recommendation over all the candidate's requests, for data without history: the
+    tightest threshold the target allows (order-statistic CI) and the highest target the
+    overall attainment supports (Clopper-Pearson CI)."""
+    slo = scope.slo
+    overall = overall_of(scope)
+    if overall.total <= 0:
+        raise SpecError("no requests to judge", where=slo.name)
+    target_ci = (overall.ci_low, overall.ci_high)
+    target = _nice_target(overall.attainment)
+    threshold = threshold_ci = headroom = None
+    if slo.sli.kind == "latency" and not slo.sli.is_percentile:
+        ranked = scope.engine.values(slo.sli.metric)
+        if slo.sli.failed_requests == "bad":
+            failed = (
+                int((~scope.engine.ok).sum())
+                if scope.engine.base is None
+                else int((scope.engine.total - scope.engine.ok_count).sum())
+            )
+            ranked = np.concatenate([ranked, np.full(failed, math.inf)])
+        value, lo, hi = quantile_threshold(ranked, slo.objective.target, False)
+        if math.isfinite(value):
+            threshold, threshold_ci = value, (lo, hi)
+            t_now = slo.objective.threshold
+            if t_now:
+                headroom = (t_now - value) / value if value > 0 else math.inf
+    parts = [f"Over all {fmt.count(overall.total, 'request')} ({why}, so no period is judged)"]
+    if threshold is not None and threshold_ci is not None:
+        parts.append(
+            f" the tightest threshold meeting a {fmt.percent(slo.objective.target)} target is "
+            f"{fmt.ms(threshold)} (95% CI {fmt.ms(threshold_ci[0])} to {fmt.ms(threshold_ci[1])});"
+        )
+    elif slo.sli.kind == "latency" and not slo.sli.is_percentile:
+        parts.append(
+            f" no threshold meets {fmt.percent(slo.objective.target)}: failed requests counted "
+            "as bad already exceed the budget;"
+        )
+    parts.append(
+        f" {fmt.attainment(overall.attainment, slo.objective.target)} met the candidate's "
+        f"objective (95% CI {fmt.ci_range(*target_ci, slo.objective.target)}), so the highest "
+        f"target these requests support is {fmt.percent(target)}."
+    )
+    return Recommendation(
+        desired_share=desired_share,
+        periods_used=0,
+        complete_only=False,
+        threshold=threshold,
+        threshold_ci=threshold_ci,
+        threshold_every_period=None,
+        target=target,
+        target_exact=overall.attainment,
+        target_ci=target_ci,
+        target_every_period=overall.attainment,
+        headroom=headroom,
+        margin=overall.attainment - slo.objective.target,
+        rationale="".join(parts),
     )
 
 
@@ -378,7 +436,6 @@ def _rationale(
     slo: SLO,
     share: float,
     n: int,
-    complete_only: bool,
     threshold: float | None,
     threshold_ci: tuple[float, float] | None,
     headroom: float | None,
@@ -386,35 +443,36 @@ def _rationale(
     target_ci: tuple[float, float],
     target_every: float,
 ) -> str:
-    kind = "complete" if complete_only else "(partly covered)"
-    periods = f"{share:.0%} of the {n} {kind} periods"
+    periods = f"{fmt.percent(share, 1)} of the {fmt.count(n, 'complete period')}"
+    goal = slo.objective.target
     parts = []
     if threshold is not None:
         text = (
-            f"At a {percent(slo.objective.target)} target the tightest threshold met in "
-            f"{periods} is {format_ms(threshold)}"
+            f"At a {fmt.percent(goal)} target the tightest threshold met in {periods} is "
+            f"{fmt.ms(threshold)}"
         )
         if threshold_ci is not None and all(math.isfinite(x) for x in threshold_ci):
             text += (
-                f" (95% CI of the deciding period's percentile: {format_ms(threshold_ci[0])}"
-                f" to {format_ms(threshold_ci[1])})"
+                f" (95% CI of the deciding period's percentile: {fmt.ms(threshold_ci[0])}"
+                f" to {fmt.ms(threshold_ci[1])})"
             )
         if headroom is not None and slo.objective.threshold is not None:
             word = "headroom" if headroom >= 0 else "shortfall"
             text += (
-                f"; the candidate's {format_ms(slo.objective.threshold)} leaves "
-                f"{abs(headroom):.0%} {word}"
+                f"; the candidate's {fmt.ms(slo.objective.threshold)} leaves "
+                f"{fmt.percent(abs(headroom), 0)} {word}"
             )
         parts.append(text + ".")
     elif slo.sli.kind == "latency":
         parts.append(
-            f"No threshold meets {percent(slo.objective.target)} in {periods}: failed requests "
+            f"No threshold meets {fmt.percent(goal)} in {periods}: failed requests "
             "counted as bad already exceed the budget."
         )
     parts.append(
         f"At the candidate's own settings the highest target met in {periods} is "
-        f"{percent(target)} (95% CI of the deciding period: {percent(target_ci[0], 2)} to "
-        f"{percent(target_ci[1], 2)}); every period reached at least {percent(target_every, 2)}."
+        f"{fmt.percent(target)} (95% CI of the deciding period: "
+        f"{fmt.ci_range(*target_ci, goal)}); every complete period reached at least "
+        f"{fmt.at_least(target_every, goal)}."
     )
     return " ".join(parts)
 
@@ -656,20 +714,20 @@ def _joint_rationale(d: JointDesign) -> str:
     kind = "complete" if d.complete_only else "(partly covered)"
     if d.recommended is None:
         return (
-            f"No pair on the grid meets a {percent(d.target)} target in {d.desired_share:.0%} "
+            f"No pair on the grid meets a {fmt.percent(d.target)} target in {d.desired_share:.0%} "
             f"of the {d.periods_used} {kind} periods: even the loosest {a} and {b} leave too "
             "many bad requests (failed requests always count as bad)."
         )
     i, j = cast(tuple[int, int], d.recommended_index)
     ra, rb = d.recommended
     return (
-        f"{a} <= {format_ms(ra)} with {b} <= {format_ms(rb)} meets the {percent(d.target)} "
-        f"target in {percent(float(d.periods_met_share[i, j]), 1)} of the {d.periods_used} "
+        f"{a} <= {fmt.ms(ra)} with {b} <= {fmt.ms(rb)} meets the {fmt.percent(d.target)} "
+        f"target in {fmt.percent(float(d.periods_met_share[i, j]), 1)} of the {d.periods_used} "
         f"{kind} periods (at least {d.desired_share:.0%} wanted), with an overall attainment "
-        f"of {percent(float(d.attainment[i, j]), 2)}. Of the pairs that qualify (the "
+        f"of {fmt.percent(float(d.attainment[i, j]), 2)}. Of the pairs that qualify (the "
         f"iso-line: the tightest {b} for each {a}) it has the smallest product of the two "
-        f"thresholds in multiples of their medians ({format_ms(d.medians[0])} and "
-        f"{format_ms(d.medians[1])})."
+        f"thresholds in multiples of their medians ({fmt.ms(d.medians[0])} and "
+        f"{fmt.ms(d.medians[1])})."
     )
 
 

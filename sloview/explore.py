@@ -25,11 +25,13 @@ from sloview.ingest.table import (
     RequestTable,
 )
 from sloview.model import FailedPolicy, Op
+from sloview.simulate.results import segment_verdict
 from sloview.stats import (
     clopper_pearson,
     percentile_ci,
-    percentile_rank_interval,
     percentile_sorted,
+    quantile_threshold,
+    target_rank,
 )
 
 TABLE_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
@@ -72,13 +74,15 @@ def percentiles_over_time(
 
 
 def rates_over_time(engine: Engine, slice_s: int = 3600) -> pd.DataFrame:
-    """Requests, errors, error rate and throughput per slice (default hourly)."""
+    """Requests, errors, error rate and throughput per slice (default hourly); rates are per
+    second of the slice the data cover."""
     base = engine.require_time()
     size = max(1, slice_s // BUCKET_S)
     n = -(-base.n // size)
     total = _sum(engine.total, size, n)
     ok = _sum(engine.ok_count, size, n)
     errors = total - ok
+    seconds = engine.slice_seconds(size * BUCKET_S)
     starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
     with np.errstate(invalid="ignore", divide="ignore"):
         error_rate = np.where(total > 0, errors / np.maximum(total, 1), np.nan)
@@ -88,12 +92,24 @@ def rates_over_time(engine: Engine, slice_s: int = 3600) -> pd.DataFrame:
             "requests": total,
             "errors": errors,
             "error_rate": error_rate,
-            "requests_per_s": total / (size * BUCKET_S),
+            "requests_per_s": total / seconds,
         }
     )
     if engine.exact and OUTPUT_TOKENS in engine.frame.columns:
-        frame["output_tokens_per_s"] = _sum(engine.tokens_per_bucket(), size, n) / (size * BUCKET_S)
+        frame["output_tokens_per_s"] = _sum(engine.tokens_per_bucket(), size, n) / seconds
     return frame
+
+
+# Slice lengths the time charts offer, shortest first.
+SLICES = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}
+
+
+def default_slice(span_s: float | None, points: int = 48) -> str:
+    """The longest offered slice that still gives about `points` slices over the span."""
+    if span_s is None:
+        return "1h"
+    fitting = [name for name, s in SLICES.items() if s * points <= span_s]
+    return fitting[-1] if fitting else "1m"
 
 
 def latency_heatmap(
@@ -229,7 +245,11 @@ def segment_attainment(
             "ci_low": lo,
             "ci_high": hi,
         }
-        row["meets_target"] = bool(valid) and good >= target_rank(target, valid)
+        meets = bool(valid) and good >= target_rank(target, valid)
+        error_rate = failed / int(requests[i]) if requests[i] else math.nan
+        row["meets_target"] = meets
+        row["error_rate"] = error_rate
+        row["verdict"] = segment_verdict(meets, error_rate, target, valid)
         for q in qs:
             p_lo, p_hi = percentile_ci(v, q)
             row[f"p{q:g}_ms"] = percentile_sorted(v, q)
@@ -238,7 +258,7 @@ def segment_attainment(
         # Failed requests counted bad sit beyond every threshold: +inf (or -inf for gte/gt).
         pad = np.full(extra, -math.inf if larger_is_better else math.inf)
         ranked = np.concatenate([pad, v]) if larger_is_better else np.concatenate([v, pad])
-        t, t_lo, t_hi = _tightest(ranked, target, larger_is_better)
+        t, t_lo, t_hi = quantile_threshold(ranked, target, larger_is_better)
         row["tightest_threshold_ms"] = t
         row["tightest_ci_low_ms"] = t_lo
         row["tightest_ci_high_ms"] = t_hi
@@ -248,12 +268,6 @@ def segment_attainment(
         metric=metric, threshold=threshold, op=op, target=target, failed_requests=failed_requests
     )
     return out
-
-
-def target_rank(target: float, n: int) -> int:
-    """k = ceil(target * n): how many of n valid requests must meet a threshold (1-based)."""
-    # Rounded first so that 0.95 * 100 (94.99999999999999 in binary) asks for 95, not 95+.
-    return max(1, math.ceil(round(target * n, 9)))
 
 
 def _meeting(sorted_values: np.ndarray, threshold: float, op: Op) -> int:
@@ -267,38 +281,26 @@ def _meeting(sorted_values: np.ndarray, threshold: float, op: Op) -> int:
     return n - int(np.searchsorted(sorted_values, threshold, side="right"))
 
 
-def _tightest(
-    ranked: np.ndarray, target: float, larger_is_better: bool
-) -> tuple[float, float, float]:
-    """The target quantile of sorted values (k-th smallest, or k-th largest) and its CI."""
-    n = ranked.size
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    k = min(target_rank(target, n), n)
-    if larger_is_better:
-        value = float(ranked[n - k])
-        ranks = percentile_rank_interval(n, (1 - target) * 100)
-    else:
-        value = float(ranked[k - 1])
-        ranks = percentile_rank_interval(n, target * 100)
-    if ranks is None:
-        return value, math.nan, math.nan
-    return value, float(ranked[ranks[0]]), float(ranked[ranks[1]])
-
-
 def data_quality(table: RequestTable, engine: Engine) -> dict[str, object]:
-    """Span, gaps, requests per hour and low-traffic share for the data-quality panel."""
+    """Span, gaps, request rate and low-traffic share for the data-quality panel."""
     out: dict[str, object] = {"rows": table.rows, "excluded": table.dropped_total}
     if engine.base is None:
         return out
-    base = engine.base
-    span_h = (base.last_ns - base.first_ns) / 3.6e12
-    out["start"] = pd.Timestamp(base.first_ns, tz="UTC")
-    out["end"] = pd.Timestamp(base.last_ns, tz="UTC")
-    out["span_hours"] = span_h
-    out["requests_per_hour"] = table.rows / max(span_h, 1e-9)
+    out.update(_span(engine, table.rows))
     out.update(_activity(engine))
     return out
+
+
+def _span(engine: Engine, rows: int) -> dict[str, object]:
+    """Start, end, span and the request rate over the measured span (NaN for one instant)."""
+    base = engine.require_time()
+    span_s = float(engine.span_s or 0.0)
+    return {
+        "start": pd.Timestamp(base.first_ns, tz="UTC"),
+        "end": pd.Timestamp(base.last_ns, tz="UTC"),
+        "span_s": span_s,
+        "requests_per_second": rows / span_s if span_s > 0 else math.nan,
+    }
 
 
 def _activity(engine: Engine) -> dict[str, object]:
@@ -330,14 +332,7 @@ def engine_quality(engine: Engine) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": engine.rows, "excluded": 0}
     if engine.base is None:
         return out
-    base = engine.base
-    span_h = (base.last_ns - base.first_ns) / 3.6e12
-    out.update(
-        start=pd.Timestamp(base.first_ns, tz="UTC"),
-        end=pd.Timestamp(base.last_ns, tz="UTC"),
-        span_hours=span_h,
-        requests_per_hour=engine.rows / max(span_h, 1e-9),
-    )
+    out.update(_span(engine, engine.rows))
     out.update(_activity(engine))
     return out
 

@@ -78,13 +78,14 @@ def goodput_over_time(scope: Scope, slice_s: int = 300) -> pd.DataFrame:
     good = _per_slice(good_b, size, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(requests > 0, good / np.maximum(requests, 1), np.nan)
+    seconds = engine.slice_seconds(slice_s)
     return pd.DataFrame(
         {
             "start": _slice_starts(engine, size, n),
             "requests": requests,
             "good": good,
-            "requests_per_s": requests / slice_s,
-            "goodput_per_s": good / slice_s,
+            "requests_per_s": requests / seconds,
+            "goodput_per_s": good / seconds,
             "good_share": share,
         }
     )
@@ -92,12 +93,12 @@ def goodput_over_time(scope: Scope, slice_s: int = 300) -> pd.DataFrame:
 
 def goodput_by_segment(scope: Scope, column: str) -> pd.DataFrame:
     """Per segment value: requests, good requests, mean throughput and goodput, good share."""
-    # Rates are over the whole span of the data. A segment without a value for a condition's
-    # column (embeddings have no TTFT) has no goodput under that condition: its `good` is 0.
+    # A segment without a value for a condition's column (embeddings have no TTFT) has no
+    # goodput under that condition: its `good` is 0.
     engine, conds = scope.engine, _check_conditions(scope.slo.sli.conditions)
-    base = engine.require_time()
-    first = (base.first_ns - base.origin_ns) // (BUCKET_S * 10**9)
-    span_s = float((base.n - first) * BUCKET_S)
+    engine.require_time()
+    # Over the measured span of the candidate's requests (at least a second).
+    span_s = max(float(engine.span_s or 0.0), 1.0)
     rows = []
     for part in scope.split(column):
         view, value = part.engine, dict(part.slo.segment)[column]

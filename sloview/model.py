@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from sloview import formatting as fmt
 from sloview.errors import SpecError
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
-from sloview.units import format_duration, parse_duration
+from sloview.units import parse_duration
 
 SLIKind = Literal["latency", "availability", "throughput", "joint"]
 Op = Literal["lte", "lt", "gte", "gt"]
@@ -390,7 +391,7 @@ class TimeWindow:
             )
         if self.rolling_s is not None and self.rolling_s % 86400:
             raise SpecError(
-                f"{format_duration(self.rolling_s)} is not a whole number of days",
+                f"{fmt.duration(self.rolling_s)} is not a whole number of days",
                 where="window.rolling",
                 hint="rolling windows are evaluated at the end of each day: use 7d, 28d or 30d",
             )
@@ -425,7 +426,7 @@ class TimeWindow:
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         if self.rolling_s is not None:
-            out: dict[str, Any] = {"rolling": format_duration(self.rolling_s)}
+            out: dict[str, Any] = {"rolling": fmt.duration(self.rolling_s)}
         else:
             out = {"calendar": self.calendar}
         if self.tz != "UTC":
@@ -481,7 +482,7 @@ class Budgeting:
             )
         if self.slice_s % 60 or 86400 % self.slice_s:
             raise SpecError(
-                f"{format_duration(self.slice_s)} does not divide a day into whole minutes",
+                f"{fmt.duration(self.slice_s)} does not divide a day into whole minutes",
                 where="budgeting.slice",
                 hint="use e.g. 1m, 5m, 10m, 15m, 30m or 1h",
             )
@@ -496,7 +497,7 @@ class Budgeting:
         """Plain data."""
         out: dict[str, Any] = {"method": self.method}
         if self.slice_s is not None:
-            out["slice"] = format_duration(self.slice_s)
+            out["slice"] = fmt.duration(self.slice_s)
         if self.slice_target is not None:
             out["slice_target"] = self.slice_target
         if self.min_events:
@@ -549,15 +550,15 @@ class AlertWindow:
     def label(self) -> str:
         """`page 1h/5m x14.4`."""
         rate = f"{self.burn_rate:.4g}"
-        windows = f"{format_duration(self.long_s)}/{format_duration(self.short_s)}"
+        windows = f"{fmt.duration(self.long_s)}/{fmt.duration(self.short_s)}"
         return f"{self.severity} {windows} x{rate}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {
             "severity": self.severity,
-            "long": format_duration(self.long_s),
-            "short": format_duration(self.short_s),
+            "long": fmt.duration(self.long_s),
+            "short": fmt.duration(self.short_s),
             "burn_rate": self.burn_rate,
         }
 

@@ -97,3 +97,32 @@ def clopper_pearson_arrays(
     lo = np.where(empty, np.nan, lo)
     hi = np.where(empty, np.nan, hi)
     return lo, hi
+
+
+def target_rank(target: float, n: int) -> int:
+    """k = ceil(target * n): how many of n valid requests must meet a threshold (1-based)."""
+    # Rounded first so that 0.95 * 100 (94.99999999999999 in binary) asks for 95, not 95+.
+    return max(1, math.ceil(round(target * n, 9)))
+
+
+def quantile_threshold(
+    ranked: np.ndarray, target: float, larger_is_better: bool
+) -> tuple[float, float, float]:
+    """The tightest threshold `target` of these sorted values meet, and its 95% CI.
+
+    The k-th smallest value for k = ceil(target x n) (k-th largest when larger is better),
+    with the order-statistic interval of the target quantile; NaN without values.
+    """
+    n = ranked.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    k = min(target_rank(target, n), n)
+    if larger_is_better:
+        value = float(ranked[n - k])
+        ranks = percentile_rank_interval(n, (1 - target) * 100)
+    else:
+        value = float(ranked[k - 1])
+        ranks = percentile_rank_interval(n, target * 100)
+    if ranks is None:
+        return value, math.nan, math.nan
+    return value, float(ranked[ranks[0]]), float(ranked[ranks[1]])

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sloview import formatting as fmt
 from sloview.engine.core import EXACT
 from sloview.engine.distribution import BinnedValues
 from sloview.errors import SpecError
@@ -74,6 +75,19 @@ class Summary:
         """Whether the figures come from every request (not from aggregates)."""
         return self.exactness == EXACT
 
+    @property
+    def span_s(self) -> float:
+        """Seconds from the first to the last request (NaN without timestamps)."""
+        if self.start is None or self.end is None:
+            return math.nan
+        return (pd.Timestamp(self.end) - pd.Timestamp(self.start)).total_seconds()
+
+    @property
+    def requests_per_second(self) -> float:
+        """Requests over the measured span (NaN without timestamps or a span)."""
+        span = self.span_s
+        return self.overall.rows / span if span > 0 else math.nan
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of `sloview summarize --json`."""
         out: dict[str, Any] = {
@@ -82,8 +96,10 @@ class Summary:
             "rows": self.overall.rows,
             "rows_read": self.rows_read,
             "dropped": dict(self.dropped),
-            "start": iso_utc(self.start),
-            "end": iso_utc(self.end),
+            "start": fmt.iso_utc(self.start),
+            "end": fmt.iso_utc(self.end),
+            "span_s": _num(self.span_s),
+            "requests_per_second": _num(self.requests_per_second),
             "errors": self.overall.errors,
             "error_rate": _num(self.overall.error_rate),
             "latency_ms": self.overall.latency.to_dict(),
@@ -280,13 +296,6 @@ def error_breakdown(table: RequestTable) -> pd.DataFrame:
             "counts_as_bad": [c not in good for c in ERROR_CLASSES],
         }
     )
-
-
-def iso_utc(ts: pd.Timestamp | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, or None."""
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).tz_convert("UTC").tz_localize(None).isoformat() + "Z"
 
 
 def _num(value: float) -> float | None:

@@ -1,4 +1,5 @@
-"""Units and durations: the one place that converts latency units and parses `5m`, `28d`."""
+"""Units and durations: the one place that converts latency units and parses `5m`, `28d`
+(showing them is `sloview.formatting`)."""
 
 from __future__ import annotations
 
@@ -49,30 +50,6 @@ def parse_ms_list(text: str, where: str = "milliseconds") -> tuple[float, ...]:
             )
         out.append(value)
     return tuple(out)
-
-
-def format_duration(seconds: int) -> str:
-    """The shortest exact shorthand for a duration in seconds: 300 -> `5m`, 86400 -> `1d`.
-
-    Days rather than weeks: people write SLO windows as 7d and 28d, not 1w and 4w.
-    """
-    for unit in ("d", "h", "m"):
-        if seconds % SECONDS[unit] == 0 and seconds >= SECONDS[unit]:
-            return f"{seconds // SECONDS[unit]}{unit}"
-    return f"{seconds}s"
-
-
-def format_ms(ms: float) -> str:
-    """A latency for people: `180 ms`, `2.0 s`, `1.5 min`."""
-    if ms != ms:  # NaN
-        return "n/a"
-    if abs(ms) >= 60_000:
-        return f"{ms / 60_000:.3g} min"
-    if abs(ms) >= 1000:
-        return f"{ms / 1000:.3g} s" if abs(ms) < 10_000 else f"{ms / 1000:.1f} s"
-    if abs(ms) >= 10:
-        return f"{ms:.0f} ms"
-    return f"{ms:.3g} ms"
 
 
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sloview import formatting as fmt
 from sloview.ingest.table import OUTPUT_LENGTH
 from sloview.model import SLO, CompositeSLO, Condition
-from sloview.units import format_duration, format_ms
 
 METRIC_VERBS = {
     "latency_ms": "complete within",
@@ -52,12 +52,6 @@ TERMS: dict[str, tuple[str, str]] = {
 }
 
 
-def percent(share: float, digits: int = 4) -> str:
-    """0.995 -> `99.5%`, 0.95 -> `95%`, 0.9999 -> `99.99%` (at most `digits` decimals)."""
-    text = f"{100 * share:.{digits}f}".rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
 def ordinal(q: float) -> str:
     """95 -> `95th`, 99.9 -> `99.9th`, 50 -> `50th`."""
     text = f"{q:g}"
@@ -89,7 +83,7 @@ def condition_phrase(cond: Condition) -> str:
     verb = JOINT_VERBS.get(cond.metric, "complete within")
     if cond.op == "lt":
         verb = verb.replace("within", "in under")
-    return f"{verb} {format_ms(cond.threshold)}"
+    return f"{verb} {fmt.ms(cond.threshold)}"
 
 
 def joint_phrase(conditions: tuple[Condition, ...]) -> str:
@@ -102,7 +96,7 @@ def conditions_short(conditions: tuple[Condition, ...]) -> str:
     """`TTFT <= 500 ms, TPOT <= 50 ms` (labels and tables)."""
     symbol = {"lte": "<=", "lt": "<"}
     return ", ".join(
-        f"{METRIC_ABBREVIATIONS.get(c.metric, c.metric)} {symbol[c.op]} {format_ms(c.threshold)}"
+        f"{METRIC_ABBREVIATIONS.get(c.metric, c.metric)} {symbol[c.op]} {fmt.ms(c.threshold)}"
         for c in conditions
     )
 
@@ -120,16 +114,16 @@ def statement(slo: SLO) -> str:
     )
     if b.method == "Occurrences":
         if sli.kind == "availability":
-            return f"{percent(obj.target)} of {who} succeed, {window}."
+            return f"{fmt.percent(obj.target)} of {who} succeed, {window}."
         if sli.kind == "joint":
-            return f"{percent(obj.target)} of {who} {joint_phrase(sli.conditions)}, {window}."
+            return f"{fmt.percent(obj.target)} of {who} {joint_phrase(sli.conditions)}, {window}."
         verb = METRIC_VERBS.get(sli.metric, "complete within")
         if obj.op == "lt":
             verb = verb.replace("within", "in under")
-        limit = format_ms(obj.threshold or 0)
-        return f"{percent(obj.target)} of {who} {verb} {limit}{failed}, {window}."
-    slice_len = format_duration(b.slice_s or 60)
-    slices = f"{percent(obj.target)} of {slice_len} slices"
+        limit = fmt.ms(obj.threshold or 0)
+        return f"{fmt.percent(obj.target)} of {who} {verb} {limit}{failed}, {window}."
+    slice_len = fmt.duration(b.slice_s or 60)
+    slices = f"{fmt.percent(obj.target)} of {slice_len} slices"
     if sli.kind == "throughput":
         if sli.unit == "goodput":
             return (
@@ -142,7 +136,7 @@ def statement(slo: SLO) -> str:
         noun = METRIC_NOUNS.get(sli.metric, "latency")
         return (
             f"The {ordinal(sli.percentile or 0)} percentile {noun} of {who} stays {op} "
-            f"{format_ms(obj.threshold or 0)}{failed} in {slices}, {window}."
+            f"{fmt.ms(obj.threshold or 0)}{failed} in {slices}, {window}."
         )
     if sli.kind == "availability":
         inner = "succeed"
@@ -152,13 +146,14 @@ def statement(slo: SLO) -> str:
         verb = METRIC_VERBS.get(sli.metric, "complete within")
         inner = (
             f"{verb if obj.op == 'lte' else verb.replace('within', 'in under')} "
-            f"{format_ms(obj.threshold or 0)}{failed}"
+            f"{fmt.ms(obj.threshold or 0)}{failed}"
         )
     if b.method == "RatioTimeslices":
         return (
-            f"On average over {slice_len} slices, {percent(obj.target)} of {who} {inner}, {window}."
+            f"On average over {slice_len} slices, {fmt.percent(obj.target)} of {who} {inner}, "
+            f"{window}."
         )
-    return f"In {slices}, at least {percent(b.slice_target or 1)} of {who} {inner}, {window}."
+    return f"In {slices}, at least {fmt.percent(b.slice_target or 1)} of {who} {inner}, {window}."
 
 
 def composite_statement(composite: CompositeSLO) -> str:

@@ -155,16 +155,73 @@ def test_text_output(capsys: pytest.CaptureFixture[str], requests_csv: Path) -> 
     assert "recommendation:" in out
 
 
-def test_data_without_timestamps_is_refused(
+def test_data_without_timestamps_give_the_distribution_only_result(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "no_time.csv"
-    path.write_text("latency_ms,status\n120,200\n340,200\n90,500\n")
+    path.write_text("latency_ms,status,provider\n120,200,a\n340,200,a\n90,500,b\n60,200,b\n")
     code, out, err = run(capsys, "simulate", str(path), "--sli", "availability", "--json")
-    assert code == 2
-    assert out == ""
+    assert (code, err) == (0, "")
+    (slo,) = json.loads(out)["slos"]
+    assert (slo["overall"]["good"], slo["overall"]["total"]) == (3, 4)
+    assert slo["periods"] == []
+    assert slo["alerts"] == []
+    assert slo["periods_met"] is None
+    assert slo["coverage"] == {
+        "start": None,
+        "end": None,
+        "span_s": None,
+        "complete_periods": 0,
+        "partial_periods": 0,
+    }
+    assert any("no timestamps" in w and "no history" in w for w in slo["warnings"])
+    # The recommendation is over all requests.
+    assert slo["recommendation"]["periods_used"] == 0
+    assert "Over all 4 requests" in slo["recommendation"]["rationale"]
+
+    code, out, err = run(
+        capsys,
+        "simulate",
+        str(path),
+        "--threshold-ms",
+        "100",
+        "--target",
+        "0.5",
+        "--by",
+        "provider",
+        "--json",
+    )
+    assert (code, err) == (0, "")
+    (slo,) = json.loads(out)["slos"]
+    rows = {r["value"]: r for r in slo["by"]["rows"]}
+    assert (rows["a"]["good"], rows["a"]["total"], rows["a"]["errors"]) == (0, 2, 0)
+    assert (rows["b"]["good"], rows["b"]["total"], rows["b"]["errors"]) == (1, 1, 1)
+    assert rows["b"]["error_rate"] == 0.5
+
+    code, out, _ = run(capsys, "recommend", str(path), "--threshold-ms", "100", "--json")
+    assert code == 0
+    (rec,) = json.loads(out)["slos"]
+    assert rec["threshold_ms"] == 340.0  # 95% of the 3 successful latencies: the largest
+    assert any("no timestamps" in w for w in rec["warnings"])
+
+
+def test_slice_slos_need_timestamps(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "no_time.csv"
+    path.write_text("latency_ms,status\n120,200\n340,200\n90,500\n")
+    code, out, err = run(
+        capsys,
+        "simulate",
+        str(path),
+        "--percentile",
+        "95",
+        "--threshold-ms",
+        "200",
+        "--slice",
+        "5m",
+    )
+    assert (code, out) == (2, "")
     assert err.count("\n") == 1
-    assert err.startswith("sloview: error: no_time.csv: these requests have no timestamps")
+    assert "judged per time slice, which needs timestamps" in err
 
 
 BAD_SLO_FILES = {

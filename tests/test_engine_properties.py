@@ -250,19 +250,24 @@ def test_sweep_is_monotone_and_agrees_with_simulation(
     sweep = sweep_thresholds(Scope.bind(engine, slo), grid)
     finite = ~np.isnan(sweep.attainment)
     assert np.all(np.diff(sweep.attainment[finite]) >= 0)
-    assert np.all(np.diff(sweep.periods_met_share) >= 0)
+    shares = sweep.periods_met_share
+    assert np.all(np.isnan(shares)) or np.all(np.diff(shares) >= 0)
     for t, att, share, worst in zip(
         grid, sweep.attainment, sweep.periods_met_share, sweep.worst_period, strict=True
     ):
         sim = simulate(Scope.bind(engine, slo), threshold=float(t))
         assert att == pytest.approx(sim.overall.attainment, rel=1e-12, nan_ok=True)
-        use = (
-            ~sim.periods.partial
-            if (~sim.periods.partial).any()
-            else np.ones(len(sim.periods), bool)
-        )
-        use &= sim.periods.has_data
-        assert share == pytest.approx(sim.periods.met[use].sum() / max(use.sum(), 1))
+        # Only complete periods are judged; without one the sweep has no share to give.
+        complete = ~sim.periods.partial
+        if not complete.any():
+            assert math.isnan(share)
+            continue
+        use = complete & sim.periods.has_data
+        if not use.any():
+            assert math.isnan(share)  # whole periods, but none with events to judge
+            continue
+        assert share == pytest.approx(sim.periods.met[use].sum() / use.sum())
+        assert sim.periods_met == (int(sim.periods.met[use].sum()) if use.any() else None)
         if use.any():
             assert worst == pytest.approx(np.min(sim.periods.attainment[use]), rel=1e-12)
 
@@ -288,7 +293,8 @@ def test_budget_remaining_is_consistent_with_attainment(
             assert math.isnan(p.budget_remaining)
             continue
         assert p.budget_remaining == pytest.approx(1 - (1 - p.attainment) / (1 - target))
-        assert p.met == (p.budget_remaining >= -1e-9)
+        # A partial period is shown, never judged.
+        assert p.met == (None if p.partial else (p.budget_remaining >= -1e-9))
         # (RatioTimeslices sums float ratios: a perfect period can read 1 + 4e-16.)
         assert p.budget_remaining <= 1.0 + 1e-9
     o = sim.overall
@@ -337,8 +343,12 @@ def test_a_request_in_the_last_minute_of_a_day_ends_a_window_at_midnight(tz: str
     (period,) = simulate(Scope.bind(engine, slo)).periods
     assert period.end == local_midnight
     assert (period.good, period.total) == (1, 1)
+    # One minute of data covers no whole day: the window is shown, not judged.
+    assert period.partial
+    assert period.met is None
     sweep = sweep_thresholds(Scope.bind(engine, slo), np.array([100.0, 200.0]))
-    assert sweep.periods_met_share.tolist() == [0.0, 1.0]
+    assert np.isnan(sweep.periods_met_share).all()
+    assert sweep.attainment.tolist() == [0.0, 1.0]
 
 
 def test_data_ending_on_a_25_hour_day_get_a_window_ending_after_them() -> None:

@@ -223,8 +223,13 @@ def test_jmeter_run_of_seven_seconds(realdata: Path) -> None:
     )
     assert (avail.overall.good, avail.overall.total) == (raw["ok"].sum(), 599) == (536, 599)
     (period,) = avail.periods
+    # Seven seconds cover no whole 28-day window: a warning, not a verdict.
     assert period.partial
-    assert period.met is False
+    assert period.met is None
+    assert avail.periods_met is None
+    assert avail.coverage.span_s == pytest.approx(7.025)
+    assert (avail.coverage.complete_periods, avail.coverage.partial_periods) == (0, 1)
+    assert any("less than a rolling 28 days" in w for w in avail.warnings)
     # Seven seconds never cover an alert's long window, so no alert is judged.
     assert avail.firings == ()
     slo = make(sli={"kind": "latency"}, objective={"target": 0.9, "threshold": 1000})
@@ -274,7 +279,8 @@ def test_jmeter_run_where_every_sample_failed(realdata: Path) -> None:
     assert sim.overall.total == 0
     assert math.isnan(sim.overall.attainment)
     assert [p.met for p in sim.periods] == [None]
-    with pytest.raises(SpecError, match="no period has events to judge"):
+    # No whole period either: the whole-request recommendation has nothing to count.
+    with pytest.raises(SpecError, match="no requests to judge"):
         recommend(Scope.bind(engine, latency))
     bad = make(
         sli={"kind": "latency", "failed_requests": "bad"},

@@ -226,12 +226,14 @@ def test_agreed_candidates_are_the_slos_and_the_rest_are_alternatives(
 def test_verdicts_and_risks_follow_the_simulation(inputs: ReportInputs) -> None:
     chat, availability = inputs.agreed
     tight = inputs.alternatives[0]
-    assert chat.simulation.periods_met == chat.simulation.periods_with_data == 42
+    # 42 rolling periods, of which the 15 the data cover whole are judged.
+    assert len(chat.simulation.periods) == 42
+    assert chat.simulation.periods_met == chat.simulation.periods_judged == 15
     assert chat.verdict == "met-every-period"
-    # Availability misses 4 of 42 rolling periods (the 5xx incident): still >= 90% met.
-    assert availability.simulation.periods_met == 38
+    # Availability misses 1 of the 15 whole periods (the 5xx incident): still >= 90% met.
+    assert availability.simulation.periods_met == 14
     assert availability.verdict == "met-most-periods"
-    assert len(availability.missed_periods) == 4
+    assert len(availability.missed_periods) == 1
     assert tight.verdict == "missed-too-often"
     for f in (chat, availability):
         sim = f.simulation
@@ -292,7 +294,7 @@ def test_markdown_matches_golden_file(markdown: str) -> None:
 
 def test_markdown_holds_summary_figures_provenance_and_decisions(markdown: str) -> None:
     assert "| chat-latency (genai-api) | 95% of chat requests complete within 20.0 s" in markdown
-    assert "| 42 of 42 | 7.6% | Met in every period |" in markdown
+    assert "| 15 of 15 | 7.6% | Met in every period |" in markdown
     assert "**Why this SLO.** At a 95% target the tightest threshold" in markdown
     assert "## Alternatives considered" in markdown
     assert "chat-latency-tight" in markdown
@@ -375,7 +377,7 @@ def test_html_holds_every_section(html: str) -> None:
     for text in (
         "<h2>Summary: the agreed SLOs</h2>",
         "95% of chat requests complete within 20.0 s, measured over a rolling 28 days.",
-        "95.55% (95% CI 95.47% to 95.62%)",
+        "95.55% (95% CI 95.47% to 95.63%)",
         '<span class="verdict met-every-period">Met in every period</span>',
         "<h3>Why this SLO</h3>",
         "<h3>Risks</h3>",

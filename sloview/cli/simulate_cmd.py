@@ -9,8 +9,9 @@ from typing import Any
 
 from sloview.cli.base import EXIT_OK, SOURCE_HELP, share
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags, load_from_args
+from sloview.cli.render import render_composite, render_simulation
 from sloview.cli.slo_flags import add_objective_flags, slos_from_args
-from sloview.design import Recommendation, joint_design, recommend
+from sloview.design import Recommendation, joint_design, recommend, segment_recommendations
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
 from sloview.engine.scope import Scope
@@ -18,16 +19,16 @@ from sloview.errors import SpecError
 from sloview.ingest import RequestTable
 from sloview.model import SLO, CompositeSLO
 from sloview.simulate import (
-    CompositeSimulation,
+    SegmentResult,
     Simulation,
     data_notes,
+    segment_results,
     simulate,
     simulate_composite,
 )
 from sloview.sources.aggregates import Aggregates
 from sloview.specfile import flatten, load_specs
-from sloview.summary import iso_utc
-from sloview.wording import percent, statement
+from sloview.wording import statement
 
 
 def register(sub: Any) -> None:
@@ -50,6 +51,15 @@ def register(sub: Any) -> None:
         metavar="X",
         help="share of periods the recommendation must meet (default 0.9)",
     )
+    sim.add_argument(
+        "--by",
+        metavar="COL",
+        help="also evaluate each SLO on every value of this column (a provider, model or "
+        "endpoint), with its error rate; works with and without timestamps",
+    )
+    sim.add_argument(
+        "--verbose", action="store_true", help="list every alert firing, not a summary per rule"
+    )
     sim.add_argument("--json", action="store_true", help='print one JSON object {"slos": [...]}')
     sim.set_defaults(handler=_cmd_simulate)
 
@@ -70,6 +80,9 @@ def register(sub: Any) -> None:
         metavar="X",
         help="share of periods to meet (default 0.9)",
     )
+    rec.add_argument(
+        "--by", metavar="COL", help="also recommend for every value of this segment column"
+    )
     rec.add_argument("--json", action="store_true", help="print one JSON object")
     rec.set_defaults(handler=_cmd_recommend)
 
@@ -81,9 +94,12 @@ def engine_and_slos(
     slos: list[SLO | CompositeSLO] = (
         load_specs(args.slo) if args.slo else list(slos_from_args(args))
     )
+    by = getattr(args, "by", None)
+    if by and by not in args.segment:
+        # `--by COL` splits by a column: it must be read as a segment.
+        args.segment = [*args.segment, by]
     loaded = load_from_args(args, slos)
     engine = AggregateEngine(loaded) if isinstance(loaded, Aggregates) else Engine(loaded)
-    engine.require_time()
     if not args.slo:
         # --where on a segment column narrows the candidate itself: say so in its statement.
         columns = engine.segment_columns()
@@ -97,13 +113,19 @@ def engine_and_slos(
 
 def _simulate_one(
     engine: Engine, slo: SLO, args: argparse.Namespace
-) -> tuple[Simulation, Recommendation | None]:
+) -> tuple[Simulation, Recommendation | None, list[SegmentResult]]:
     scope = Scope.bind(engine, slo)
-    sim = simulate(scope, segment_columns=tuple(args.segment))
+    sim = simulate(scope, segment_columns=tuple(c for c in args.segment if c != args.by))
+    by = segment_results(scope, args.by) if args.by else []
     try:
-        return sim, recommend(scope, args.desired_share)
+        return sim, recommend(scope, args.desired_share), by
     except SpecError as exc:  # the simulation stands even when no recommendation can
-        return replace(sim, notes=(*sim.notes, f"No recommendation: {exc.one_line()}")), None
+        notes = (*sim.notes, f"No recommendation: {exc.one_line()}")
+        return replace(sim, notes=notes), None, by
+
+
+def _by_entry(column: str, rows: list[SegmentResult]) -> dict[str, Any]:
+    return {"column": column, "rows": [r.to_dict() for r in rows]}
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -115,17 +137,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             composite = simulate_composite(engine, spec)
             entry = composite.to_dict()
             parts = [_simulate_one(engine, slo, args) for slo in spec.objectives]
-            entry["recommendation"] = [None if r is None else r.to_dict() for _, r in parts]
-            for component, (_, rec) in zip(entry["components"], parts, strict=True):
+            entry["recommendation"] = [None if r is None else r.to_dict() for _, r, _ in parts]
+            for component, (_, rec, by) in zip(entry["components"], parts, strict=True):
                 component["recommendation"] = None if rec is None else rec.to_dict()
+                if args.by:
+                    component["by"] = _by_entry(args.by, by)
             entries.append(entry)
-            texts.append(render_composite(composite, parts))
+            texts.append(render_composite(composite, parts, verbose=args.verbose))
             continue
-        sim, rec = _simulate_one(engine, spec, args)
+        sim, rec, by = _simulate_one(engine, spec, args)
         entry = sim.to_dict()
         entry["recommendation"] = None if rec is None else rec.to_dict()
+        if args.by:
+            entry["by"] = _by_entry(args.by, by)
         entries.append(entry)
-        texts.append(render_simulation(sim, rec))
+        texts.append(render_simulation(sim, rec, by, verbose=args.verbose))
     if args.json:
         print(json.dumps({"slos": entries}, indent=2, allow_nan=False))
     else:
@@ -139,13 +165,17 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     for slo in flatten(slos):
         scope = Scope.bind(engine, slo)
         rec = recommend(scope, args.desired_share)
-        # On aggregates, how exact the figures are (empty for request rows).
+        sim = simulate(scope)
+        # Warnings change how to read the recommendation; notes say how exact the data are.
         notes = data_notes(scope)
         entry = {"name": slo.name, "statement": statement(slo), **rec.to_dict()}
+        entry["warnings"] = list(sim.warnings)
         entry["notes"] = list(notes)
-        text = f"{slo.name}: {statement(slo)}\n  {rec.rationale}"
+        text = f"{slo.name}: {statement(slo)}"
+        text += "".join(f"\n  WARNING: {w}" for w in sim.warnings)
+        text += f"\n  {rec.rationale}"
         text += "".join(f"\n  note: {n}" for n in notes)
-        if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
+        if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2 and engine.has_time:
             pair = joint_design(scope, args.desired_share)
             entry["threshold_pair"] = {
                 "metrics": list(pair.metrics),
@@ -158,74 +188,16 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                 "rationale": pair.rationale,
             }
             text += f"\n  {pair.rationale}"
+        if args.by:
+            recs = segment_recommendations(scope, args.by, args.desired_share)
+            entry["by"] = {
+                "column": args.by,
+                "rows": [{"value": v, **r.to_dict()} for v, r in recs.items()],
+            }
+            text += "".join(f"\n  {args.by}={v}: {r.rationale}" for v, r in recs.items())
         out.append(entry)
         if not args.json:
             print(text)
     if args.json:
         print(json.dumps({"slos": out}, indent=2, allow_nan=False))
     return EXIT_OK
-
-
-def render_composite(
-    composite: CompositeSimulation, parts: list[tuple[Simulation, Recommendation | None]]
-) -> str:
-    """The readable form of a composite SLO's simulation."""
-    judged = int(composite.judged.sum())
-    lines = [
-        f"{composite.composite.name}: {composite.statement}",
-        f"  periods     all objectives met in {composite.periods_met} of {judged}",
-        "",
-    ]
-    text = "\n\n".join(render_simulation(sim, rec) for sim, rec in parts)
-    lines.extend("  " + line if line else "" for line in text.splitlines())
-    return "\n".join(lines)
-
-
-def render_simulation(sim: Simulation, rec: Recommendation | None) -> str:
-    """The readable (non-JSON) form of one simulation."""
-    o = sim.overall
-    lines = [
-        f"{sim.slo.name}: {sim.statement}",
-        f"  attainment  {percent(o.attainment, 3)} (95% CI {percent(o.ci_low, 3)} - "
-        f"{percent(o.ci_high, 3)}; {o.good:,.0f} good of {o.total:,.0f})",
-        f"  periods     {sim.periods_met} of {sim.periods_with_data} met; budget left in the "
-        f"latest period {percent(sim.error_budget_remaining, 1)}",
-        "",
-        f"  {'period start':<22}{'end':<22}{'attainment':>12}{'budget left':>13}  met",
-    ]
-    for p in sim.periods:
-        met = "-" if p.met is None else ("yes" if p.met else "NO")
-        flag = " (partial)" if p.partial else ""
-        lines.append(
-            f"  {iso_utc(p.start):<22}{iso_utc(p.end):<22}{percent(p.attainment, 3):>12}"
-            f"{percent(p.budget_remaining, 1):>13}  {met}{flag}"
-        )
-    lines.append("")
-    if sim.firings:
-        lines.append(f"  alerts that would have fired ({len(sim.firings)}):")
-        for f in sim.firings:
-            delay = (
-                "" if f.delay_s is None else f", {f.delay_s / 60:.0f} min after the violation began"
-            )
-            tag = "" if f.violation is not None else " (no violation)"
-            lines.append(
-                f"    {f.rule.label():<24} {iso_utc(f.start)} -> {iso_utc(f.end)}  budget spent "
-                f"{percent(f.budget_spent, 1)}{delay}{tag}"
-            )
-    else:
-        lines.append("  no alert would have fired")
-    for v in sim.missed_violations:
-        lines.append(
-            f"  MISSED violation {iso_utc(v.start)} -> {iso_utc(v.end)} "
-            f"(spent {percent(v.budget_spent, 1)} of a period's budget)"
-        )
-    for seg in sim.segments:
-        lines.append(
-            f"  segment {seg.column}={seg.value}: {percent(seg.overall.attainment, 3)}, "
-            f"{seg.periods_met} of {seg.periods} periods met"
-        )
-    lines.append("")
-    if rec is not None:
-        lines.append(f"  recommendation: {rec.rationale}")
-    lines.extend(f"  note: {n}" for n in sim.notes)
-    return "\n".join(lines)

@@ -6,12 +6,12 @@ import argparse
 import json
 from typing import Any
 
+from sloview import formatting as fmt
 from sloview.cli.base import EXIT_OK, SOURCE_HELP
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags, format_of, load_from_args
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import source_kind
-from sloview.summary import SUMMARY_PERCENTILES, Summary, iso_utc, summarize, summarize_aggregates
-from sloview.units import format_ms
+from sloview.summary import SUMMARY_PERCENTILES, Summary, summarize, summarize_aggregates
 
 
 def register(sub: Any) -> None:
@@ -55,7 +55,11 @@ def render_summary(summary: Summary) -> str:
     for reason, count in summary.dropped.items():
         lines.append(f"  excluded   {count:,}  {reason}")
     if summary.start is not None:
-        lines.append(f"Span         {iso_utc(summary.start)} -> {iso_utc(summary.end)}")
+        span = summary.span_s
+        lines.append(
+            f"Span         {fmt.when(summary.start, span)} -> {fmt.when(summary.end, span)} "
+            f"({fmt.span(span)}; {fmt.rate(summary.requests_per_second)})"
+        )
     else:
         lines.append("Span         no timestamps (distribution summary only)")
     lines.append(f"Errors       {o.errors:,} ({_pct(o.error_rate)})")
@@ -88,7 +92,7 @@ def _latency_table(groups: dict[str, Any], title: str = "") -> str:
         cells = [lat.percentiles[k] for k in keys] + [lat.mean, lat.max]
         rows.append(
             f"{name:<{width}}{g.rows:>10,}{_pct(g.error_rate):>9}"
-            + "".join(f"{format_ms(v):>10}" for v in cells)
+            + "".join(f"{fmt.ms(v):>10}" for v in cells)
         )
     return "\n".join(rows)
 

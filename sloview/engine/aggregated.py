@@ -56,6 +56,11 @@ class AggregateEngine(Engine):
         self.rows = int(self.total.sum())
 
     @property
+    def synthetic_times_note(self) -> str | None:
+        """Aggregated sources always carry measured times."""
+        return None
+
+    @property
     def errors(self) -> int:
         """Failed requests."""
         return int(self.rows - self.ok_count.sum())

@@ -75,6 +75,22 @@ class Engine:
         return self.base is not None
 
     @property
+    def span_s(self) -> float | None:
+        """Seconds from the first to the last request (None without timestamps)."""
+        return None if self.base is None else (self.base.last_ns - self.base.first_ns) / 1e9
+
+    def slice_seconds(self, slice_s: int) -> float:
+        """The seconds a rate per slice divides by: the slice, or the data's whole span when
+        that is shorter (a 7-second run reads 85 requests/s, not 599 per minute)."""
+        span = self.span_s
+        return float(slice_s) if span is None else float(min(slice_s, max(span, 1.0)))
+
+    @property
+    def synthetic_times_note(self) -> str | None:
+        """What to say wherever times are shown, when the times were invented (else None)."""
+        return self.table.synthetic_times_note
+
+    @property
     def n_buckets(self) -> int:
         """Number of minute buckets spanned by the data."""
         return self.base.n if self.base is not None else 0

@@ -120,6 +120,23 @@ def rolling_periods(base: TimeBase, duration_s: int, tz: str) -> Periods:
     return _periods(base, starts, ends)
 
 
+def longest_rolling_days(base: TimeBase, tz: str) -> int:
+    """The longest rolling window, in whole days, that at least one period covers completely.
+
+    Rolling windows end at local midnights; one is complete when the data begin no later
+    than its start and end no earlier than its end (within the partial tolerance).
+    """
+    tol = PARTIAL_TOLERANCE_NS // BUCKET_NS
+    first = (base.first_ns - base.origin_ns) // BUCKET_NS - tol
+    last = (base.last_ns - base.origin_ns) // BUCKET_NS + 1 + tol
+    midnights = day_starts(base, tz)
+    inside = midnights[(midnights >= first) & (midnights <= last)]
+    if inside.size < 2:
+        return 0
+    # Local days are 23 to 25 hours around a DST change: count midnights, not minutes.
+    return int(inside.size - 1)
+
+
 def periods_for(base: TimeBase, window: TimeWindow) -> Periods:
     """The evaluation periods of an SLO window over this data."""
     if window.rolling_s is not None:

@@ -41,6 +41,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, cast
 
+from sloview import formatting as fmt
 from sloview.errors import SpecError
 from sloview.export.common import (
     DEFAULT_SERVICE,
@@ -77,8 +78,7 @@ from sloview.model import (
     TimeWindow,
     default_alerts,
 )
-from sloview.units import format_ms
-from sloview.wording import METRIC_NOUNS, conditions_short, percent, statement, subject
+from sloview.wording import METRIC_NOUNS, conditions_short, statement, subject
 
 A = "sloview.dev/"
 CALENDAR_DURATION = {"day": "1d", "week": "1w", "month": "1M", "quarter": "1Q"}
@@ -240,9 +240,9 @@ def _display_name(slo: SLO) -> str:
     sli, obj, b = slo.sli, slo.objective, slo.budgeting
     head = ", ".join(v for _, v in slo.segment)
     head = f"{head}: " if head else ""
-    slices = f"{percent(obj.target)} of {format_shorthand(int(b.slice_s or 60))} slices"
+    slices = f"{fmt.percent(obj.target)} of {format_shorthand(int(b.slice_s or 60))} slices"
     noun = METRIC_NOUNS.get(sli.metric, "latency")
-    limit = f"{_SYMBOL[obj.op]} {format_ms(obj.threshold or 0)}"
+    limit = f"{_SYMBOL[obj.op]} {fmt.ms(obj.threshold or 0)}"
     if sli.kind == "throughput":
         unit = {"requests": "requests/s", "output_tokens": "output tokens/s"}.get(sli.unit, "")
         if sli.unit == "goodput":
@@ -255,11 +255,11 @@ def _display_name(slo: SLO) -> str:
         if sli.kind == "joint":
             what = f"succeed, {conditions_short(sli.conditions)}"
         if b.method == "Timeslices":
-            body = f"{percent(b.slice_target or 1)} {what} in {slices}"
+            body = f"{fmt.percent(b.slice_target or 1)} {what} in {slices}"
         elif b.method == "RatioTimeslices":
-            body = f"{percent(obj.target)} {what}, mean of slices"
+            body = f"{fmt.percent(obj.target)} {what}, mean of slices"
         else:
-            body = f"{percent(obj.target)} {what}"
+            body = f"{fmt.percent(obj.target)} {what}"
     return _truncate(head + body, 63)
 
 
@@ -341,7 +341,7 @@ def _objective(slo: SLO) -> dict[str, Any]:
 
 def _alert_docs(slo: SLO, row: AlertWindow, name: str, target: str) -> list[dict[str, Any]]:
     long_w, short_w = format_shorthand(row.long_s), format_shorthand(row.short_s)
-    spent = percent(row.budget_spent_when_firing(slo.window.period_hours), 2)
+    spent = fmt.percent(row.budget_spent_when_firing(slo.window.period_hours), 2)
     condition = _doc(
         "AlertCondition",
         {"name": name},

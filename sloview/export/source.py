@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sloview import formatting as fmt
 from sloview.errors import SpecError
 from sloview.export.common import format_shorthand, plain_decimal
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS, OUTPUT_TOKENS
 from sloview.model import SLO, Condition
-from sloview.units import format_ms
 
 SourceKind = Literal["file", "sql", "prometheus"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("file", "sql", "prometheus")
@@ -231,7 +231,7 @@ def bucket_le(source: MetricSource, threshold_ms: float, histogram: str) -> tupl
     near = ", ".join(f'le="{plain_decimal(b)}"' for b in (below[-1:] + above[:1]))
     whose = "declared" if source.buckets else "Prometheus client default"
     return le, (
-        f'{histogram}: the threshold {format_ms(threshold_ms)} (le="{le}") is not one of the '
+        f'{histogram}: the threshold {fmt.ms(threshold_ms)} (le="{le}") is not one of the '
         f"{whose} bucket bounds (nearest: {near}); the query returns no data unless the "
         f"histogram has a bucket at {le} s"
     )

@@ -190,7 +190,7 @@ def _summary(inputs: ReportInputs) -> str:
         parts.append(
             "<p>Each SLO below is a promise about the service, replayed on the request history "
             "to see how it would have done. Attainment is the share of requests (or time "
-            "slices) that met it; budget left is for the latest period.</p>"
+            "slices) that met it; budget left is for the latest whole period.</p>"
         )
         head = (
             '<thead><tr><th>SLO and promise</th><th>Attainment</th><th class="num">Periods met'

@@ -28,7 +28,9 @@ from sloview.units import UNIT_WORDS
 DEFAULT_TITLE = "Service level objectives: decision report"
 SIGN_OFF_ROLES = ("Product owner", "Service owner (SRE)", "Engineering lead")
 
-Verdict = Literal["met-every-period", "met-most-periods", "missed-too-often", "no-data"]
+Verdict = Literal[
+    "met-every-period", "met-most-periods", "missed-too-often", "not-judged", "no-data"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,11 +199,11 @@ def findings(
 
 
 def verdict(sim: Simulation, desired_share: float) -> Verdict:
-    """How the SLO did on history, judged by the share of periods that met it."""
-    judged = sim.periods_with_data
-    if judged == 0:
-        return "no-data"
-    met = sim.periods_met
+    """How the SLO did on history, judged by the share of complete periods that met it."""
+    judged, met = sim.periods_judged, sim.periods_met
+    if met is None or judged == 0:
+        # Data that cover no whole period get a warning, not a verdict.
+        return "not-judged" if sim.overall.total > 0 else "no-data"
     if met == judged:
         return "met-every-period"
     if met >= desired_share * judged - 1e-9:

@@ -88,8 +88,8 @@ def _summary(inputs: ReportInputs) -> str:
     )
     parts.append(
         "Attainment is the share of requests (or time slices) that met the objective over the "
-        "whole history, with its 95% confidence interval; budget left is for the latest period "
-        "(below 0% means overspent)."
+        "whole history, with its 95% confidence interval; budget left is for the latest whole "
+        "period (below 0% means overspent)."
     )
     terms = text.generative_terms([f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)])
     if terms:

@@ -9,20 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import pandas as pd
-
+from sloview import formatting as fmt
 from sloview.design import Recommendation
 from sloview.model import SLO, AlertWindow
 from sloview.report.inputs import Provenance, ReportInputs, SLOFindings, Verdict, finite
 from sloview.simulate import AlertFiring, Attainment, PeriodResult, Simulation, Violation
-from sloview.units import format_duration, format_ms
-from sloview.wording import TERMS, conditions_short, percent
+from sloview.wording import TERMS, conditions_short
 
 MAX_ROWS = 15
 VERDICTS: dict[Verdict, str] = {
     "met-every-period": "Met in every period",
     "met-most-periods": "Met in most periods",
     "missed-too-often": "Missed too often",
+    "not-judged": "Not judged: no whole period in the data",
     "no-data": "No data to judge",
 }
 GLOSSARY = (
@@ -91,7 +90,8 @@ def glossary(slos: Sequence[SLO]) -> tuple[tuple[str, str], ...]:
 ASSUMPTIONS = (
     "Figures replay the requests in this file: they show how each SLO would have done on "
     "this history, not a guarantee for the future.",
-    "Periods only partly covered by the data are counted and marked partial.",
+    "Periods only partly covered by the data are shown and marked partial, never judged met "
+    "or missed.",
     "Confidence intervals are exact binomial (Clopper-Pearson) intervals; for "
     "RatioTimeslices SLOs they are t-intervals over the slices.",
     "Alerts are backtested on the same history: when each rule would have fired, how much "
@@ -102,69 +102,23 @@ ASSUMPTIONS = (
 
 def pct(share: float | None, digits: int = 3) -> str:
     """A share as a percentage (`99.54%`), or `n/a` when it cannot be computed."""
-    if share is None or not finite(share):
-        return "n/a"
-    return percent(share, digits)
+    return fmt.percent(share, digits)
 
 
-def count(n: float) -> str:
-    """`505,416`."""
-    return f"{n:,.0f}"
-
-
-def when(ts: pd.Timestamp | None) -> str:
-    """`2026-09-23 13:40 UTC`."""
-    if ts is None or pd.isna(ts):
-        return "n/a"
-    return f"{pd.Timestamp(ts).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
-
-
-def day(ts: pd.Timestamp) -> str:
-    """`2026-09-23`."""
-    return f"{pd.Timestamp(ts).tz_convert('UTC'):%Y-%m-%d}"
-
-
-def span(seconds: float | None) -> str:
-    """A length of time for people: `3 h 30 min`, `41 days 23 h`, `45 min`."""
-    if seconds is None or not math.isfinite(seconds):
-        return "n/a"
-    minutes = round(seconds / 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} h")
-    if mins and not days:
-        parts.append(f"{mins} min")
-    return " ".join(parts) or "under 1 min"
-
-
-def digits(target: float) -> int:
-    """Decimals that resolve 1% of the error budget: 2 at a 95% or 99% target, 3 at 99.9%."""
-    budget = 1 - target
-    if not budget > 0:
-        return 2
-    return min(5, max(1, math.ceil(-math.log10(budget) - 1e-9)))
-
-
-def share(value: float | None, decimals: int) -> str:
-    """A share as a percentage with fixed decimals (`95.50%`), `n/a` when unknown."""
-    if value is None or not finite(value):
-        return "n/a"
-    return f"{100 * value:.{decimals}f}%"
+count = fmt.count
+when = fmt.when
+day = fmt.day
+span = fmt.span
 
 
 def attainment(att: Attainment, target: float) -> str:
     """`99.54% (95% CI 99.52% to 99.56%)`, with decimals that suit the target."""
     if not finite(att.attainment):
         return "n/a (no events)"
-    d = digits(target)
     ci = ""
     if finite(att.ci_low) and finite(att.ci_high):
-        ci = f" (95% CI {share(att.ci_low, d)} to {share(att.ci_high, d)})"
-    return f"{share(att.attainment, d)}{ci}"
+        ci = f" (95% CI {fmt.ci_range(att.ci_low, att.ci_high, target)})"
+    return f"{fmt.attainment(att.attainment, target)}{ci}"
 
 
 def events(sim: Simulation) -> str:
@@ -174,13 +128,13 @@ def events(sim: Simulation) -> str:
 
 
 def periods_met(sim: Simulation) -> str:
-    """`38 of 42`."""
-    return f"{sim.periods_met} of {sim.periods_with_data}"
+    """`38 of 42`, or why no period was judged."""
+    return fmt.periods_met(sim.periods_met, sim.periods_judged)
 
 
 def budget_left(sim: Simulation) -> str:
-    """Budget left in the latest period, not clamped: `-9.1%` means overspent."""
-    return share(sim.error_budget_remaining, 1)
+    """Budget left in the latest whole period, not clamped: `-9.1%` means overspent."""
+    return fmt.budget(sim.error_budget_remaining)
 
 
 def verdict(f: SLOFindings) -> str:
@@ -195,7 +149,7 @@ def pages(f: SLOFindings) -> str:
 
 def objective(slo: SLO) -> str:
     """`95% within 20.0 s` / `99.5% succeed` / `99% of 5m slices, p95 within 1.5 s`."""
-    target = percent(slo.objective.target)
+    target = fmt.percent(slo.objective.target)
     t = slo.objective.threshold
     if slo.sli.kind == "availability":
         core = f"{target} succeed"
@@ -208,9 +162,9 @@ def objective(slo: SLO) -> str:
     else:
         op = "within" if slo.objective.op == "lte" else "under"
         pfx = f"p{slo.sli.percentile:g} " if slo.sli.percentile is not None else ""
-        core = f"{target}, {pfx}{op} {format_ms(t or 0.0)}"
+        core = f"{target}, {pfx}{op} {fmt.ms(t or 0.0)}"
     if slo.budgeting.method != "Occurrences":
-        core += f" per {format_duration(slo.budgeting.slice_s or 60)} slice"
+        core += f" per {fmt.duration(slo.budgeting.slice_s or 60)} slice"
     return core
 
 
@@ -227,8 +181,8 @@ def rule_row(rule: AlertWindow, slo: SLO) -> tuple[str, str, str, str, str]:
     spent = rule.budget_spent_when_firing(slo.window.period_hours)
     return (
         rule.severity,
-        format_duration(rule.long_s),
-        format_duration(rule.short_s),
+        fmt.duration(rule.long_s),
+        fmt.duration(rule.short_s),
         f"{rule.burn_rate:g}",
         pct(spent, 1),
     )
@@ -257,7 +211,7 @@ def firing_row(f: AlertFiring) -> tuple[str, str, str, str]:
     return (
         f.rule.label(),
         when(f.start),
-        span((f.end - f.start).total_seconds()),
+        span(f.duration_s),
         pct(f.budget_spent, 1),
     )
 
@@ -265,8 +219,8 @@ def firing_row(f: AlertFiring) -> tuple[str, str, str, str]:
 def period_row(p: PeriodResult, target: float) -> tuple[str, str, str, str]:
     """Period, attainment, budget left, met or missed."""
     label = f"{day(p.start)} to {day(p.end)}" + (" (partial)" if p.partial else "")
-    met = "met" if p.met else "missed"
-    return label, share(p.attainment, digits(target)), share(p.budget_remaining, 1), met
+    met = "not judged" if p.met is None else ("met" if p.met else "missed")
+    return label, fmt.attainment(p.attainment, target), fmt.budget(p.budget_remaining), met
 
 
 def explain_periods(f: SLOFindings) -> str:
@@ -281,11 +235,13 @@ def explain_periods(f: SLOFindings) -> str:
     )
     partial = int(sim.periods.partial.sum())
     partial_text = (
-        f" Grey bars ({partial}) are periods the data only partly cover." if partial else ""
+        f" Grey bars ({partial}) are periods the data only partly cover: shown, not judged."
+        if partial
+        else ""
     )
     return (
         f"Each bar is one SLO period: {each}. Its height is the attainment in that period; "
-        f"the dashed line is the {percent(slo.objective.target)} target. Green bars met the "
+        f"the dashed line is the {fmt.percent(slo.objective.target)} target. Green bars met the "
         f"target, red bars missed it.{partial_text} Over this history {periods_met(sim)} "
         f"periods met the target."
     )
@@ -304,7 +260,8 @@ def explain_budget(f: SLOFindings) -> str:
     return (
         f"The error budget is the {budget} of {unit} allowed to miss the objective. The line "
         f"shows how much of it was left at each hour, for {scope}. Where it drops below zero the "
-        f"budget was overspent. In the latest period {budget_left(f.simulation)} of the budget "
+        f"budget was overspent. In the latest whole period {budget_left(f.simulation)} of the "
+        f"budget "
         f"was left."
     )
 
@@ -345,7 +302,7 @@ def risk_summary(f: SLOFindings) -> str:
     missed_p = len(f.missed_periods)
     n_v = len(sim.violations)
     return (
-        f"{missed_p} of {sim.periods_with_data} periods missed the target; "
+        f"{missed_p} of {sim.periods_judged} complete periods missed the target; "
         f"{n_v} violation{'s' if n_v != 1 else ''} found, {len(f.missed_violations)} of them "
         f"missed by every alert; {len(f.false_alerts)} alert"
         f"{'s' if len(f.false_alerts) != 1 else ''} fired with no violation under way."
@@ -386,7 +343,7 @@ def slice_policy(slo: SLO) -> str:
         return ""
     rule = {"skip": "count neither way", "good": "count as good", "bad": "count as bad"}
     quiet = "no requests" if b.min_events <= 1 else f"fewer than {b.min_events} requests"
-    return f"{format_duration(b.slice_s or 60)} slices with {quiet} {rule[b.empty_slices]}"
+    return f"{fmt.duration(b.slice_s or 60)} slices with {quiet} {rule[b.empty_slices]}"
 
 
 def source_span(p: Provenance) -> str:
@@ -451,7 +408,7 @@ def slo_figure_pairs(f: SLOFindings) -> list[tuple[str, str]]:
         ("Attainment", attainment(sim.overall, slo.objective.target)),
         ("Events", events(sim)),
         ("Periods met", f"{periods_met(sim)} ({slo.window.describe()})"),
-        ("Budget left", f"{budget_left(sim)} in the latest period"),
+        ("Budget left", f"{budget_left(sim)} in the latest whole period"),
         ("Verdict", verdict(f)),
         ("Pages per month", pages(f)),
         ("Violations caught", f"{len(f.caught_violations)} of {len(sim.violations)}"),

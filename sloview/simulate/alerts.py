@@ -132,6 +132,7 @@ def backtest(
                 budget_spent=spent if math.isfinite(spent) else math.nan,
                 violation=match,
                 delay_s=delay,
+                step_s=cell_s,
             )
         )
     violations = []

@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sloview import formatting as fmt
 from sloview.engine import Engine
 from sloview.engine.scope import Scope
 from sloview.model import CompositeSLO
-from sloview.simulate.results import PeriodTable, Simulation, finite_or_none
+from sloview.simulate.results import Coverage, PeriodTable, Simulation, finite_or_none
 from sloview.simulate.run import simulate
 from sloview.stats import clopper_pearson
-from sloview.summary import iso_utc
 from sloview.wording import composite_statement
 
 
@@ -42,16 +42,26 @@ class CompositeSimulation:
 
     @property
     def judged(self) -> np.ndarray:
-        """Per period: every objective had events to judge."""
+        """Per period: complete, and every objective had events to judge."""
         judged = np.ones(len(self.periods), dtype=bool)
         for sim in self.components:
-            judged &= sim.periods.has_data
+            judged &= sim.periods.judged
         return judged
 
     @property
-    def periods_met(self) -> int:
-        """Periods in which every objective was met."""
-        return int(self.met.sum())
+    def periods_met(self) -> int | None:
+        """Complete periods in which every objective was met (None when none is judged)."""
+        return int(self.met.sum()) if self.judged.any() else None
+
+    @property
+    def coverage(self) -> Coverage:
+        """The data's coverage (from the first objective)."""
+        return self.components[0].coverage
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every objective's warnings, each once."""
+        return tuple(dict.fromkeys(w for s in self.components for w in s.warnings))
 
     @property
     def error_budget_remaining(self) -> float:
@@ -83,8 +93,8 @@ class CompositeSimulation:
             },
             "periods": [
                 {
-                    "start": iso_utc(pd.Timestamp(int(periods.start_ns[i]), tz="UTC")),
-                    "end": iso_utc(pd.Timestamp(int(periods.end_ns[i]), tz="UTC")),
+                    "start": fmt.iso_utc(pd.Timestamp(int(periods.start_ns[i]), tz="UTC")),
+                    "end": fmt.iso_utc(pd.Timestamp(int(periods.end_ns[i]), tz="UTC")),
                     "good": int(met_counts[i]),
                     "total": len(self.components),
                     "attainment": float(met_counts[i]) / len(self.components),
@@ -93,7 +103,10 @@ class CompositeSimulation:
                 }
                 for i in range(len(periods))
             ],
-            "periods_met": k,
+            "periods_met": self.periods_met,
+            "periods_judged": n,
+            "coverage": self.coverage.to_dict(),
+            "warnings": list(self.warnings),
             "error_budget_remaining": finite_or_none(self.error_budget_remaining),
             "alerts": [
                 {"objective": s.slo.name, **f.to_dict()} for s in self.components for f in s.firings

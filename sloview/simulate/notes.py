@@ -1,21 +1,90 @@
-"""Notes that go with a simulation: how the SLO was read and how exact the data are."""
+"""What goes with a simulation besides its figures: coverage, warnings and notes.
+
+Warnings are sentences that change how to read the result (data shorter than the window, no
+timestamps, synthetic times, periods so thin that one request decides them); notes say how
+the SLO was read and how exact the data are.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
+
+from sloview import formatting as fmt
 from sloview.engine.scope import Scope
+from sloview.engine.timebase import longest_rolling_days
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO
-from sloview.simulate.results import PeriodTable
-from sloview.units import format_ms
+from sloview.simulate.results import Coverage, PeriodTable
+
+
+def coverage_of(scope: Scope, periods: PeriodTable) -> Coverage:
+    """The span of the candidate's requests and how many periods they cover whole."""
+    base = scope.engine.base
+    if base is None:
+        return Coverage(None, None, None, 0, 0)
+    partial = int(periods.partial.sum())
+    return Coverage(
+        start=pd.Timestamp(base.first_ns, tz="UTC"),
+        end=pd.Timestamp(base.last_ns, tz="UTC"),
+        span_s=(base.last_ns - base.first_ns) / 1e9,
+        complete_periods=len(periods) - partial,
+        partial_periods=partial,
+    )
+
+
+# A complete period with fewer events than this many budgets' worth is decided by a handful of
+# requests: with 1 / (1 - target) events, one bad request spends the whole budget.
+THIN_BUDGETS = 1.0
+
+
+def slo_warnings(scope: Scope, periods: PeriodTable, coverage: Coverage) -> tuple[str, ...]:
+    """Sentences that change how to read this simulation (empty when nothing does)."""
+    engine, slo = scope.engine, scope.slo
+    out = []
+    note = engine.synthetic_times_note
+    if note:
+        out.append(note.rstrip(".") + ": periods, budget and alerts describe that schedule.")
+    if engine.base is None:
+        out.append(
+            f"These requests have no timestamps: the result is one figure over all "
+            f"{fmt.count(engine.rows, 'request')}, with no history (no periods, error budget "
+            "or alerts). Map a time column to see how the SLO would have done over time."
+        )
+        return tuple(out)
+    if coverage.complete_periods == 0:
+        days = longest_rolling_days(engine.base, slo.window.tz)
+        support = (
+            f"the longest rolling window these data support is {fmt.count(days, 'day')}"
+            if days
+            else "they cover less than one whole day, too little for any daily window"
+        )
+        out.append(
+            f"The data span {fmt.span(coverage.span_s)}, less than {slo.window.describe()}: no "
+            f"period is covered whole, so none is judged met or missed; {support}. The "
+            "overall attainment still describes these requests."
+        )
+    judged = periods.judged
+    if judged.any() and slo.objective.target < 1:
+        enough = THIN_BUDGETS / (1 - slo.objective.target)
+        thin = int((judged & (periods.total < enough)).sum())
+        if thin:
+            unit = "requests" if slo.budgeting.method == "Occurrences" else "slices"
+            out.append(
+                f"{thin} of {fmt.count(int(judged.sum()), 'judged period')} had fewer than "
+                f"{enough:,.0f} {unit}: at a {fmt.percent(slo.objective.target)} target one "
+                f"bad {unit[:-1]} decides such a period."
+            )
+    return tuple(out)
 
 
 def slo_notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
+    """How the SLO was read: partial periods, failed requests, slices, exclusions."""
     notes = []
     partial = int(periods.partial.sum())
     if partial:
         notes.append(
-            f"{partial} of {len(periods)} periods are only partly covered by the data "
-            "(marked partial)."
+            f"{partial} of {len(periods)} periods are only partly covered by the data: they "
+            "are shown (marked partial) but not judged."
         )
     if slo.sli.kind == "latency":
         if slo.sli.failed_requests == "exclude":
@@ -57,14 +126,14 @@ def data_notes(scope: Scope) -> tuple[str, ...]:
             )
         elif engine.counted_in_source(slo.sli.metric, float(t), slo.objective.op):
             notes.append(
-                f"The threshold {format_ms(float(t))} was counted exactly in the source, request "
+                f"The threshold {fmt.ms(float(t))} was counted exactly in the source, request "
                 "by request; sweeps and other thresholds use the bins."
             )
         elif snapped != t:
             notes.append(
-                f"The threshold {format_ms(float(t))} is evaluated at {format_ms(snapped)}, "
+                f"The threshold {fmt.ms(float(t))} is evaluated at {fmt.ms(snapped)}, "
                 "the bin edge at or below it: counts are exact there, so attainment is a lower "
-                f"bound for {format_ms(float(t))}."
+                f"bound for {fmt.ms(float(t))}."
             )
     return tuple(notes)
 

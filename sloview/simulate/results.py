@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sloview import formatting as fmt
 from sloview.engine import BUCKET_S
 from sloview.model import SLO, AlertWindow
-from sloview.summary import iso_utc
-from sloview.units import format_duration
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ class PeriodResult:
     good: float
     total: float
     attainment: float
+    # None for a period without events, and for a partial period: one the data cover only
+    # in part is shown, never judged.
     met: bool | None
     partial: bool
     budget_remaining: float
@@ -50,8 +51,8 @@ class PeriodResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {
-            "start": iso_utc(self.start),
-            "end": iso_utc(self.end),
+            "start": fmt.iso_utc(self.start),
+            "end": fmt.iso_utc(self.end),
             "good": finite_or_none(self.good),
             "total": finite_or_none(self.total),
             "attainment": finite_or_none(self.attainment),
@@ -84,9 +85,19 @@ class PeriodTable:
         return self.total > 0
 
     @property
+    def complete(self) -> np.ndarray:
+        """Periods the data cover whole (only these are judged)."""
+        return ~self.partial
+
+    @property
+    def judged(self) -> np.ndarray:
+        """Complete periods with at least one counted event or slice."""
+        return self.complete & self.has_data
+
+    @property
     def met(self) -> np.ndarray:
-        """Whether each period met the target (False where it has no data)."""
-        return self.has_data & (self.attainment >= self.target - 1e-12)
+        """Whether each judged period met the target (False where it is not judged)."""
+        return self.judged & (self.attainment >= self.target - 1e-12)
 
     @property
     def budget_remaining(self) -> np.ndarray:
@@ -99,14 +110,14 @@ class PeriodTable:
     def __getitem__(self, i: int) -> PeriodResult:
         i = range(len(self))[i]
         att = float(self.attainment[i])
-        has = bool(self.total[i] > 0)
+        judged = bool(self.judged[i])
         return PeriodResult(
             start=pd.Timestamp(int(self.start_ns[i]), tz="UTC"),
             end=pd.Timestamp(int(self.end_ns[i]), tz="UTC"),
             good=float(self.good[i]),
             total=float(self.total[i]),
             attainment=att,
-            met=bool(att >= self.target - 1e-12) if has else None,
+            met=bool(att >= self.target - 1e-12) if judged else None,
             partial=bool(self.partial[i]),
             budget_remaining=float(self.budget_remaining[i]),
         )
@@ -125,6 +136,13 @@ class AlertFiring:
     budget_spent: float
     violation: int | None
     delay_s: float | None
+    # The evaluation step: a firing lasts from its first evaluation to one step past its last.
+    step_s: int = BUCKET_S
+
+    @property
+    def duration_s(self) -> float:
+        """How long the alert fired (at least one evaluation step)."""
+        return (self.end_ns - self.start_ns) / 1e9 + self.step_s
 
     @property
     def start(self) -> pd.Timestamp:
@@ -143,8 +161,8 @@ class AlertFiring:
             "long_window": _dur(self.rule.long_s),
             "short_window": _dur(self.rule.short_s),
             "burn_rate_threshold": self.rule.burn_rate,
-            "start": iso_utc(self.start),
-            "end": iso_utc(self.end),
+            "start": fmt.iso_utc(self.start),
+            "end": fmt.iso_utc(self.end),
             "budget_spent_at_start": finite_or_none(self.budget_spent),
             "violation": self.violation,
             "detection_delay_s": self.delay_s,
@@ -165,8 +183,8 @@ class Violation:
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {
-            "start": iso_utc(self.start),
-            "end": iso_utc(self.end),
+            "start": fmt.iso_utc(self.start),
+            "end": fmt.iso_utc(self.end),
             "budget_spent": finite_or_none(self.budget_spent),
             "peak_burn_rate": finite_or_none(self.peak_burn),
             "caught_by": list(self.caught_by),
@@ -190,22 +208,74 @@ class Series:
 
 @dataclass(frozen=True)
 class SegmentResult:
-    """Attainment of the same SLO on one segment value."""
+    """The candidate narrowed to one segment value: its attainment, periods and failures."""
 
     column: str
     value: str
     overall: Attainment
-    periods_met: int
+    # Complete periods met and judged (None and 0 without a complete period or timestamps).
+    periods_met: int | None
     periods: int
+    # Requests of this segment value (outside exclusions) and how many of them failed.
+    requests: int
+    errors: int
+
+    @property
+    def error_rate(self) -> float:
+        """Failed requests / requests (NaN without requests)."""
+        return self.errors / self.requests if self.requests else math.nan
+
+    def verdict(self, target: float) -> str:
+        """`met`, `missed`, `failing` (attainment fine, failures beyond the budget) or `n/a`.
+
+        A latency SLI may leave failed requests out, so a segment whose requests mostly fail
+        can look fast: it is `failing` whenever its failures alone would use up the budget.
+        """
+        att = self.overall.attainment
+        return segment_verdict(att >= target - 1e-12, self.error_rate, target, int(att == att))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data."""
+        """Plain data (a row of `simulate --by` and of `segments`)."""
         return {
-            "column": self.column,
             "value": self.value,
             **self.overall.to_dict(),
+            "errors": self.errors,
+            "error_rate": finite_or_none(self.error_rate),
+            "requests": self.requests,
             "periods_met": self.periods_met,
             "periods": self.periods,
+        }
+
+
+def segment_verdict(meets: bool, error_rate: float, target: float, judged: int) -> str:
+    """The verdict of one segment (or provider) in a comparison, in one place: `met`,
+    `missed`, `failing` (the objective is met, but failures alone exceed the budget: a
+    provider failing 87% is never green, even when its few successes were fast) or `n/a`."""
+    if not judged:
+        return "n/a"
+    if not meets:
+        return "missed"
+    return "failing" if error_rate > 1 - target + 1e-12 else "met"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much history the data hold for this SLO: their span and the periods it covers."""
+
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    span_s: float | None
+    complete_periods: int
+    partial_periods: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (null times without timestamps)."""
+        return {
+            "start": fmt.iso_utc(self.start),
+            "end": fmt.iso_utc(self.end),
+            "span_s": self.span_s,
+            "complete_periods": self.complete_periods,
+            "partial_periods": self.partial_periods,
         }
 
 
@@ -221,25 +291,31 @@ class Simulation:
     burn: tuple[Series, ...]
     firings: tuple[AlertFiring, ...]
     violations: tuple[Violation, ...]
+    coverage: Coverage
     segments: tuple[SegmentResult, ...] = ()
+    # Sentences that change how to read the result (thin or partial data, no timestamps,
+    # synthetic times); `notes` hold the rest.
+    warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     cell_s: int = BUCKET_S
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def error_budget_remaining(self) -> float:
-        """Budget left in the most recent period (negative when overspent)."""
-        return float(self.periods.budget_remaining[-1]) if len(self.periods) else math.nan
+        """Budget left in the most recent judged period (negative when overspent; NaN when
+        no period is judged)."""
+        judged = np.flatnonzero(self.periods.judged)
+        return float(self.periods.budget_remaining[judged[-1]]) if judged.size else math.nan
 
     @property
-    def periods_met(self) -> int:
-        """How many periods met the objective."""
-        return int(self.periods.met.sum())
+    def periods_met(self) -> int | None:
+        """How many complete periods met the objective (None when none is complete)."""
+        return int(self.periods.met.sum()) if self.periods_judged else None
 
     @property
-    def periods_with_data(self) -> int:
-        """How many periods had events (or slices) to judge."""
-        return int(self.periods.has_data.sum())
+    def periods_judged(self) -> int:
+        """Complete periods with events (or slices) to judge."""
+        return int(self.periods.judged.sum())
 
     @property
     def missed_violations(self) -> tuple[Violation, ...]:
@@ -252,16 +328,12 @@ class Simulation:
         return tuple(f for f in self.firings if f.violation is None)
 
     def pages_per_month(self) -> float:
-        """Page-severity firings per 30 days of data."""
-        if not self.periods:
+        """Page-severity firings per 30 days of the data's span (at least a day of it)."""
+        span_s = self.coverage.span_s
+        if span_s is None:
             return math.nan
-        span_days = (
-            max((self.budget.times[-1] - self.budget.times[0]).total_seconds() / 86400, 1.0)
-            if len(self.budget.times) > 1
-            else 1.0
-        )
         pages = sum(1 for f in self.firings if f.rule.severity == "page")
-        return pages * 30 / span_days
+        return pages * 30 * 86400 / max(span_s, 86400.0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON entry of `sloview simulate --json`."""
@@ -279,10 +351,13 @@ class Simulation:
             "overall": self.overall.to_dict(),
             "periods": [p.to_dict() for p in self.periods],
             "periods_met": self.periods_met,
+            "periods_judged": self.periods_judged,
+            "coverage": self.coverage.to_dict(),
             "error_budget_remaining": finite_or_none(self.error_budget_remaining),
             "alerts": [f.to_dict() for f in self.firings],
             "violations": [v.to_dict() for v in self.violations],
-            "segments": [s.to_dict() for s in self.segments],
+            "segments": [{"column": s.column, **s.to_dict()} for s in self.segments],
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
             "slo": slo.to_dict(),
         }
@@ -295,7 +370,7 @@ def finite_or_none(value: float | None) -> float | None:
 
 
 def _dur(seconds: int) -> str:
-    return format_duration(seconds)
+    return fmt.duration(seconds)
 
 
 def utc_index(ns: np.ndarray) -> pd.DatetimeIndex:

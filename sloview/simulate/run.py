@@ -24,8 +24,9 @@ from sloview.simulate.budget import (
     period_table,
 )
 from sloview.simulate.grid import JOINT_THRESHOLD, build_grid, overall_attainment, with_threshold
-from sloview.simulate.notes import data_notes, joint_notes, slo_notes
-from sloview.simulate.results import SegmentResult, Series, Simulation
+from sloview.simulate.notes import coverage_of, data_notes, joint_notes, slo_notes, slo_warnings
+from sloview.simulate.overall import overall_of, request_counts
+from sloview.simulate.results import PeriodTable, SegmentResult, Series, Simulation
 from sloview.wording import statement
 
 
@@ -43,7 +44,9 @@ def simulate(
             scope.slo.with_changes(objective=with_threshold(scope.slo, threshold))
         )
     engine, slo = scope.engine, scope.slo
-    base = engine.require_time()
+    if engine.base is None:
+        return _without_time(scope, segment_columns)
+    base = engine.base
     grid = build_grid(scope)
     target = slo.objective.target
     cg, ct = cumsum0(grid.good), cumsum0(grid.total)
@@ -95,6 +98,7 @@ def simulate(
         covered = base.first_ns + slo.window.rolling_s * 10**9 - PARTIAL_TOLERANCE_NS
         consumed = np.where(cell_end_ns >= covered, consumed, np.nan)
     firings, violations = backtest(runs, raw_violations, consumed, cell_end_ns, grid.cell_s)
+    coverage = coverage_of(scope, periods)
     seg_results = tuple(seg for column in segment_columns for seg in segment_results(scope, column))
     return Simulation(
         slo=slo,
@@ -105,7 +109,9 @@ def simulate(
         burn=tuple(burns),
         firings=firings,
         violations=violations,
+        coverage=coverage,
         segments=seg_results,
+        warnings=slo_warnings(scope, periods, coverage),
         notes=data_notes(scope) + slo_notes(slo, periods) + joint_notes(scope),
         cell_s=grid.cell_s,
         extras={"events_good": grid.events_good, "events_total": grid.events_total},
@@ -116,15 +122,54 @@ def segment_results(scope: Scope, column: str) -> list[SegmentResult]:
     """The candidate on each value of a segment column (each row is that narrower candidate)."""
     out = []
     for part in scope.split(column):
-        grid = build_grid(part)
-        periods, _, _ = period_table(part, grid, cumsum0(grid.good), cumsum0(grid.total))
+        requests, errors = request_counts(part)
+        if part.engine.base is None:
+            overall, met, judged = overall_of(part), None, 0
+        else:
+            grid = build_grid(part)
+            periods, _, _ = period_table(part, grid, cumsum0(grid.good), cumsum0(grid.total))
+            overall = overall_attainment(part.slo, grid)
+            judged = int(periods.judged.sum())
+            met = int(periods.met.sum()) if judged else None
         out.append(
             SegmentResult(
                 column=column,
                 value=dict(part.slo.segment)[column],
-                overall=overall_attainment(part.slo, grid),
-                periods_met=int(periods.met.sum()),
-                periods=int(periods.has_data.sum()),
+                overall=overall,
+                periods_met=met,
+                periods=judged,
+                requests=requests,
+                errors=errors,
             )
         )
     return out
+
+
+def _without_time(scope: Scope, segment_columns: tuple[str, ...]) -> Simulation:
+    """The distribution-only result for data without timestamps: no periods, no alerts."""
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    periods = PeriodTable(
+        start_ns=empty_i,
+        end_ns=empty_i,
+        good=empty_f,
+        total=empty_f,
+        partial=np.zeros(0, dtype=bool),
+        target=scope.slo.objective.target,
+    )
+    coverage = coverage_of(scope, periods)
+    overall = overall_of(scope)
+    return Simulation(
+        slo=scope.slo,
+        statement=statement(scope.slo),
+        overall=overall,
+        periods=periods,
+        budget=Series("error budget remaining", empty_i, empty_f),
+        burn=(),
+        firings=(),
+        violations=(),
+        coverage=coverage,
+        segments=tuple(s for c in segment_columns for s in segment_results(scope, c)),
+        warnings=slo_warnings(scope, periods, coverage),
+        notes=data_notes(scope) + slo_notes(scope.slo, periods) + joint_notes(scope),
+        extras={"events_good": overall.good, "events_total": overall.total},
+    )

@@ -7,10 +7,10 @@ from typing import Any
 import streamlit as st
 
 from sloview import explore
+from sloview import formatting as fmt
 from sloview.charts import rates
 from sloview.engine import Engine
 from sloview.ui import state
-from sloview.wording import percent
 
 
 def render(loaded: state.Loaded) -> None:
@@ -23,7 +23,7 @@ def render(loaded: state.Loaded) -> None:
     cols[1].metric("rows excluded", f"{sum(agg.dropped.values()):,}")
     errors = engine.rows - int(engine.ok_count.sum())
     cols[2].metric("failed requests", f"{errors:,}", help=agg.policy or None)
-    cols[3].metric("time span", f"{float(q.get('span_hours', 0.0)) / 24:.1f} days")
+    cols[3].metric("time span", fmt.span(q.get("span_s")))
     st.info(
         f"**Aggregated in the source** ({loaded.source_name}): only counts per minute and per "
         f"latency bin were read. {agg.exactness[:1].upper()}{agg.exactness[1:]}."
@@ -47,12 +47,17 @@ def quality_panel(q: dict[str, Any], engine: Engine) -> None:
     """The data-quality metrics and hourly rates (rows or aggregates alike)."""
     st.subheader("Data quality")
     cols = st.columns(4)
-    cols[0].metric("requests per hour", f"{float(q['requests_per_hour']):,.0f}")
+    cols[0].metric(
+        "request rate",
+        fmt.rate(float(q["requests_per_second"])),
+        help=f"{fmt.count(engine.rows, 'request')} over {fmt.span(q['span_s'])} of data",
+    )
     cols[1].metric("longest gap without requests", f"{q['longest_gap_minutes']} min")
-    cols[2].metric("empty 5-minute slices", percent(float(q["empty_5min_share"]), 1))
+    cols[2].metric("empty 5-minute slices", fmt.percent(float(q["empty_5min_share"]), 1))
     cols[3].metric(
         "5-minute slices with < 10 requests",
-        percent(float(q["low_traffic_5min_share"]), 1),
+        fmt.percent(float(q["low_traffic_5min_share"]), 1),
         help="Timeslice SLOs judge such slices on little evidence; see the low-traffic rule.",
     )
-    st.plotly_chart(rates(explore.rates_over_time(engine, 3600)), width="stretch")
+    slice_s = explore.SLICES[explore.default_slice(engine.span_s)]
+    st.plotly_chart(rates(explore.rates_over_time(engine, slice_s)), width="stretch")

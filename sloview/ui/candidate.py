@@ -7,13 +7,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from sloview import formatting as fmt
 from sloview.engine.distribution import Distribution
 from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, Exclusion, TimeWindow, default_alerts
 from sloview.ui import state
-from sloview.units import format_duration, format_ms, nice_values, parse_duration
-from sloview.wording import percent
+from sloview.units import nice_values, parse_duration
 
 INITIAL: dict[str, Any] = {
     "c_name": "candidate-1",
@@ -86,7 +86,7 @@ def load_into_widgets(slo: SLO) -> None:
     b = slo.budgeting
     ss["c_method"] = b.method
     if b.slice_s:
-        ss["c_slice"] = format_duration(b.slice_s)
+        ss["c_slice"] = fmt.duration(b.slice_s)
     if b.slice_target is not None:
         ss["c_slice_target"] = b.slice_target
     ss["c_min_events"] = b.min_events
@@ -112,8 +112,8 @@ def _alert_frame(rows: tuple[AlertWindow, ...]) -> pd.DataFrame:
         [
             {
                 "severity": a.severity,
-                "long window": format_duration(a.long_s),
-                "short window": format_duration(a.short_s),
+                "long window": fmt.duration(a.long_s),
+                "short window": fmt.duration(a.short_s),
                 "burn rate": a.burn_rate,
             }
             for a in rows
@@ -248,7 +248,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     target = float(ss["c_target"])
     options = sorted({*TARGETS, target})
     objective["target"] = st.select_slider(
-        "target", options=options, key="c_target", format_func=lambda t: percent(t)
+        "target", options=options, key="c_target", format_func=lambda t: fmt.percent(t)
     )
     c1, c2 = st.columns(2)
     windows = WINDOWS if ss.get("c_window") in WINDOWS else [*WINDOWS, ss["c_window"]]
@@ -303,7 +303,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
                 "a slice is good when at least this share of its requests is good",
                 options=sorted({*TARGETS, 1.0, float(st_value)}),
                 key="c_slice_target",
-                format_func=lambda t: percent(t),
+                format_func=lambda t: fmt.percent(t),
             )
     data.update(sli=sli, objective=objective, budgeting=budgeting)
 
@@ -399,7 +399,7 @@ def _threshold_slider(label: str, key: str, dist: Distribution) -> float:
             label,
             options=options,
             key=key,
-            format_func=format_ms,
+            format_func=fmt.ms,
             help="Move it: every chart below follows at once.",
         )
     )
