@@ -345,9 +345,14 @@ def recommend_overall(scope: Scope, desired_share: float, why: str) -> Recommend
                 headroom = (t_now - value) / value if value > 0 else math.inf
     parts = [f"Over all {fmt.count(overall.total, 'request')} ({why}, so no period is judged)"]
     if threshold is not None and threshold_ci is not None:
+        ci = (
+            f" (95% CI {fmt.ms(threshold_ci[0])} to {fmt.ms(threshold_ci[1])})"
+            if all(math.isfinite(x) for x in threshold_ci)
+            else " (too few requests for a 95% CI)"
+        )
         parts.append(
             f" the tightest threshold meeting a {fmt.percent(slo.objective.target)} target is "
-            f"{fmt.ms(threshold)} (95% CI {fmt.ms(threshold_ci[0])} to {fmt.ms(threshold_ci[1])});"
+            f"{fmt.ms(threshold)}{ci};"
         )
     elif slo.sli.kind == "latency" and not slo.sli.is_percentile:
         parts.append(

@@ -37,17 +37,22 @@ def _shown(share: float, digits: int, rounding: str) -> Decimal:
 
 
 def percent(
-    share: float | None, digits: int = 4, *, target: float | None = None, fixed: bool = False
+    share: float | None,
+    digits: int = 4,
+    *,
+    target: float | None = None,
+    fixed: bool = False,
+    down: bool = False,
 ) -> str:
     """0.995 -> `99.5%` (at most `digits` decimals; exactly `digits` when `fixed`).
 
     With a `target`, the figure is shown so that it compares with the target as the value
     does: below the target it is rounded down, otherwise to at least the target's decimals.
-    Nothing short of 1 reads 100% and nothing above 0 reads 0%.
+    `down` always rounds down. Nothing short of 1 reads 100% and nothing above 0 reads 0%.
     """
     if share is None or not math.isfinite(share):
         return MISSING
-    rounding = ROUND_HALF_UP
+    rounding = ROUND_FLOOR if down else ROUND_HALF_UP
     if target is not None and math.isfinite(target):
         digits = max(digits, _decimals(target))
         if share < target:
@@ -84,7 +89,7 @@ def attainment(share: float | None, target: float) -> str:
     """
     if share is None or not math.isfinite(share):
         return MISSING
-    return percent(share, attainment_digits(target), target=math.inf, fixed=True)
+    return percent(share, attainment_digits(target), target=target, fixed=True, down=True)
 
 
 at_least = attainment

@@ -238,6 +238,7 @@ def test_verdicts_and_risks_follow_the_simulation(inputs: ReportInputs) -> None:
     for f in (chat, availability):
         sim = f.simulation
         assert set(f.caught_violations) | set(f.missed_violations) == set(sim.violations)
+        assert all(v.alertable for v in sim.violations)
         assert all(a.violation is None for a in f.false_alerts)
 
 
@@ -377,7 +378,7 @@ def test_html_holds_every_section(html: str) -> None:
     for text in (
         "<h2>Summary: the agreed SLOs</h2>",
         "95% of chat requests complete within 20.0 s, measured over a rolling 28 days.",
-        "95.55% (95% CI 95.47% to 95.63%)",
+        "95.54% (95% CI 95.47% to 95.63%)",
         '<span class="verdict met-every-period">Met in every period</span>',
         "<h3>Why this SLO</h3>",
         "<h3>Risks</h3>",

@@ -53,14 +53,13 @@ def render_simulation(
         f"{fmt.count(o.total)} {unit})"
     )
     if len(sim.periods):
-        left = (
-            f"budget left in the latest whole period {fmt.budget(sim.error_budget_remaining)}"
-            if sim.periods_met is not None
-            else "no budget verdict without a whole period"
-        )
-        lines.append(
-            f"  periods     {fmt.periods_met(sim.periods_met, sim.periods_judged)} met; {left}"
-        )
+        if sim.periods_met is None:
+            lines.append("  periods     none judged: the data cover no whole period")
+        else:
+            lines.append(
+                f"  periods     {sim.periods_met} of {sim.periods_judged} whole periods met; "
+                f"budget left in the latest {fmt.budget(sim.error_budget_remaining)}"
+            )
         lines.extend(["", *_period_lines(sim)])
         lines.append("")
         lines.extend(_alert_lines(sim, verbose))

@@ -190,7 +190,7 @@ def rule_row(rule: AlertWindow, slo: SLO) -> tuple[str, str, str, str, str]:
 
 def violation_row(v: Violation) -> tuple[str, str, str, str, str]:
     """Start, length, budget spent, peak burn rate, caught by whom (or MISSED)."""
-    caught = "MISSED: no alert fired"
+    caught = "MISSED: no alert fired" if v.alertable else "before any alert could be evaluated"
     if v.caught_by:
         delay = ""
         if v.detection_delay_s is not None:

@@ -106,8 +106,13 @@ def backtest(
     consumed: np.ndarray,
     cell_end_ns: np.ndarray,
     cell_s: int,
+    alerts_from_ns: int,
 ) -> tuple[tuple[AlertFiring, ...], tuple[Violation, ...]]:
-    """Match alert firings with violations: delays, misses and alerts with no violation."""
+    """Match alert firings with violations: delays, misses and alerts with no violation.
+
+    `alerts_from_ns` is when the first rule could be evaluated (the data start plus its long
+    window): a violation over by then counts as neither caught nor missed.
+    """
     cell_ns = cell_s * 10**9
     firings = []
     caught: dict[int, list[tuple[str, float]]] = {}
@@ -146,6 +151,7 @@ def backtest(
                 peak_burn=peak,
                 caught_by=tuple(dict.fromkeys(label for label, _ in hits)),
                 detection_delay_s=min((d for _, d in hits), default=None),
+                alertable=int(cell_end_ns[e - 1]) >= alerts_from_ns,
             )
         )
     return tuple(firings), tuple(violations)

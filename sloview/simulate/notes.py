@@ -54,14 +54,21 @@ def slo_warnings(scope: Scope, periods: PeriodTable, coverage: Coverage) -> tupl
     if coverage.complete_periods == 0:
         days = longest_rolling_days(engine.base, slo.window.tz)
         support = (
-            f"the longest rolling window these data support is {fmt.count(days, 'day')}"
+            f"The longest rolling window these data support is {fmt.count(days, 'day')}"
             if days
-            else "they cover less than one whole day, too little for any daily window"
+            else "They cover less than a whole day, too little for any daily window"
         )
         out.append(
             f"The data span {fmt.span(coverage.span_s)}, less than {slo.window.describe()}: no "
-            f"period is covered whole, so none is judged met or missed; {support}. The "
-            "overall attainment still describes these requests."
+            f"period is covered whole, so none is judged met or missed. {support}; the overall "
+            "attainment still describes these requests."
+        )
+    shortest = min((r.long_s for r in slo.alert_windows), default=0)
+    if coverage.span_s is not None and coverage.span_s < shortest:
+        out.append(
+            f"The data span {fmt.span(coverage.span_s)}, less than the shortest alert window "
+            f"({fmt.duration(shortest)}): no alert rule could be evaluated, so the backtest "
+            "says nothing about alerting."
         )
     judged = periods.judged
     if judged.any() and slo.objective.target < 1:

@@ -179,6 +179,14 @@ class Violation:
     peak_burn: float
     caught_by: tuple[str, ...]
     detection_delay_s: float | None
+    # Whether any alert rule could be evaluated during it: rules wait for their long window
+    # of data, so a violation over before that was not missed by the alerts.
+    alertable: bool = True
+
+    @property
+    def missed(self) -> bool:
+        """No alert caught it although one could have."""
+        return self.alertable and not self.caught_by
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -189,6 +197,8 @@ class Violation:
             "peak_burn_rate": finite_or_none(self.peak_burn),
             "caught_by": list(self.caught_by),
             "detection_delay_s": self.detection_delay_s,
+            "alertable": self.alertable,
+            "missed": self.missed,
         }
 
 
@@ -319,8 +329,8 @@ class Simulation:
 
     @property
     def missed_violations(self) -> tuple[Violation, ...]:
-        """Violations no alert caught."""
-        return tuple(v for v in self.violations if not v.caught_by)
+        """Violations no alert caught although one could have been evaluated."""
+        return tuple(v for v in self.violations if v.missed)
 
     @property
     def false_alerts(self) -> tuple[AlertFiring, ...]:

@@ -97,7 +97,11 @@ def simulate(
         # "Budget spent" needs a full SLO window of data behind it; before that it is unknown.
         covered = base.first_ns + slo.window.rolling_s * 10**9 - PARTIAL_TOLERANCE_NS
         consumed = np.where(cell_end_ns >= covered, consumed, np.nan)
-    firings, violations = backtest(runs, raw_violations, consumed, cell_end_ns, grid.cell_s)
+    shortest = min((r.long_s for r in slo.alert_windows), default=0)
+    alerts_from = base.first_ns + shortest * 10**9
+    firings, violations = backtest(
+        runs, raw_violations, consumed, cell_end_ns, grid.cell_s, alerts_from
+    )
     coverage = coverage_of(scope, periods)
     seg_results = tuple(seg for column in segment_columns for seg in segment_results(scope, column))
     return Simulation(
