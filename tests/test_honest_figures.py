@@ -275,3 +275,24 @@ def test_llmperf_json_without_times_gives_the_distribution_only_result(
         assert (code, err) == (0, "")
         (slo,) = json.loads(out)["slos"]
         assert any("no timestamps" in w for w in slo["warnings"])
+
+
+def test_the_report_summary_carries_the_warnings(realdata: Path) -> None:
+    from sloview.model import SLO
+    from sloview.report import render, report_inputs
+    from sloview.session import Candidate
+
+    table = load_requests(realdata / ALIBABA)
+    slo = SLO.from_dict(
+        {"name": "availability", "sli": {"kind": "availability"}, "objective": {"target": 0.99}}
+    )
+    inputs = report_inputs(
+        table, Engine(table), [Candidate(slo=slo, agreed=True)], generated_at="now"
+    )
+    assert inputs.agreed[0].verdict == "not-judged"
+    markdown = render(inputs, "md").decode()
+    summary = markdown.split("## 1.")[0]
+    assert "**Warning.** availability: The data span 23 days" in summary
+    assert "Not judged" in summary
+    html = render(inputs, "html").decode()
+    assert '<p class="warning"><strong>Warning.</strong> availability: The data span' in html

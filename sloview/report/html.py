@@ -192,6 +192,10 @@ def _summary(inputs: ReportInputs) -> str:
             "to see how it would have done. Attainment is the share of requests (or time "
             "slices) that met it; budget left is for the latest whole period.</p>"
         )
+        parts.extend(
+            f'<p class="warning"><strong>Warning.</strong> {esc(w)}</p>'
+            for w in text.summary_warnings(inputs)
+        )
         head = (
             '<thead><tr><th>SLO and promise</th><th>Attainment</th><th class="num">Periods met'
             '</th><th class="num">Budget left</th><th>Verdict</th></tr></thead>'

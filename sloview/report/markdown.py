@@ -68,6 +68,7 @@ def _summary(inputs: ReportInputs) -> str:
     if not inputs.agreed:
         parts.append(f"> {md(text.no_agreed())}")
         return "\n\n".join(parts)
+    parts.extend(f"> **Warning.** {md(w)}" for w in text.summary_warnings(inputs))
     rows = [
         (
             f.name + (f" ({f.candidate.slo.service})" if f.candidate.slo.service else ""),

@@ -26,7 +26,7 @@ p { margin: 6px 0 10px; }
 .meta, .caption, .muted { color: var(--muted); }
 .meta { margin-bottom: 16px; }
 .statement { font-size: 17px; font-weight: 600; margin: 4px 0 12px; }
-.draft { border-left: 4px solid var(--warn); background: #fff8e6; padding: 8px 12px; }
+.draft, .warning { border-left: 4px solid var(--warn); background: #fff8e6; padding: 8px 12px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13.5px; }
 th, td { border: 1px solid var(--line); padding: 5px 7px; text-align: left; vertical-align: top; }
 th { background: var(--tint); font-weight: 600; }

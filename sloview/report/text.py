@@ -132,6 +132,13 @@ def periods_met(sim: Simulation) -> str:
     return fmt.periods_met(sim.periods_met, sim.periods_judged)
 
 
+def summary_warnings(inputs: ReportInputs) -> tuple[str, ...]:
+    """Every agreed SLO's warnings (`name: sentence`), each once, for the summary's top."""
+    return tuple(
+        dict.fromkeys(f"{f.name}: {w}" for f in inputs.agreed for w in f.simulation.warnings)
+    )
+
+
 def budget_left(sim: Simulation) -> str:
     """Budget left in the latest whole period, not clamped: `-9.1%` means overspent."""
     return fmt.budget(sim.error_budget_remaining)
