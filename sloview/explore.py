@@ -65,11 +65,14 @@ def percentiles_over_time(
     if slice_s % BUCKET_S or slice_s <= 0:
         raise SpecError("the slice must be a whole number of minutes", where="slice")
     grouped = engine.grouped(metric, slice_s, ())
-    starts = base.origin_ns + np.arange(grouped.counts.size, dtype=np.int64) * slice_s * 10**9
-    data = {f"p{q:g}": grouped.percentile(q) for q in qs}
+    first = engine.first_slice(slice_s)
+    starts = base.origin_ns + np.arange(first, grouped.counts.size, dtype=np.int64) * (
+        slice_s * 10**9
+    )
+    data = {f"p{q:g}": grouped.percentile(q)[first:] for q in qs}
     frame = pd.DataFrame(data)
     frame.insert(0, "start", pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"))
-    frame["requests"] = grouped.counts
+    frame["requests"] = grouped.counts[first:]
     return frame
 
 
@@ -83,20 +86,22 @@ def rates_over_time(engine: Engine, slice_s: int = 3600) -> pd.DataFrame:
     ok = _sum(engine.ok_count, size, n)
     errors = total - ok
     seconds = engine.slice_seconds(size * BUCKET_S)
-    starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
+    first = engine.first_slice(size * BUCKET_S)
+    starts = base.origin_ns + np.arange(first, n, dtype=np.int64) * size * BUCKET_S * 10**9
     with np.errstate(invalid="ignore", divide="ignore"):
         error_rate = np.where(total > 0, errors / np.maximum(total, 1), np.nan)
     frame = pd.DataFrame(
         {
             "start": pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"),
-            "requests": total,
-            "errors": errors,
-            "error_rate": error_rate,
-            "requests_per_s": total / seconds,
+            "requests": total[first:],
+            "errors": errors[first:],
+            "error_rate": error_rate[first:],
+            "requests_per_s": total[first:] / seconds,
         }
     )
     if engine.exact and OUTPUT_TOKENS in engine.frame.columns:
-        frame["output_tokens_per_s"] = _sum(engine.tokens_per_bucket(), size, n) / seconds
+        tokens = _sum(engine.tokens_per_bucket(), size, n)[first:]
+        frame["output_tokens_per_s"] = tokens / seconds
     return frame
 
 
@@ -124,8 +129,9 @@ def latency_heatmap(
     edges = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01, 1e-3 * 1.01), bins + 1)
     size = max(1, slice_s // BUCKET_S)
     n = -(-base.n // size)
-    counts = engine.slice_histograms(metric, size, edges)
-    starts = base.origin_ns + np.arange(n, dtype=np.int64) * size * BUCKET_S * 10**9
+    first = engine.first_slice(size * BUCKET_S)
+    counts = engine.slice_histograms(metric, size, edges)[first:]
+    starts = base.origin_ns + np.arange(first, n, dtype=np.int64) * size * BUCKET_S * 10**9
     return pd.DatetimeIndex(starts.view("datetime64[ns]")).tz_localize("UTC"), edges, counts
 
 

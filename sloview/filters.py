@@ -59,3 +59,24 @@ def apply_filters(table: RequestTable, filters: Filters) -> RequestTable:
         frame=frame[mask].reset_index(drop=True),
         notes=(*table.notes, note),
     )
+
+
+# (longest span, step) pairs: the time-range filter moves in steps that fit the data's span.
+TIME_STEPS = (
+    (pd.Timedelta(hours=3), pd.Timedelta(minutes=1)),
+    (pd.Timedelta(days=2), pd.Timedelta(minutes=15)),
+    (pd.Timedelta(days=90), pd.Timedelta(hours=1)),
+)
+
+
+def time_range_grid(
+    first: pd.Timestamp, last: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timedelta] | None:
+    """(lowest, highest, step) of a time-range filter over requests from `first` to `last`,
+    or None when they span less than one step (a filter would have nothing to choose)."""
+    span = last - first
+    step = next((s for longest, s in TIME_STEPS if span <= longest), pd.Timedelta(days=1))
+    lo, hi = first.floor(step), last.ceil(step)
+    if hi == lo:
+        hi = lo + step
+    return (lo, hi, step) if span >= pd.Timedelta(minutes=1) else None

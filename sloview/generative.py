@@ -79,7 +79,7 @@ def goodput_over_time(scope: Scope, slice_s: int = 300) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(requests > 0, good / np.maximum(requests, 1), np.nan)
     seconds = engine.slice_seconds(slice_s)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "start": _slice_starts(engine, size, n),
             "requests": requests,
@@ -89,6 +89,7 @@ def goodput_over_time(scope: Scope, slice_s: int = 300) -> pd.DataFrame:
             "good_share": share,
         }
     )
+    return frame.iloc[engine.first_slice(slice_s) :].reset_index(drop=True)
 
 
 def goodput_by_segment(scope: Scope, column: str) -> pd.DataFrame:

@@ -296,3 +296,27 @@ def test_the_report_summary_carries_the_warnings(realdata: Path) -> None:
     assert "Not judged" in summary
     html = render(inputs, "html").decode()
     assert '<p class="warning"><strong>Warning.</strong> availability: The data span' in html
+
+
+def test_time_charts_and_the_time_filter_fit_the_span(realdata: Path) -> None:
+    from sloview.filters import time_range_grid
+
+    engine = Engine(load_requests(realdata / TAURUS))
+    # A run that began at 20:09 is drawn from 20:09, not from the midnight before it.
+    rates = explore.rates_over_time(engine, 60)
+    assert rates["start"].iloc[0] == pd.Timestamp("2018-07-23 20:09", tz="UTC")
+    assert len(rates) == 1
+    over_time = explore.percentiles_over_time(engine, "latency_ms", 60)
+    assert over_time["start"].iloc[0] == pd.Timestamp("2018-07-23 20:09", tz="UTC")
+    # Seven seconds leave a time-range filter nothing to choose; longer spans get steps
+    # that fit them.
+    t0 = pd.Timestamp("2026-01-01 10:07:30", tz="UTC")
+    assert time_range_grid(t0, t0 + pd.Timedelta(seconds=7)) is None
+    lo, hi, step = time_range_grid(t0, t0 + pd.Timedelta(minutes=50))  # type: ignore[misc]
+    assert (step, lo, hi) == (
+        pd.Timedelta(minutes=1),
+        t0.floor("min"),
+        (t0 + pd.Timedelta(minutes=50)).ceil("min"),
+    )
+    assert time_range_grid(t0, t0 + pd.Timedelta(days=42))[2] == pd.Timedelta(hours=1)  # type: ignore[index]
+    assert time_range_grid(t0, t0 + pd.Timedelta(days=400))[2] == pd.Timedelta(days=1)  # type: ignore[index]

@@ -85,6 +85,12 @@ class Engine:
         span = self.span_s
         return float(slice_s) if span is None else float(min(slice_s, max(span, 1.0)))
 
+    def first_slice(self, slice_s: int) -> int:
+        """The slice (counted from the midnight origin) holding the first request: time
+        charts start there, not at the midnight before a run that began in the evening."""
+        base = self.require_time()
+        return int((base.first_ns - base.origin_ns) // (slice_s * 10**9))
+
     @property
     def synthetic_times_note(self) -> str | None:
         """What to say wherever times are shown, when the times were invented (else None)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sloview.filters import Filters
+from sloview.filters import Filters, time_range_grid
 from sloview.ui import state
 
 
@@ -38,25 +38,26 @@ def render(loaded: state.Loaded) -> None:
             if picked:
                 chosen.append((column, tuple(picked)))
         start = end = None
+        grid = None
         if table.has_timestamps and table.rows > 1:
-            first = table.frame["ts"].iloc[0].floor("h")
-            last = table.frame["ts"].iloc[-1].ceil("h")
-            if last > first:
-                lo = loaded.filters.start or first
-                hi = loaded.filters.end or last
-                picked_range = st.slider(
-                    "time range (UTC)",
-                    min_value=first.to_pydatetime(),
-                    max_value=last.to_pydatetime(),
-                    value=(max(lo, first).to_pydatetime(), min(hi, last).to_pydatetime()),
-                    step=pd.Timedelta(hours=1).to_pytimedelta(),
-                    format="YYYY-MM-DD HH:mm",
-                    key="filter_time",
-                )
-                if pd.Timestamp(picked_range[0]) > first:
-                    start = pd.Timestamp(picked_range[0])
-                if pd.Timestamp(picked_range[1]) < last:
-                    end = pd.Timestamp(picked_range[1])
+            grid = time_range_grid(table.frame["ts"].iloc[0], table.frame["ts"].iloc[-1])
+        if grid is not None:
+            first, last, step = grid
+            lo = loaded.filters.start or first
+            hi = loaded.filters.end or last
+            picked_range = st.slider(
+                "time range (UTC)",
+                min_value=first.to_pydatetime(),
+                max_value=last.to_pydatetime(),
+                value=(max(lo, first).to_pydatetime(), min(hi, last).to_pydatetime()),
+                step=step.to_pytimedelta(),
+                format="YYYY-MM-DD HH:mm",
+                key="filter_time",
+            )
+            if pd.Timestamp(picked_range[0]) > first:
+                start = pd.Timestamp(picked_range[0])
+            if pd.Timestamp(picked_range[1]) < last:
+                end = pd.Timestamp(picked_range[1])
         new = Filters(segments=tuple(chosen), start=start, end=end)
         if new != loaded.filters:
             # The pages below load after this, so they see the new filters in this same run.
