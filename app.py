@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from sloview.errors import SloviewError
-from sloview.ui import navigation, sidebar, state
+from sloview.ui import navigation, sidebar, state, style
 
 app_navigation = st.navigation(navigation.pages())
 # After st.navigation, which sets the page's own title: the layout must stay wide.
 st.set_page_config(page_title="sloview", page_icon=":material/target:", layout="wide")
+style.apply()
 try:
     sidebar.render(state.load())
 except SloviewError as exc:  # only the bundled sample can fail here, and it should not

@@ -16,6 +16,7 @@ def render(loaded: state.Loaded) -> None:
         _aggregated(loaded)
         return
     with st.sidebar:
+        presentation_toggle()
         st.markdown(f"**Data:** {table.source_name}")
         st.caption(
             f"{table.rows:,} requests"
@@ -74,9 +75,20 @@ def _aggregated(loaded: state.Loaded) -> None:
     """The sidebar of aggregated data: no row filters (the range was set when connecting)."""
     engine = loaded.engine
     with st.sidebar:
+        presentation_toggle()
         st.markdown(f"**Data:** {loaded.source_name}")
         st.caption(f"{engine.rows:,} requests, aggregated per minute")
         st.caption(
             "Filters: the time range, matchers and grouping were chosen when connecting "
             "(Data page); segments can be picked in the candidate editor."
         )
+
+
+def presentation_toggle() -> None:
+    """Larger type and fewer controls, for the projector."""
+    st.toggle(
+        "presentation mode",
+        key="presentation",
+        help="Larger type for people reading from across the room; the advanced controls "
+        "of the candidate editor are folded away.",
+    )
