@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
-import pandas as pd
 import streamlit as st
 
 from sloview import charts
 from sloview import formatting as fmt
 from sloview.design import (
     JointDesign,
-    Recommendation,
     joint_design,
     recommend,
     segment_recommendations,
@@ -23,8 +19,8 @@ from sloview.errors import SloviewError
 from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
-from sloview.simulate import data_notes, segment_results, simulate
-from sloview.ui import candidate, shortlist, state
+from sloview.simulate import Simulation, data_notes, segment_results, simulate
+from sloview.ui import candidate, shortlist, state, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -42,12 +38,198 @@ def joint_design_cached(loaded: state.Loaded, scope: Scope, share: float) -> Joi
     return _joint_design(key, scope, share)
 
 
-def _threshold_text(rec: Recommendation | None) -> str:
-    return "n/a" if rec is None or rec.threshold is None else fmt.ms(rec.threshold)
+def headline(scope: Scope, sim: Simulation) -> None:
+    """The statement, what changes how to read it, and the four figures the room decides on."""
+    st.markdown(f"### {sim.statement}")
+    # What changes how to read the figures comes first, above them.
+    for warning in sim.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if not scope.engine.exact:
+        # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
+        st.info(" ".join(data_notes(scope)), icon=":material/bar_chart:")
+    o, target = sim.overall, scope.slo.objective.target
+    c = st.columns(4)
+    c[0].metric(
+        "attainment",
+        fmt.attainment(o.attainment, target),
+        help=f"95% CI {fmt.ci_range(o.ci_low, o.ci_high, target)} "
+        f"({fmt.count(o.good)} good of {fmt.count(o.total)})",
+    )
+    c[1].metric(
+        "whole periods met",
+        "none judged" if sim.periods_met is None else f"{sim.periods_met} of {sim.periods_judged}",
+        help="Only periods the data cover whole are judged; a partial one is shown, not judged.",
+    )
+    c[2].metric(
+        "budget left",
+        fmt.budget(sim.error_budget_remaining),
+        help="Error budget left in the latest whole period (below 0% means overspent).",
+    )
+    pages = sum(1 for f in sim.firings if f.rule.severity == "page")
+    c[3].metric(
+        "alerts fired",
+        f"{len(sim.firings)}",
+        help=f"{pages} pages, {len(sim.firings) - pages} tickets; "
+        f"{len(sim.missed_violations)} violations missed",
+    )
+    st.caption(f"95% CI of the attainment: {fmt.ci_range(o.ci_low, o.ci_high, target)}.")
 
 
-def _target_text(rec: Recommendation | None) -> str:
-    return "n/a" if rec is None else fmt.percent(rec.target)
+def compliance(sim: Simulation) -> None:
+    """Per-period attainment and the error budget over time."""
+    st.plotly_chart(charts.period_attainment(sim), width="stretch", key="periods")
+    st.plotly_chart(charts.budget_burndown(sim), width="stretch", key="budget")
+    st.caption(
+        "A period is one calendar period, or the rolling window ending at each day's end. Grey "
+        "bars: periods the data cover only in part (shown, not judged). Budget left is not "
+        "clamped: below zero means the budget was overspent."
+    )
+
+
+def alerts(sim: Simulation) -> None:
+    """Burn rates, the alert timeline, every firing and the violations no alert caught."""
+    st.plotly_chart(charts.burn_rates(sim), width="stretch", key="burn")
+    if sim.firings or sim.violations:
+        st.plotly_chart(charts.alert_timeline(sim), width="stretch", key="timeline")
+    else:
+        st.success("No alert would have fired, and the data hold no violation to catch.")
+    if sim.firings:
+        st.dataframe(tables.firings(sim), hide_index=True, width="stretch")
+    for v in sim.missed_violations:
+        st.warning(
+            f"Missed: {fmt.when(v.start)} to {fmt.when(v.end)} spent "
+            f"{fmt.budget(v.budget_spent)} of a period's budget and no alert fired."
+        )
+    st.caption(
+        "Alerts fire while both windows burn faster than the factor; a violation is a stretch "
+        "where errors ran clearly above the budgeted rate (CUSUM at 1.5x, significant at 1%) "
+        "and spent at least 2% of a period's budget."
+    )
+
+
+def target_design(loaded: state.Loaded, scope: Scope, share: float) -> None:
+    """The recommendation, the threshold sweep (or the threshold-pair grid) and the targets."""
+    slo = scope.slo
+    try:
+        rec = recommend(scope, share)
+    except SloviewError as exc:
+        st.error(exc.one_line())
+        return
+    st.info(rec.rationale)
+    if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
+        design = joint_design_cached(loaded, scope, share)
+        current = (slo.sli.conditions[0].threshold, slo.sli.conditions[1].threshold)
+        st.plotly_chart(
+            charts.joint_heatmap(design, current=current, value="periods_met_share"),
+            width="stretch",
+            key="joint",
+        )
+        st.caption(design.rationale)
+    if slo.sli.kind == "latency":
+        sweep = sweep_thresholds(scope)
+        label = LATENCY_COLUMNS[slo.sli.metric]
+        st.plotly_chart(
+            charts.sweep_curve(sweep, rec.threshold, slo.objective.threshold, label),
+            width="stretch",
+            key="sweep",
+        )
+        if rec.threshold_every_period is not None:
+            st.caption(
+                f"Met in every whole period: {fmt.ms(rec.threshold_every_period)} at "
+                f"{fmt.percent(slo.objective.target)}."
+            )
+    st.dataframe(tables.targets(sweep_targets(scope)), hide_index=True)
+
+
+def goodput(scope: Scope) -> None:
+    """Good requests per second beside all requests per second, overall and per segment."""
+    frame = goodput_over_time(scope, 300)
+    slo = scope.slo
+    rate = slo.objective.threshold if slo.sli.kind == "throughput" else None
+    st.plotly_chart(charts.goodput(frame, rate), width="stretch", key="goodput")
+    st.caption(
+        "Goodput counts the requests per second that succeeded and met every condition of this "
+        "SLI; throughput counts them all. The gap is what users did not get."
+    )
+    columns = scope.engine.segment_columns()
+    if columns:
+        column = st.selectbox("goodput by", columns, key="goodput_segment")
+        st.dataframe(
+            tables.goodput_by_segment(goodput_by_segment(scope, column), column),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def segments(scope: Scope, share: float) -> None:
+    """The same candidate on each value of a segment column."""
+    columns = scope.engine.segment_columns()
+    if not columns:
+        st.caption("These requests have no segment columns.")
+        return
+    column = st.selectbox("by", columns, key="design_segment")
+    try:
+        results = segment_results(scope, column)
+        recs = segment_recommendations(scope, column, share)
+    except SloviewError as exc:
+        st.error(exc.one_line())
+        return
+    target = scope.slo.objective.target
+    if results:
+        st.plotly_chart(charts.segment_attainment(results, target), width="stretch", key="segments")
+    st.dataframe(tables.segments(results, target, recs), hide_index=True, width="stretch")
+    st.caption(
+        "Each row is this candidate narrowed to one value. Verdict: met, missed, or fails too "
+        "often when the objective is met but failed requests alone exceed the error budget."
+    )
+
+
+@st.fragment
+def workbench(loaded: state.Loaded) -> None:
+    """The editor and its figures: a move here reruns this part only, not the whole page."""
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        st.subheader("Candidate")
+        slo, share = candidate.editor(loaded)
+    if slo is None:
+        return
+    st.query_params["slo"] = encode_slo(slo)
+    st.session_state["link_loaded"] = st.query_params["slo"]
+    # The candidate bound to its requests: every figure below comes from this one scope.
+    scope = Scope.bind(loaded.engine, slo)
+    try:
+        sim = simulate(scope)
+    except SloviewError as exc:
+        right.error(exc.one_line())
+        return
+    views = ["Compliance", "Alerts", "Target design", "Segments"]
+    if slo.sli.uses_conditions:
+        views.append("Goodput")
+    with right:
+        headline(scope, sim)
+        b1, b2 = st.columns([1, 3])
+        if b1.button("Add to shortlist", type="primary", help="Compare on the Compare page"):
+            shortlist.add(slo)
+            st.toast(f"{slo.name} added to the shortlist")
+        # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
+        view = (
+            b2.segmented_control(
+                "show", views, default="Compliance", key="design_view", label_visibility="collapsed"
+            )
+            or "Compliance"
+        )
+        if view == "Compliance":
+            compliance(sim)
+        elif view == "Alerts":
+            alerts(sim)
+        elif view == "Target design":
+            target_design(loaded, scope, share)
+        elif view == "Goodput":
+            goodput(scope)
+        else:
+            segments(scope, share)
+        for note in sim.notes:
+            st.caption(note)
 
 
 st.title("Design")
@@ -55,7 +237,8 @@ loaded = state.load()
 if not loaded.engine.has_time:
     st.error(
         "These requests have no timestamps, so an SLO cannot be simulated over time. "
-        "Map the time column on the Data page; the Explore page still shows the distribution."
+        "Map the time column on the Data page; the Explore page still shows the distribution "
+        "and compares segments against a threshold and target."
     )
     st.stop()
 
@@ -68,212 +251,4 @@ if link and st.session_state.get("link_loaded") != link:
     except SloviewError as exc:
         st.error(f"The link's candidate could not be restored: {exc.one_line()}")
 
-left, right = st.columns([1, 2], gap="large")
-with left:
-    st.subheader("Candidate")
-    slo, share = candidate.editor(loaded)
-if slo is None:
-    st.stop()
-st.query_params["slo"] = encode_slo(slo)
-st.session_state["link_loaded"] = st.query_params["slo"]
-
-# The candidate bound to its requests: every figure below comes from this one scope.
-scope = Scope.bind(loaded.engine, slo)
-engine = scope.engine
-VIEWS = ["Compliance", "Alerts", "Target design", "Segments"]
-if slo.sli.uses_conditions:
-    VIEWS.append("Goodput")
-try:
-    sim = simulate(scope)
-except SloviewError as exc:
-    right.error(exc.one_line())
-    st.stop()
-
-with right:
-    st.markdown(f"### {sim.statement}")
-    # What changes how to read the figures comes first, above them.
-    for warning in sim.warnings:
-        st.warning(warning, icon=":material/warning:")
-    if not engine.exact:
-        # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
-        st.info(" ".join(data_notes(scope)), icon=":material/bar_chart:")
-    o, target = sim.overall, slo.objective.target
-    c = st.columns(4)
-    c[0].metric(
-        "attainment",
-        fmt.attainment(o.attainment, target),
-        help=f"95% CI {fmt.ci_range(o.ci_low, o.ci_high, target)} "
-        f"({fmt.count(o.good)} good of {fmt.count(o.total)})",
-    )
-    c[1].metric(
-        "periods met",
-        fmt.periods_met(sim.periods_met, sim.periods_judged),
-        help="Complete periods only: a period the data cover in part is shown, not judged.",
-    )
-    c[2].metric("budget left (latest whole period)", fmt.budget(sim.error_budget_remaining))
-    pages = sum(1 for f in sim.firings if f.rule.severity == "page")
-    c[3].metric(
-        "alerts fired",
-        f"{len(sim.firings)}",
-        help=f"{pages} pages, {len(sim.firings) - pages} tickets; "
-        f"{len(sim.missed_violations)} violations missed",
-    )
-    st.caption(f"95% CI of the attainment: {fmt.ci_range(o.ci_low, o.ci_high, target)}.")
-    b1, b2 = st.columns([1, 3])
-    if b1.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
-        shortlist.add(slo)
-        st.toast(f"{slo.name} added to the shortlist")
-    # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
-    view = (
-        b2.segmented_control(
-            "show", VIEWS, default="Compliance", key="design_view", label_visibility="collapsed"
-        )
-        or "Compliance"
-    )
-
-    if view == "Compliance":
-        st.plotly_chart(charts.period_attainment(sim), width="stretch", key="periods")
-        st.plotly_chart(charts.budget_burndown(sim), width="stretch", key="budget")
-        st.caption(
-            "A period is one calendar period, or the rolling window ending at each day's "
-            "end. Grey bars: periods only partly covered by the data. Budget remaining "
-            "is not clamped: below zero means the budget was overspent."
-        )
-    elif view == "Alerts":
-        st.plotly_chart(charts.burn_rates(sim), width="stretch", key="burn")
-        st.plotly_chart(charts.alert_timeline(sim), width="stretch", key="timeline")
-        if sim.firings:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "rule": f.rule.label(),
-                            "start": fmt.iso_utc(f.start),
-                            "end": fmt.iso_utc(f.end),
-                            "budget spent": fmt.percent(f.budget_spent, 1)
-                            if math.isfinite(f.budget_spent)
-                            else "n/a",
-                            "caught a violation": f.violation is not None,
-                            "minutes after it began": None
-                            if f.delay_s is None
-                            else round(f.delay_s / 60),
-                        }
-                        for f in sim.firings
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        for v in sim.missed_violations:
-            st.warning(
-                f"Missed: {fmt.iso_utc(v.start)} to {fmt.iso_utc(v.end)} spent "
-                f"{fmt.percent(v.budget_spent, 1)} of a period's budget and no alert fired."
-            )
-        st.caption(
-            "Alerts fire while both windows burn faster than the factor; a violation is a "
-            "stretch where errors ran clearly above the budgeted rate (CUSUM at 1.5x, "
-            "significant at 1%) and spent at least 2% of a period's budget."
-        )
-    elif view == "Target design":
-        try:
-            rec = recommend(scope, share)
-        except SloviewError as exc:
-            st.error(exc.one_line())
-            st.stop()
-        st.info(rec.rationale)
-        if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
-            design = joint_design_cached(loaded, scope, share)
-            st.plotly_chart(
-                charts.joint_heatmap(
-                    design,
-                    current=(
-                        slo.sli.conditions[0].threshold,
-                        slo.sli.conditions[1].threshold,
-                    ),
-                    value="periods_met_share",
-                ),
-                width="stretch",
-                key="joint",
-            )
-            st.caption(design.rationale)
-        if slo.sli.kind == "latency":
-            sweep = sweep_thresholds(scope)
-            st.plotly_chart(
-                charts.sweep_curve(
-                    sweep, rec.threshold, slo.objective.threshold, LATENCY_COLUMNS[slo.sli.metric]
-                ),
-                width="stretch",
-                key="sweep",
-            )
-            if rec.threshold_every_period is not None:
-                st.caption(
-                    f"Met in every period: {fmt.ms(rec.threshold_every_period)} at "
-                    f"{fmt.percent(slo.objective.target)}."
-                )
-        targets = sweep_targets(scope)
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "target": [fmt.percent(t) for t in targets.targets],
-                    "share of periods met": [fmt.percent(x, 1) for x in targets.periods_met_share],
-                }
-            ),
-            hide_index=True,
-        )
-    elif view == "Goodput":
-        frame = goodput_over_time(scope, 300)
-        rate = slo.objective.threshold if slo.sli.kind == "throughput" else None
-        st.plotly_chart(charts.goodput(frame, rate), width="stretch", key="goodput")
-        st.caption(
-            "Goodput counts the requests per second that succeeded and met every condition "
-            "of this SLI; throughput counts them all. The gap is what users did not get."
-        )
-        if engine.segment_columns():
-            column = st.selectbox("goodput by", engine.segment_columns(), key="goodput_segment")
-            by_segment = goodput_by_segment(scope, column)
-            st.dataframe(
-                by_segment.assign(
-                    good_share=by_segment["good_share"].map(lambda x: fmt.percent(float(x), 2))
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-    else:
-        if not engine.segment_columns():
-            st.caption("These requests have no segment columns.")
-        else:
-            column = st.selectbox("by", engine.segment_columns(), key="design_segment")
-            try:
-                results = segment_results(scope, column)
-                recs = segment_recommendations(scope, column, share)
-            except SloviewError as exc:
-                st.error(exc.one_line())
-                results, recs = [], {}
-            if results:
-                st.plotly_chart(
-                    charts.segment_attainment(results, slo.objective.target),
-                    width="stretch",
-                    key="segments",
-                )
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            seg.column: seg.value,
-                            "attainment": fmt.attainment(seg.overall.attainment, target),
-                            "95% CI": fmt.ci_range(seg.overall.ci_low, seg.overall.ci_high, target),
-                            "error rate": fmt.percent(seg.error_rate, 2, fixed=True),
-                            "periods met": fmt.periods_met(seg.periods_met, seg.periods),
-                            "verdict": seg.verdict(target),
-                            "requests/slices": f"{seg.overall.total:,.0f}",
-                            "recommended threshold": _threshold_text(recs.get(seg.value)),
-                            "highest target met": _target_text(recs.get(seg.value)),
-                        }
-                        for seg in results
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-    for note in sim.notes:
-        st.caption(note)
+workbench(loaded)

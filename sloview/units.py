@@ -53,16 +53,23 @@ def parse_ms_list(text: str, where: str = "milliseconds") -> tuple[float, ...]:
 
 
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+# Finer round steps (22 per decade) for a threshold slider the room moves in small steps.
+FINE_STEPS = (
+    *(1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.2, 2.5),
+    *(2.8, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0, 9.0),
+)
 
 
-def nice_values(lo: float, hi: float) -> list[float]:
-    """Round, log-spaced values covering [lo, hi]: 10, 12, 15, 20, 25, 30, 40, 50, 60, 80 ..."""
+def nice_values(lo: float, hi: float, *, fine: bool = False) -> list[float]:
+    """Round, log-spaced values covering [lo, hi]: 10, 12, 15, 20, 25, 30, 40, 50, 60, 80 ...
+    (`fine`: 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 25 ...)."""
     lo = max(lo, 1e-3)
     hi = max(hi, lo)
+    steps = FINE_STEPS if fine else NICE_STEPS
     out: list[float] = []
     decade = 10.0 ** math.floor(math.log10(lo))
     while decade <= hi * 10:
-        for step in NICE_STEPS:
+        for step in steps:
             value = round(step * decade, 6)
             if value >= lo / 1.25 and value <= hi * 1.25:
                 out.append(value)

@@ -37,7 +37,7 @@ class Scope:
             # A view already carries a segment: binding to it would apply one twice (or
             # narrow a candidate to a segment it does not name).
             raise ValueError("Scope.bind takes the engine of the whole loaded data, not a view")
-        return cls(slo=slo, engine=data.view(slo.segment), data=data)
+        return cls(slo=slo, engine=requests_of(data, slo.segment), data=data)
 
     def with_slo(self, slo: SLO) -> Scope:
         """The same data bound to another SLO (a moved threshold, another target ...)."""
@@ -66,3 +66,10 @@ class Scope:
         if not self.slo.segment:
             raise SpecError("this candidate has no segment", where=self.slo.name)
         return self.slo.segment[-1][1]
+
+
+def requests_of(data: Engine, segment: tuple[tuple[str, str], ...]) -> Engine:
+    """The engine over the requests a segment names (what a candidate with it would judge):
+    used by `Scope.bind`, and by the editor to fit its threshold range before the candidate
+    is complete."""
+    return data.view(segment)

@@ -8,12 +8,20 @@ import pandas as pd
 import streamlit as st
 
 from sloview import formatting as fmt
+from sloview.design.starting import (
+    share_within,
+    starting_target,
+    starting_threshold,
+    threshold_options,
+)
+from sloview.engine import Engine
 from sloview.engine.distribution import Distribution
+from sloview.engine.scope import requests_of
 from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, Exclusion, TimeWindow, default_alerts
 from sloview.ui import state
-from sloview.units import nice_values, parse_duration
+from sloview.units import parse_duration
 
 INITIAL: dict[str, Any] = {
     "c_name": "candidate-1",
@@ -24,7 +32,6 @@ INITIAL: dict[str, Any] = {
     "c_pct": 95.0,
     "c_unit": "requests",
     "c_rate": 0.05,
-    "c_target": 0.99,
     "c_window": "rolling 28d",
     "c_tz": "UTC",
     "c_slice": "5m",
@@ -164,6 +171,11 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     data: dict[str, Any] = {"name": ss.get("c_name") or "candidate"}
     if ss.get("c_service"):
         data["service"] = ss["c_service"]
+    # Which requests first: the threshold's range and the starting values follow them.
+    segment = _segment_picker(loaded)
+    if segment:
+        data["segment"] = segment
+    scoped = requests_of(loaded.engine, tuple(segment.items()))
     sli: dict[str, Any] = {"kind": kind}
     objective: dict[str, Any] = {}
 
@@ -175,11 +187,14 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
             horizontal=True,
             format_func=lambda m: LATENCY_COLUMNS[m],
         )
-        dist = loaded.engine.distribution(metric)
+        dist = scoped.distribution(metric)
         if dist.size == 0:
-            st.error(f"No successful request has a {LATENCY_COLUMNS[metric]} value.")
+            st.error(
+                f"No successful request of this selection has a {LATENCY_COLUMNS[metric]} "
+                "value: pick other requests or another latency."
+            )
             return None, 0.9
-        threshold = _threshold_slider("threshold", "c_threshold", dist)
+        threshold = _threshold_control("threshold", "c_threshold", dist)
         c1, c2 = st.columns(2)
         op = c1.radio(
             "counts as fast when",
@@ -227,7 +242,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         )
         sli["unit"] = unit
         if unit == "goodput":
-            conditions = _conditions(loaded, metrics)
+            conditions = _conditions(scoped, metrics)
             if not conditions:
                 st.error("Goodput needs at least one latency condition: tick one below.")
                 return None, 0.9
@@ -239,13 +254,13 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
             "Time to first token: how long until the answer starts appearing; time per output "
             "token: how fast it then streams."
         )
-        conditions = _conditions(loaded, metrics)
+        conditions = _conditions(scoped, metrics)
         if not conditions:
             st.error("Tick at least one condition for a joint SLO.")
             return None, 0.9
         sli["conditions"] = conditions
 
-    target = float(ss["c_target"])
+    target = float(ss.setdefault("c_target", 0.99))
     options = sorted({*TARGETS, target})
     objective["target"] = st.select_slider(
         "target", options=options, key="c_target", format_func=lambda t: fmt.percent(t)
@@ -306,18 +321,6 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
                 format_func=lambda t: fmt.percent(t),
             )
     data.update(sli=sli, objective=objective, budgeting=budgeting)
-
-    segment = {}
-    segments = loaded.engine.segment_columns()
-    if segments:
-        cols = st.columns(min(3, len(segments)))
-        for i, column in enumerate(segments):
-            choices = [ALL, *loaded.engine.segment_values(column)][:300]
-            pick = cols[i % len(cols)].selectbox(f"only {column}", choices, key=f"c_seg_{column}")
-            if pick != ALL:
-                segment[column] = pick
-    if segment:
-        data["segment"] = segment
 
     with st.expander("Alert rules and maintenance exclusions"):
         custom = st.toggle(
@@ -383,40 +386,96 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     return slo, share
 
 
-def _threshold_slider(label: str, key: str, dist: Distribution) -> float:
-    """A log-like slider of round values over a metric's observed range (p99 at first)."""
-    ss = st.session_state
-    options = nice_values(dist.value_at(max(0, int(0.01 * (dist.size - 1)))), dist.value_at(-1))
-    current = ss.get(key)
-    if current is None or current not in options:
-        if current is None:
-            p99 = dist.value_at(int(0.99 * (dist.size - 1)))
-            current = min((v for v in options if v >= p99), default=options[-1])
-        options = sorted({*options, float(current)})
-        ss[key] = float(current)
-    return float(
-        st.select_slider(
-            label,
-            options=options,
-            key=key,
-            format_func=fmt.ms,
-            help="Move it: every chart below follows at once.",
+def _segment_picker(loaded: state.Loaded) -> dict[str, str]:
+    """One select per segment column (all requests by default): the candidate's segment."""
+    segment: dict[str, str] = {}
+    columns = loaded.engine.segment_columns()
+    if not columns:
+        return segment
+    st.markdown("**for which requests**")
+    cols = st.columns(min(2, len(columns)))
+    for i, column in enumerate(columns):
+        choices = [ALL, *loaded.engine.segment_values(column)][:300]
+        # A value of other data (loaded since) falls back to all requests.
+        if st.session_state.get(f"c_seg_{column}") not in (None, *choices):
+            st.session_state[f"c_seg_{column}"] = ALL
+        pick = cols[i % len(cols)].selectbox(
+            column.replace("_", " "), choices, key=f"c_seg_{column}"
         )
+        if pick != ALL:
+            segment[column] = pick
+    return segment
+
+
+def _threshold_control(label: str, key: str, dist: Distribution) -> float:
+    """A fine slider of round values over the selected requests' range, and a box to type an
+    exact value into; the slider holds the threshold (ms).
+
+    A fresh editor starts at a round value near the requests' p95, with a target they nearly
+    meet, rather than at the slider's far end. Only callbacks write the slider's state: a
+    write during a run would undo key presses that arrive while the page is running.
+    """
+    ss = st.session_state
+    if ss.get(key) is None:
+        start = starting_threshold(dist)
+        ss[key] = start
+        if key == "c_threshold" and "c_target" not in ss:
+            ss["c_target"] = starting_target(share_within(dist, start))
+    slider_key, box_key = f"{key}_slider", f"{key}_box"
+    # The threshold of a restored link or a typed value stays on the slider.
+    options = sorted({*threshold_options(dist), float(ss[key])})
+    if ss.get(slider_key) not in options:
+        ss[slider_key] = float(ss[key])
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1.select_slider(
+        label,
+        options=options,
+        key=slider_key,
+        format_func=fmt.ms,
+        on_change=_slid,
+        args=(key, slider_key),
+        help="Move it (or type a value beside it): every figure follows at once. The range "
+        "spans the selected requests, from their 1st percentile to the slowest.",
     )
+    c2.number_input(
+        "or type ms",
+        min_value=0.0,
+        value=None,
+        key=box_key,
+        format="%g",
+        placeholder=f"{ss[key]:g}",
+        on_change=_typed,
+        args=(key, slider_key, box_key),
+    )
+    return float(ss[key])
 
 
-def _conditions(loaded: state.Loaded, metrics: list[str]) -> list[dict[str, Any]]:
-    """One tick box and threshold slider per latency column; the ticked ones."""
+def _slid(key: str, slider_key: str) -> None:
+    """The slider moved: its value is the threshold."""
+    st.session_state[key] = float(st.session_state[slider_key])
+
+
+def _typed(key: str, slider_key: str, box_key: str) -> None:
+    """A value was typed: it becomes the threshold and joins the slider's stops."""
+    value = st.session_state.get(box_key)
+    if value is not None and float(value) >= 0:
+        st.session_state[key] = float(value)
+        st.session_state[slider_key] = float(value)
+    st.session_state[box_key] = None
+
+
+def _conditions(scoped: Engine, metrics: list[str]) -> list[dict[str, Any]]:
+    """One tick box and threshold control per latency column; the ticked ones."""
     ss = st.session_state
     conditions = []
     defaults = {"ttft_ms": True, "tpot_ms": True}
     for metric in metrics:
         ss.setdefault(f"c_joint_{metric}_on", defaults.get(metric, False))
-        dist = loaded.engine.distribution(metric)
+        dist = scoped.distribution(metric)
         if dist.size == 0:
             continue
         if st.toggle(LATENCY_COLUMNS[metric], key=f"c_joint_{metric}_on"):
-            threshold = _threshold_slider(
+            threshold = _threshold_control(
                 f"{LATENCY_COLUMNS[metric]} at most", f"c_joint_{metric}", dist
             )
             conditions.append({"metric": metric, "threshold": threshold})
