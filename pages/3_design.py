@@ -38,9 +38,11 @@ def joint_design_cached(loaded: state.Loaded, scope: Scope, share: float) -> Joi
     return _joint_design(key, scope, share)
 
 
-def headline(scope: Scope, sim: Simulation) -> None:
-    """The statement, what changes how to read it, and the four figures the room decides on."""
+def headline(loaded: state.Loaded, scope: Scope, sim: Simulation, draft: candidate.Draft) -> None:
+    """The statement, the threshold right under it, what changes how to read them, and the
+    four figures the room decides on."""
     st.markdown(f"### {sim.statement}")
+    candidate.threshold_control(loaded, draft)
     # What changes how to read the figures comes first, above them.
     for warning in sim.warnings:
         st.warning(warning, icon=":material/warning:")
@@ -186,11 +188,22 @@ def segments(scope: Scope, share: float) -> None:
 
 @st.fragment
 def workbench(loaded: state.Loaded) -> None:
-    """The editor and its figures: a move here reruns this part only, not the whole page."""
+    """The editor and its figures: a change here reruns this part only, not the whole page."""
     left, right = st.columns([1, 2], gap="large")
     with left:
         st.subheader("Candidate")
-        slo, share = candidate.editor(loaded)
+        st.session_state["design_draft"] = candidate.editor(loaded)
+    with right:
+        results(loaded)
+
+
+@st.fragment
+def results(loaded: state.Loaded) -> None:
+    """The threshold and everything it moves: a threshold move reruns only this part."""
+    draft = st.session_state.get("design_draft")
+    if draft is None:
+        return
+    slo = candidate.complete(loaded, draft)
     if slo is None:
         return
     st.query_params["slo"] = encode_slo(slo)
@@ -200,36 +213,35 @@ def workbench(loaded: state.Loaded) -> None:
     try:
         sim = simulate(scope)
     except SloviewError as exc:
-        right.error(exc.one_line())
+        st.error(exc.one_line())
         return
     views = ["Compliance", "Alerts", "Target design", "Segments"]
     if slo.sli.uses_conditions:
         views.append("Goodput")
-    with right:
-        headline(scope, sim)
-        b1, b2 = st.columns([1, 3])
-        if b1.button("Add to shortlist", type="primary", help="Compare on the Compare page"):
-            shortlist.add(slo)
-            st.toast(f"{slo.name} added to the shortlist")
-        # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
-        view = (
-            b2.segmented_control(
-                "show", views, default="Compliance", key="design_view", label_visibility="collapsed"
-            )
-            or "Compliance"
+    headline(loaded, scope, sim, draft)
+    b1, b2 = st.columns([1, 3])
+    if b1.button("Add to shortlist", type="primary", help="Compare on the Compare page"):
+        shortlist.add(slo)
+        st.toast(f"{slo.name} added to the shortlist")
+    # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
+    view = (
+        b2.segmented_control(
+            "show", views, default="Compliance", key="design_view", label_visibility="collapsed"
         )
-        if view == "Compliance":
-            compliance(sim)
-        elif view == "Alerts":
-            alerts(sim)
-        elif view == "Target design":
-            target_design(loaded, scope, share)
-        elif view == "Goodput":
-            goodput(scope)
-        else:
-            segments(scope, share)
-        for note in sim.notes:
-            st.caption(note)
+        or "Compliance"
+    )
+    if view == "Compliance":
+        compliance(sim)
+    elif view == "Alerts":
+        alerts(sim)
+    elif view == "Target design":
+        target_design(loaded, scope, draft.share)
+    elif view == "Goodput":
+        goodput(scope)
+    else:
+        segments(scope, draft.share)
+    for note in sim.notes:
+        st.caption(note)
 
 
 st.title("Design")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -143,9 +145,9 @@ def _exclusion_frame(rows: tuple[Exclusion, ...]) -> pd.DataFrame:
     ).astype({"start (UTC)": "datetime64[ns]", "end (UTC)": "datetime64[ns]"})
 
 
-def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
-    """Draw the editor; return the candidate (None with st.error when invalid) and the
-    share of periods a recommendation must meet."""
+def editor(loaded: state.Loaded) -> Draft | None:
+    """Draw the editor (everything but the latency threshold, which `complete` draws beside
+    the figures); None with st.error when what is chosen cannot make a candidate."""
     ss = st.session_state
     metrics = list(loaded.engine.metrics())
     for key, value in INITIAL.items():
@@ -193,8 +195,8 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
                 f"No successful request of this selection has a {LATENCY_COLUMNS[metric]} "
                 "value: pick other requests or another latency."
             )
-            return None, 0.9
-        threshold = _threshold_control("threshold", "c_threshold", dist)
+            return None
+        start_threshold("c_threshold", dist)
         c1, c2 = st.columns(2)
         op = c1.radio(
             "counts as fast when",
@@ -217,7 +219,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
             "judge each time slice by a percentile (e.g. p95 per 5 minutes)", key="c_pct_on"
         ):
             sli["percentile"] = st.number_input("percentile", 50.0, 99.99, step=0.5, key="c_pct")
-        objective.update(threshold=float(threshold), op=op)
+        objective["op"] = op
     elif kind == "throughput":
         c1, c2 = st.columns(2)
         units = ["requests", "output_tokens", "goodput"] if joint_ok else ["requests"]
@@ -245,7 +247,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
             conditions = _conditions(scoped, metrics)
             if not conditions:
                 st.error("Goodput needs at least one latency condition: tick one below.")
-                return None, 0.9
+                return None
             sli["conditions"] = conditions
         objective.update(threshold=float(rate), op="gte")
     elif kind == "joint":
@@ -257,7 +259,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
         conditions = _conditions(scoped, metrics)
         if not conditions:
             st.error("Tick at least one condition for a joint SLO.")
-            return None, 0.9
+            return None
         sli["conditions"] = conditions
 
     target = float(ss.setdefault("c_target", 0.99))
@@ -349,7 +351,7 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
                     "Each alert row needs a severity, two windows such as 1h and 5m, "
                     "and a burn rate number."
                 )
-                return None, 0.9
+                return None
         else:
             st.dataframe(_alert_frame(_defaults(data)), hide_index=True)
         st.caption("Maintenance windows that do not count (UTC):")
@@ -378,12 +380,50 @@ def editor(loaded: state.Loaded) -> tuple[SLO | None, float]:
     share = st.slider(
         "recommend for this share of periods met", 0.5, 1.0, step=0.05, key="c_share", format="%.2f"
     )
+    latency = kind == "latency"
+    return Draft(
+        data=data,
+        share=float(share),
+        segment=tuple(segment.items()),
+        metric=str(sli.get("metric", "latency_ms")) if latency else None,
+    )
+
+
+def complete(loaded: state.Loaded, draft: Draft) -> SLO | None:
+    """The candidate: the draft plus the latency threshold the slider holds (drawn by
+    `threshold_control` next to the figures, so a move reruns only them); None with st.error
+    when it is invalid."""
+    data = copy.deepcopy(draft.data)
+    if draft.metric is not None:
+        start_threshold("c_threshold", _distribution(loaded, draft))
+        data["objective"]["threshold"] = float(st.session_state["c_threshold"])
     try:
-        slo = SLO.from_dict(data)
+        return SLO.from_dict(data)
     except SloviewError as exc:
         st.error(f"This candidate is not valid yet: {exc.one_line()}")
-        return None, share
-    return slo, share
+        return None
+
+
+def threshold_control(loaded: state.Loaded, draft: Draft) -> None:
+    """The latency threshold's slider and typed box (nothing for SLIs without one)."""
+    if draft.metric is not None:
+        _threshold_control("threshold", "c_threshold", _distribution(loaded, draft))
+
+
+def _distribution(loaded: state.Loaded, draft: Draft) -> Distribution:
+    assert draft.metric is not None
+    return requests_of(loaded.engine, draft.segment).distribution(draft.metric)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the editor chose: the SLO's fields but the latency threshold, which `complete`
+    adds (`metric` is None for SLIs without one), and the share a recommendation must meet."""
+
+    data: dict[str, Any]
+    share: float
+    segment: tuple[tuple[str, str], ...]
+    metric: str | None
 
 
 def _segment_picker(loaded: state.Loaded) -> dict[str, str]:
@@ -407,20 +447,26 @@ def _segment_picker(loaded: state.Loaded) -> dict[str, str]:
     return segment
 
 
-def _threshold_control(label: str, key: str, dist: Distribution) -> float:
-    """A fine slider of round values over the selected requests' range, and a box to type an
-    exact value into; the slider holds the threshold (ms).
-
-    A fresh editor starts at a round value near the requests' p95, with a target they nearly
-    meet, rather than at the slider's far end. Only callbacks write the slider's state: a
-    write during a run would undo key presses that arrive while the page is running.
-    """
+def start_threshold(key: str, dist: Distribution) -> None:
+    """A fresh editor starts at a round threshold near the requests' p95, with a target they
+    nearly meet, rather than at the slider's far end."""
     ss = st.session_state
     if ss.get(key) is None:
         start = starting_threshold(dist)
         ss[key] = start
         if key == "c_threshold" and "c_target" not in ss:
             ss["c_target"] = starting_target(share_within(dist, start))
+
+
+def _threshold_control(label: str, key: str, dist: Distribution) -> float:
+    """A fine slider of round values over the selected requests' range, and a box to type an
+    exact value into; the slider holds the threshold (ms).
+
+    Only callbacks write the slider's state: a write during a run would undo key presses that
+    arrive while the page is running.
+    """
+    ss = st.session_state
+    start_threshold(key, dist)
     slider_key, box_key = f"{key}_slider", f"{key}_box"
     # The threshold of a restored link or a typed value stays on the slider.
     options = sorted({*threshold_options(dist), float(ss[key])})
