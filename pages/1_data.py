@@ -31,7 +31,9 @@ if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
     state.load()  # a bad file is refused here, with the reason kept for show_load_error
     if st.session_state.get("upload") is not None:
         st.rerun()  # the new data loaded: redraw the sidebar and its filters too
-if st.session_state.get("upload") is not None and st.button("Back to the bundled sample"):
+if st.session_state.get("upload") is not None and st.button(
+    "Back to the bundled sample", key="use_sample"
+):
     state.use_sample()
     st.rerun()
 connect.render()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from sloview import charts
-from sloview import formatting as fmt
 from sloview.engine import Scope
 from sloview.errors import SloviewError
+from sloview.session import agreement_conflicts
 from sloview.simulate import Simulation, simulate
-from sloview.ui import candidate, shortlist, state
+from sloview.ui import candidate, shortlist, state, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -26,8 +24,8 @@ if not items:
     st.stop()
 if not loaded.engine.has_time:
     st.error(
-        "These requests have no timestamps: candidates cannot be simulated. Map the time "
-        "column on the Data page."
+        "These requests have no timestamps: candidates cannot be simulated over time. Map the "
+        "time column on the Data page."
     )
     st.stop()
 
@@ -38,82 +36,45 @@ for item in items:
     except SloviewError as exc:
         st.error(f"{item.slo.name}: {exc.one_line()}")
 
-# Warnings change how to read a row (thin data, no whole period): shown before the table.
-warnings = dict.fromkeys(f"{name}: {w}" for name, sim in sims.items() for w in sim.warnings)
-for text in warnings:
-    st.warning(text)
+# What changes how to read a row (thin data, no whole period), and decisions that contradict
+# each other, stand above the table until they are resolved.
+for text in dict.fromkeys(f"{name}: {w}" for name, sim in sims.items() for w in sim.warnings):
+    st.warning(text, icon=":material/warning:")
+for text in agreement_conflicts(items):
+    st.error(text, icon=":material/rule:")
 
-rows = []
-for item in items:
-    sim = sims.get(item.slo.name)
-    if sim is None:
-        continue
-    o = sim.overall
-    pages = sum(1 for f in sim.firings if f.rule.severity == "page")
-    rows.append(
-        {
-            "agreed": item.agreed,
-            "name": item.slo.name,
-            "statement": sim.statement,
-            "attainment": fmt.attainment(o.attainment, item.slo.objective.target),
-            "95% CI": fmt.ci_range(o.ci_low, o.ci_high, item.slo.objective.target),
-            "periods met": fmt.periods_met(sim.periods_met, sim.periods_judged),
-            "budget left": fmt.budget(sim.error_budget_remaining),
-            "alerts fired": len(sim.firings),
-            "pages per month": round(sim.pages_per_month(), 1)
-            if math.isfinite(sim.pages_per_month())
-            else None,
-            "violations missed": len(sim.missed_violations),
-            "note": item.note,
-        }
-    )
-frame = pd.DataFrame(rows)
-edited = st.data_editor(
-    frame,
-    hide_index=True,
-    width="stretch",
-    key="compare_editor",
-    disabled=[c for c in frame.columns if c not in ("agreed", "note")],
-    column_config={
-        "agreed": st.column_config.CheckboxColumn(help="One agreed candidate per kind of SLI"),
-        "note": st.column_config.TextColumn(width="medium"),
-        "statement": st.column_config.TextColumn(width="large"),
-    },
+st.markdown(tables.decision_table(items, sims, share=0.9), unsafe_allow_html=True)
+st.caption(
+    "Attainment over the whole history (95% CI); whole periods met counts only periods the "
+    "data cover whole; budget left is for the latest whole period; alerts would have fired on "
+    "this history (pages wake someone up, tickets wait for working hours)."
 )
-by_name = {c.slo.name: c for c in items}
+
+st.subheader("Decisions and notes")
 updated = []
-agreed_kind: dict[str, str] = {}
 changed = False
-for record in edited.to_dict("records"):
-    item = by_name[record["name"]]
-    agreed, note = bool(record["agreed"]), str(record["note"] or "")
-    if agreed:
-        kind = item.slo.sli.kind
-        if kind in agreed_kind:
-            st.warning(
-                f"Only one agreed {kind} SLO: {agreed_kind[kind]} is already agreed, so "
-                f"{item.slo.name} was not marked."
-            )
-            agreed = False
-        else:
-            agreed_kind[kind] = item.slo.name
+for item in items:
+    c1, c2, c3 = st.columns([2, 5, 2], vertical_alignment="bottom")
+    agreed = c1.checkbox("agreed", value=item.agreed, key=f"agree_{item.slo.name}")
+    c1.caption(item.slo.name)
+    note = c2.text_input(
+        f"note on {item.slo.name}",
+        value=item.note,
+        key=f"note_{item.slo.name}",
+        placeholder="why this one, or why not",
+    )
+    b1, b2 = c3.columns(2)
+    if b1.button("Design", key=f"open_{item.slo.name}", help="Open it in the editor"):
+        candidate.load_into_widgets(item.slo)
+        st.switch_page("pages/3_design.py")
+    if b2.button("Remove", key=f"remove_{item.slo.name}", help="Take it off the shortlist"):
+        shortlist.save([c for c in items if c.slo.name != item.slo.name])
+        st.rerun()
     changed |= agreed != item.agreed or note != item.note
     updated.append(replace(item, agreed=agreed, note=note))
 if changed:
     shortlist.save(updated)
-
-c1, c2 = st.columns(2)
-with c1:
-    pick = st.selectbox("candidate", list(by_name))
-with c2:
-    st.write("")
-    b1, b2 = st.columns(2)
-    if b1.button("Open in Design"):
-        candidate.load_into_widgets(by_name[pick].slo)
-        st.switch_page("pages/3_design.py")
-    if b2.button("Remove from shortlist"):
-        shortlist.save([c for c in shortlist.items() if c.slo.name != pick])
-        st.rerun()
+    st.rerun()
 
 if sims:
     st.plotly_chart(charts.compare_budgets(sims), width="stretch")

@@ -1,91 +1,98 @@
-"""Export: the agreed SLOs as YAML, the workshop session file, and a shareable link."""
+"""Export: the agreed SLOs as YAML, the stakeholder report, the session file and a link."""
 
 from __future__ import annotations
+
+import re
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
+from sloview import formatting as fmt
 from sloview.errors import SloviewError
 from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
-from sloview.report import render_html, render_markdown, render_pdf, report_inputs
-from sloview.session import Session, encode_slo
+from sloview.model import SLO
+from sloview.report import render_html, render_markdown, report_inputs
+from sloview.session import Candidate, Session, agreement_conflicts, encode_slo
 from sloview.specfile import dump_slos
-from sloview.ui import shortlist, state
+from sloview.ui import background, shortlist, state
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
-st.title("Export")
-loaded = state.load()
-items = shortlist.items()
-agreed = [c for c in items if c.agreed]
-chosen = agreed or items
+FORMATS = {
+    "OpenSLO v1": "openslo.yaml",
+    "Sloth (prometheus/v1)": "sloth.yaml",
+    "sloview YAML": "slos.yaml",
+}
 
-st.subheader("SLO definitions")
-if not chosen:
-    st.info(
-        "Nothing to export yet: add candidates to the shortlist on the Design page and mark "
-        "the agreed ones on the Compare page."
+
+def service_name(loaded: state.Loaded, items: list[Candidate]) -> str:
+    """The service every export and the report name: typed, or each SLO's own, or one made
+    from the data's name (never the placeholder `sloview`)."""
+    own = next((c.slo.service for c in items if c.slo.service), "")
+    guess = own or re.sub(r"[^a-z0-9]+", "-", loaded.source_name.lower().split(".")[0]).strip("-")
+    typed = st.text_input(
+        "service",
+        value=st.session_state.get("export_service", guess or "my-service"),
+        key="export_service",
+        help="The service these SLOs belong to: every export and the report name it.",
     )
-else:
-    what = "agreed" if agreed else "shortlisted (none marked agreed yet)"
-    st.caption(
-        f"{len(chosen)} {what} SLOs. `sloview simulate SOURCE --slo FILE` reads any of "
-        "these formats back."
+    return typed.strip() or guess or "my-service"
+
+
+def metric_source(loaded: state.Loaded) -> MetricSource | None:
+    """Where production numbers come from (the queries in an OpenSLO or Sloth export)."""
+    kinds = ["Prometheus histogram", "SQL table", "this request file"]
+    kind = st.radio(
+        "production metrics come from",
+        kinds,
+        horizontal=True,
+        key="export_source_kind",
+        help="The export's queries read this source. Prometheus is what monitoring tools "
+        "evaluate; 'this request file' is for sloview itself.",
     )
-    slos = [c.slo for c in chosen]
-    fmt = st.radio(
-        "format", ["OpenSLO v1", "Sloth (prometheus/v1)", "sloview YAML"], horizontal=True
-    )
-    source: MetricSource | None = None
-    if fmt != "sloview YAML":
-        with st.expander(
-            "Where production numbers come from (queries in the export)",
-            expanded=fmt.startswith("Sloth"),
-        ):
-            kind = st.radio(
-                "metric source",
-                ["Prometheus histogram", "SQL table", "this request file"],
-                horizontal=True,
-                index=0 if fmt.startswith("Sloth") else 2,
-            )
-            try:
-                if kind == "Prometheus histogram":
-                    c1, c2 = st.columns(2)
-                    histogram = c1.text_input(
-                        "latency histogram (seconds)", "http_request_duration_seconds"
-                    )
-                    buckets = c2.text_input(
-                        "bucket bounds (seconds, comma-separated)",
-                        placeholder="default client buckets",
-                    )
-                    c3, c4 = st.columns(2)
-                    label = c3.text_input("status label", "code")
-                    codes = c4.text_input("error codes (regex)", "5..|429")
-                    source = MetricSource(
-                        kind="prometheus",
-                        histograms=(("latency_ms", histogram.strip()),),
-                        status_label=label.strip(),
-                        error_codes=codes.strip(),
-                        buckets=tuple(float(b) for b in buckets.split(",") if b.strip()),
-                    )
-                elif kind == "SQL table":
-                    c1, c2 = st.columns(2)
-                    table_name = c1.text_input("table of requests", "requests")
-                    url = c2.text_input("connection URL (credentials are never exported)", "")
-                    source = MetricSource(kind="sql", table=table_name.strip(), url=url)
-                else:
-                    source = MetricSource(kind="file", path=loaded.source_name)
-            except (SloviewError, ValueError) as exc:
-                st.error(
-                    exc.one_line()
-                    if isinstance(exc, SloviewError)
-                    else f"Bucket bounds must be numbers in seconds ({exc})."
-                )
-                source = None
     try:
-        if fmt == "OpenSLO v1":
+        if kind == "Prometheus histogram":
+            # From a connected Prometheus, its own histogram and status label.
+            options = connected.options if (connected := state.connected()) else None
+            c1, c2 = st.columns(2)
+            histogram = c1.text_input(
+                "latency histogram (seconds)",
+                (options and options.histogram) or "http_request_duration_seconds",
+            )
+            buckets = c2.text_input(
+                "bucket bounds (seconds, comma-separated)", placeholder="default client buckets"
+            )
+            c3, c4 = st.columns(2)
+            label = c3.text_input("status label", (options and options.status_label) or "code")
+            codes = c4.text_input("error codes (regular expression)", "5..|429")
+            return MetricSource(
+                kind="prometheus",
+                histograms=(("latency_ms", histogram.strip()),),
+                status_label=label.strip(),
+                error_codes=codes.strip(),
+                buckets=tuple(float(b) for b in buckets.split(",") if b.strip()),
+            )
+        if kind == "SQL table":
+            c1, c2 = st.columns(2)
+            table_name = c1.text_input("table of requests", "requests")
+            url = c2.text_input("connection URL (credentials are never exported)", "")
+            return MetricSource(kind="sql", table=table_name.strip(), url=url)
+        return MetricSource(kind="file", path=loaded.source_name)
+    except SloviewError as exc:
+        st.error(exc.one_line())
+    except ValueError:
+        st.error("Bucket bounds must be numbers of seconds separated by commas, e.g. 0.1, 0.25.")
+    return None
+
+
+def definitions(slos: list[SLO], fmt_name: str, source: MetricSource | None) -> None:
+    """The chosen format's YAML: checked, previewed folded, copied or downloaded."""
+    name = FORMATS[fmt_name]
+    try:
+        if fmt_name == "OpenSLO v1":
             result = to_openslo(slos, source)
-            text, name, warnings = result.text, "openslo.yaml", result.warnings
+            text, warnings = result.text, result.warnings
             problems = validate_openslo(text)
             if problems:
                 st.error(
@@ -94,28 +101,29 @@ else:
                 )
             else:
                 st.success("Valid OpenSLO v1 (checked against the OpenSLO SDK's rules).")
-        elif fmt.startswith("Sloth"):
+        elif fmt_name.startswith("Sloth"):
             result = to_sloth(slos, source)
-            text, name, warnings = result.text, "sloth.yaml", result.warnings
+            text, warnings = result.text, result.warnings
         else:
-            text, name, warnings = dump_slos(slos), "slos.yaml", ()
+            text, warnings = dump_slos(slos), ()
     except SloviewError as exc:
         st.error(exc.one_line())
-    else:
-        for warning in warnings:
-            st.warning(warning)
+        return
+    for warning in warnings:
+        st.warning(warning)
+    lines = text.count("\n")
+    with st.expander(f"Preview {name} ({lines} lines; the copy button is at its top right)"):
         st.code(text, language="yaml")
-        st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
+    st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
 
-st.subheader("Stakeholder report")
-if not items:
-    st.caption("The report needs at least one shortlisted candidate.")
-else:
+
+def report(loaded: state.Loaded, items: list[Candidate]) -> None:
+    """The stakeholder report: HTML and Markdown at once, the PDF printed in the background."""
     st.caption(
-        "For people who were not in the room: the agreed SLOs in plain English, how each would "
-        "have done (periods, budget, alerts), the recommendation and alternatives, risks, data "
-        "provenance, the decision log and a sign-off table. One self-contained HTML file that "
-        "works offline; a Markdown summary for wikis; a PDF."
+        "For people who were not in the room: the agreed SLOs in one sentence each with their "
+        "verdicts, how each would have done, the risks, data provenance, the decision log and a "
+        "sign-off table. One self-contained HTML file that works offline; a Markdown summary "
+        "for wikis; a PDF."
     )
     title = st.text_input("report title", "Service Level Objectives", key="report_title")
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
@@ -125,81 +133,140 @@ else:
         )
     except SloviewError as exc:
         st.error(exc.one_line())
-    else:
-        c1, c2, c3 = st.columns(3)
-        c1.download_button(
-            "Download report.html",
-            render_html(inputs),
-            file_name="slo-report.html",
-            mime="text/html",
-        )
-        c2.download_button(
-            "Download report.md",
-            render_markdown(inputs),
-            file_name="slo-report.md",
-            mime="text/markdown",
-        )
-        if c3.button("Make the PDF", help="Prints the HTML report with headless Chromium"):
-            with st.spinner("Printing the report with Chromium (about ten seconds) ..."):
-                try:
-                    st.session_state["report_pdf"] = render_pdf(render_html(inputs), title=title)
-                except SloviewError as exc:
-                    st.error(exc.one_line())
-        if st.session_state.get("report_pdf"):
-            c3.download_button(
-                "Download report.pdf",
-                st.session_state["report_pdf"],
-                file_name="slo-report.pdf",
-                mime="application/pdf",
-            )
+        return
+    html = render_html(inputs)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download report.html", html, file_name="slo-report.html", mime="text/html")
+    c2.download_button(
+        "Download report.md",
+        render_markdown(inputs),
+        file_name="slo-report.md",
+        mime="text/markdown",
+    )
+    with c3:
+        pdf_button(html, title)
 
-st.subheader("Workshop session")
-st.caption(
-    "Saves the data source's name, the column mapping, every shortlisted candidate with "
-    "its note and decision. The data itself is not included."
-)
-session = Session(
-    source=loaded.source_name,
-    mapping=state.mapping(),
-    candidates=tuple(items),
-    saved_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
-)
-st.download_button(
-    "Download session.json",
-    session.to_json(),
-    file_name="sloview-session.json",
-    mime="application/json",
-)
-upload = st.file_uploader("Load a session file", type=["json"], key="session_upload")
-if upload is not None and st.session_state.get("session_seen") != upload.file_id:
-    st.session_state["session_seen"] = upload.file_id
-    try:
-        restored = Session.from_json(upload.getvalue())
-    except SloviewError as exc:
-        st.error(exc.one_line())
-    else:
+
+@st.fragment(run_every=1.0)
+def pdf_button(html: str, title: str) -> None:
+    """The PDF's download button once printed; until then, how long the print has taken."""
+    job = background.pdf(html, title)
+    if not job.future.done():
+        st.button(
+            f"Preparing report.pdf ... {job.seconds:.0f} s",
+            disabled=True,
+            help="Printed by headless Chromium in the background",
+        )
+        return
+    error = job.future.exception()
+    if isinstance(error, SloviewError):
+        st.error(error.one_line())
+        background.forget(job)
+        return
+    if error is not None:
+        st.error(f"The PDF could not be printed ({type(error).__name__}); try again.")
+        background.forget(job)
+        return
+    st.download_button(
+        "Download report.pdf",
+        job.future.result(),
+        file_name="slo-report.pdf",
+        mime="application/pdf",
+    )
+
+
+def session_file(loaded: state.Loaded, items: list[Candidate]) -> None:
+    """Save the workshop (never the data) and load one back."""
+    st.caption(
+        "Saves the data source's name, the column mapping, every shortlisted candidate with "
+        "its note and decision. The data itself is not included."
+    )
+    session = Session(
+        source=loaded.source_name,
+        mapping=state.mapping(),
+        candidates=tuple(items),
+        saved_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    st.download_button(
+        "Download session.json",
+        session.to_json(),
+        file_name="sloview-session.json",
+        mime="application/json",
+    )
+    upload = st.file_uploader("Load a session file", type=["json"], key="session_upload")
+    if upload is not None and st.session_state.get("session_seen") != upload.file_id:
+        st.session_state["session_seen"] = upload.file_id
+        try:
+            restored = Session.from_json(upload.getvalue())
+        except SloviewError as exc:
+            st.error(exc.one_line())
+            return
         shortlist.save(list(restored.candidates))
         state.set_mapping(restored.mapping)
         if restored.source and restored.source != loaded.source_name:
             st.warning(
-                f"This session was made with '{restored.source}'; load that file on the "
+                f"This session was made with '{restored.source}'; load that data on the "
                 "Data page to see the same figures."
             )
-        st.success(f"Restored {len(restored.candidates)} candidates.")
+        st.success(f"Restored {fmt.count(len(restored.candidates), 'candidate')}.")
 
-st.subheader("Shareable link to a candidate")
-names = [c.slo.name for c in items]
-if names:
+
+def link(items: list[Candidate]) -> None:
+    """A link that opens one candidate on the Design page."""
+    names = [c.slo.name for c in items]
+    if not names:
+        st.caption(
+            "The Design page's address always carries the current candidate; copy it from the "
+            "browser, or shortlist candidates to pick one here."
+        )
+        return
     pick = st.selectbox("candidate", names)
     slo = next(c.slo for c in items if c.slo.name == pick)
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
-    st.code(f"{base}/design?slo={encode_slo(slo)}", language=None)
+    st.code(f"{base}/design?slo={encode_slo(slo)}", language=None, wrap_lines=True)
     st.caption(
-        "Opening the link shows the candidate on the Design page with the same settings. "
-        "The link carries the SLO only, never data or credentials."
+        "Opening the link shows the candidate on the Design page with the same settings. The "
+        "link carries the SLO only, never data or credentials."
     )
+
+
+st.title("Export")
+loaded = state.load()
+items = shortlist.items()
+conflicts = agreement_conflicts(items)
+for text in conflicts:
+    st.error(text, icon=":material/rule:")
+service = service_name(loaded, items)
+items = [replace(c, slo=c.slo.with_changes(service=service)) for c in items]
+agreed = [c for c in items if c.agreed]
+chosen = agreed or items
+
+st.subheader("SLO definitions")
+if not chosen:
+    st.info(
+        "Nothing to export yet: add candidates to the shortlist on the Design page and mark "
+        "the agreed ones on the Compare page."
+    )
+elif conflicts:
+    st.caption("Resolve the agreements above on the Compare page to export.")
 else:
+    what = "agreed" if agreed else "shortlisted (none marked agreed yet)"
     st.caption(
-        "The Design page's address always carries the current candidate; copy it from "
-        "the browser, or shortlist candidates to pick one here."
+        f"{fmt.count(len(chosen), f'{what} SLO')} for the service {service}. sloview reads any "
+        "of these files back."
     )
+    fmt_name = st.radio("format", list(FORMATS), horizontal=True, key="export_format")
+    source = None if fmt_name == "sloview YAML" else metric_source(loaded)
+    definitions([c.slo for c in chosen], fmt_name, source)
+
+st.subheader("Stakeholder report")
+if not items:
+    st.caption("The report needs at least one shortlisted candidate.")
+else:
+    report(loaded, items)
+
+st.subheader("Workshop session")
+session_file(loaded, items)
+
+st.subheader("Shareable link to a candidate")
+link(items)

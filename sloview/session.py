@@ -110,3 +110,18 @@ def decode_slo(text: str) -> SLO:
             hint="copy the whole link again from the Export page",
         ) from exc
     return SLO.from_dict(data, "link")
+
+
+def agreement_conflicts(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[str]:
+    """One sentence per kind of SLI agreed more than once (a service has one agreed SLO per
+    kind): it stands until the room unticks all but one."""
+    by_kind: dict[str, list[str]] = {}
+    for c in candidates:
+        if c.agreed:
+            by_kind.setdefault(c.slo.sli.kind, []).append(c.slo.name)
+    return [
+        f"{' and '.join(names)} are all agreed {kind} SLOs: keep one agreed (untick the "
+        "others) before exporting."
+        for kind, names in by_kind.items()
+        if len(names) > 1
+    ]

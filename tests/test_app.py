@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from streamlit.testing.v1 import AppTest
 from sloview.ingest import load_requests
 from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
+from sloview.ui import background
 from tests.apptest import clean, metric, navigation_like_the_server, run_app
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
@@ -181,8 +184,8 @@ def test_availability_candidate_and_alert_backtest() -> None:
     assert "1 of 1 violations caught" in timeline["layout"]["title"]["text"]
 
 
-def test_shortlist_compare_and_export() -> None:
-    at = run_app()
+def shortlist_two(at: AppTest) -> None:
+    """Shortlist a latency and an availability candidate from the Design page."""
     at.switch_page("pages/3_design.py").run()
     at.text_input(key="c_name").set_value("chat-latency").run()
     at.button[0].click().run()
@@ -190,32 +193,84 @@ def test_shortlist_compare_and_export() -> None:
     at.text_input(key="c_name").set_value("availability").run()
     at.button[0].click().run()
     clean(at)
+
+
+def test_shortlist_compare_and_export() -> None:
+    at = run_app()
+    shortlist_two(at)
     at.switch_page("pages/4_compare.py").run()
     clean(at)
-    table = at.get("arrow_data_editor")[0].value if at.get("arrow_data_editor") else None
-    names = list(at.session_state["shortlist"])
+    names = list(at.session_state["shortlists"]["sample"])
     assert [c.slo.name for c in names] == ["chat-latency", "availability"]
-    assert table is None or list(table["name"]) == ["chat-latency", "availability"]
+    # The decision table: every decision column, in words.
+    table = next(m.value for m in at.markdown if "sv-decisions" in m.value)
+    for column in ("attainment", "whole periods met", "budget left", "alerts fired", "verdict"):
+        assert f"<th>{column}</th>" in table
+    assert "chat-latency" in table and "availability" in table  # noqa: PT018
     assert len(_figures(at)) == 2
     at.switch_page("pages/5_export.py").run()
     clean(at)
     assert [s.value for s in at.success] == [
         "Valid OpenSLO v1 (checked against the OpenSLO SDK's rules)."
     ]
+    # The service is named (from the data's name unless typed), never "sloview".
+    assert at.text_input(key="export_service").value == "sample-generative-api-42-days-bundled"
+    at.text_input(key="export_service").set_value("genai-api").run()
     openslo = at.code[0].value
     assert "name: chat-latency" in openslo
     assert "name: availability" in openslo
+    assert "service: genai-api" in openslo
+    assert "type: sloview" not in openslo  # queries for Prometheus by default
+    assert "http_request_duration_seconds" in openslo
+    assert "2 shortlisted (none marked agreed yet) SLOs for the service genai-api" in " ".join(
+        c.value for c in at.caption
+    )
     labels = [b.label for b in at.get("download_button")]
-    assert labels == [
-        "Download openslo.yaml",
-        "Download report.html",
-        "Download report.md",
-        "Download session.json",
-    ]
-    at.radio[0].set_value("sloview YAML").run()
+    assert labels[:3] == ["Download openslo.yaml", "Download report.html", "Download report.md"]
+    assert "Download session.json" in labels
+    at.radio(key="export_format").set_value("sloview YAML").run()
     clean(at)
     assert at.code[0].value.startswith("slos:\n- name: chat-latency")
     assert "/design?slo=" in at.code[-1].value
+
+
+def test_a_conflict_of_agreements_stands_until_resolved() -> None:
+    at = run_app()
+    shortlist_two(at)
+    at.radio(key="c_kind").set_value("latency").run()
+    at.text_input(key="c_name").set_value("chat-latency-2").run()
+    at.button[0].click().run()
+    at.switch_page("pages/4_compare.py").run()
+    at.checkbox(key="agree_chat-latency").check().run()
+    at.checkbox(key="agree_chat-latency-2").check().run()
+    clean(at)
+    conflict = "chat-latency and chat-latency-2 are all agreed latency SLOs"
+    assert any(conflict in e.value for e in at.error)
+    at.run()  # a rerun does not make it vanish
+    assert any(conflict in e.value for e in at.error)
+    at.switch_page("pages/5_export.py").run()
+    assert any(conflict in e.value for e in at.error)
+    assert not [c for c in at.code if c.language == "yaml"]  # nothing exported in a dispute
+    at.switch_page("pages/4_compare.py").run()
+    at.checkbox(key="agree_chat-latency-2").uncheck().run()
+    assert not any(conflict in e.value for e in at.error)
+
+
+def test_the_shortlist_belongs_to_its_data(realdata: Path) -> None:
+    at = run_app()
+    shortlist_two(at)
+    path = realdata / "jmeter_error_samples" / "taurus_slow-stdev.jtl"
+    at.switch_page("pages/1_data.py").run()
+    at.file_uploader[0].set_value((path.name, path.read_bytes(), "text/plain")).run()
+    clean(at)
+    assert any("the shortlist starts fresh" in i.value for i in at.info)
+    at.switch_page("pages/4_compare.py").run()
+    assert any("The shortlist is empty" in i.value for i in at.info)
+    at.switch_page("pages/1_data.py").run()
+    at.button(key="use_sample").click().run()
+    at.switch_page("pages/4_compare.py").run()
+    table = next(m.value for m in at.markdown if "sv-decisions" in m.value)
+    assert "chat-latency" in table
 
 
 def test_filters_apply_on_every_page(sample_path: Path) -> None:
@@ -313,3 +368,20 @@ def test_time_free_comparison_of_llmperf_providers(realdata: Path) -> None:
     )
     chart = _figures(at)[-1]
     assert chart["layout"]["title"]["text"].endswith("each provider against one threshold")
+
+
+def test_the_pdf_is_printed_in_the_background_and_downloads_in_one_click() -> None:
+    require(shutil.which("chromium") is not None, "Chromium is not installed at /usr/bin/chromium")
+    at = run_app()
+    shortlist_two(at)
+    at.switch_page("pages/5_export.py").run()
+    clean(at)
+    waiting = [b for b in at.button if b.label.startswith("Preparing report.pdf")]
+    labels = [b.label for b in at.get("download_button")]
+    if waiting:
+        assert waiting[0].disabled
+        for job in list(background._JOBS.values()):
+            job.future.result(timeout=120)
+        at.run()
+        labels = [b.label for b in at.get("download_button")]
+    assert "Download report.pdf" in labels

@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from sloview.filters import Filters, time_range_grid
-from sloview.ui import state
+from sloview.ui import shortlist, state
 
 
 def render(loaded: state.Loaded) -> None:
     """Data summary and segment/time filters."""
+    shortlist.announce_change()
     table = loaded.table
     if table is None:
         _aggregated(loaded)

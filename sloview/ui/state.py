@@ -138,6 +138,15 @@ def _source() -> tuple[str, Path | bytes, str]:
     return "sample", SAMPLE, SAMPLE_NAME
 
 
+def dataset_key() -> str:
+    """The fingerprint of the current data set: the bundled sample, an upload's content
+    digest, or a connected source's digest (workshop state belongs to it)."""
+    source_now = connected()
+    if source_now is not None:
+        return f"src:{source_now.digest}"
+    return _source()[0]
+
+
 def set_upload(name: str, data: bytes) -> None:
     """Make an uploaded file the current data (the mapping starts from detection again)."""
     digest = hashlib.sha256(data).hexdigest()[:16]

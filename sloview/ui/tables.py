@@ -6,10 +6,15 @@ Pure functions of computed results (no Streamlit here), so a test can read what 
 
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 
 from sloview import formatting as fmt
 from sloview.design import Recommendation, TargetSweep
+from sloview.report.inputs import verdict
+from sloview.report.text import VERDICTS
+from sloview.session import Candidate
 from sloview.simulate import SegmentResult, Simulation
 
 VERDICT_WORDS = {"met": "met", "missed": "missed", "failing": "fails too often", "n/a": "n/a"}
@@ -85,4 +90,57 @@ def goodput_by_segment(frame: pd.DataFrame, column: str) -> pd.DataFrame:
             "throughput": frame["requests_per_s"].map(lambda x: fmt.rate(float(x))),
             "goodput": frame["goodput_per_s"].map(lambda x: fmt.rate(float(x), "good req")),
         }
+    )
+
+
+# A table that wraps its text and fits its width: on a projector a sideways scroll hides
+# the columns the room decides on.
+DECISION_CSS = (
+    "<style>.sv-decisions{width:100%;border-collapse:collapse;table-layout:auto;font-size:0.95rem}"
+    ".sv-decisions th,.sv-decisions td{border-bottom:1px solid #e6e6e6;padding:6px 8px;"
+    "text-align:left;vertical-align:top;overflow-wrap:anywhere}"
+    ".sv-decisions th{font-weight:600;color:#444}.sv-decisions td.num{white-space:nowrap}"
+    ".sv-decisions .met{color:#2e7d32;font-weight:600}.sv-decisions .missed{color:#c62828;"
+    "font-weight:600}.sv-decisions .other{color:#9a5b00;font-weight:600}</style>"
+)
+VERDICT_CLASS = {
+    "met-every-period": "met",
+    "met-most-periods": "met",
+    "missed-too-often": "missed",
+    "not-judged": "other",
+    "no-data": "other",
+}
+
+
+def decision_table(items: list[Candidate], sims: dict[str, Simulation], share: float = 0.9) -> str:
+    """The shortlist's decision columns as an HTML table (every text escaped): candidate and
+    promise, attainment with its CI, whole periods met, budget left, alerts, verdict."""
+    rows = []
+    for item in items:
+        sim = sims.get(item.slo.name)
+        if sim is None:
+            continue
+        target, o = item.slo.objective.target, sim.overall
+        pages = sum(1 for f in sim.firings if f.rule.severity == "page")
+        code = verdict(sim, share)
+        agreed = " <strong>(agreed)</strong>" if item.agreed else ""
+        rows.append(
+            "<tr>"
+            f"<td><strong>{escape(item.slo.name)}</strong>{agreed}<br>{escape(sim.statement)}</td>"
+            f'<td class="num">{escape(fmt.attainment(o.attainment, target))}<br>'
+            f"<small>{escape(fmt.ci_range(o.ci_low, o.ci_high, target))}</small></td>"
+            f'<td class="num">{escape(fmt.periods_met(sim.periods_met, sim.periods_judged))}</td>'
+            f'<td class="num">{escape(fmt.budget(sim.error_budget_remaining))}</td>'
+            f'<td class="num">{len(sim.firings)}<br><small>{pages} pages, '
+            f"{len(sim.firings) - pages} tickets</small></td>"
+            f'<td class="{VERDICT_CLASS[code]}">{escape(VERDICTS[code])}</td>'
+            "</tr>"
+        )
+    head = (
+        "<tr><th>candidate and promise</th><th>attainment</th><th>whole periods met</th>"
+        "<th>budget left</th><th>alerts fired</th><th>verdict</th></tr>"
+    )
+    return (
+        f'{DECISION_CSS}<table class="sv-decisions"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
