@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from sloview import explore
 from sloview import formatting as fmt
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
 from sloview.summary import error_breakdown
-from sloview.ui import aggregated_view, connect, mapping_form, state
+from sloview.ui import aggregated_view, connect, mapping_form, show, state, tables
 from sloview.ui.navigation import ensure_app
 from sloview.units import UNIT_WORDS
 
@@ -76,8 +77,14 @@ rows = [
     ("output tokens", mapping.output_tokens or "(none)", mapping.reasons.get("output_tokens", "")),
     ("segments", ", ".join(mapping.segments) or "(none)", ""),
 ]
-st.table(
-    {"field": [r[0] for r in rows], "column": [r[1] for r in rows], "why": [r[2] for r in rows]}
+show.table(
+    pd.DataFrame(
+        {
+            "what": [r[0] for r in rows],
+            "read from": [r[1] for r in rows],
+            "why": [r[2] for r in rows],
+        }
+    )
 )
 st.caption(f"Format: {mapping.source_format}. Naive times are read as {mapping.tz}.")
 
@@ -90,15 +97,7 @@ present = breakdown[breakdown["requests"] > 0]
 if present.empty:
     st.caption("No request failed in these data.")
 else:
-    st.dataframe(
-        present.assign(
-            share=present["share"].map(lambda x: fmt.percent(float(x), 3)),
-            counts=present["counts_as_bad"].map(lambda b: "bad" if b else "good"),
-            rule=present["error_class"].map(ERROR_CLASS_RULES),
-        )[["label", "requests", "share", "counts", "rule"]],
-        hide_index=True,
-        width="stretch",
-    )
+    show.table(tables.error_classes(present, ERROR_CLASS_RULES))
     with st.form("error_classes"):
         choice = st.multiselect(
             "error classes that count as good (not failures)",
@@ -116,14 +115,21 @@ else:
 
 st.subheader("Rows excluded, by reason")
 if table.dropped:
-    st.table({"reason": list(table.dropped), "rows": [f"{v:,}" for v in table.dropped.values()]})
+    show.table(
+        pd.DataFrame(
+            {
+                "reason": list(table.dropped),
+                "rows left out": [fmt.count(v) for v in table.dropped.values()],
+            }
+        )
+    )
 else:
     st.success(f"All {table.rows_read:,} rows were usable.")
 for note in table.notes:
     st.caption(note)
 
-st.subheader("Preview (canonical table)")
-st.dataframe(table.frame.head(20), width="stretch", hide_index=True)
+st.subheader("The first requests, as sloview reads them")
+show.table(tables.preview(table.frame))
 
 if loaded.engine.has_time:
     aggregated_view.quality_panel(explore.data_quality(loaded.view, loaded.engine), loaded.engine)

@@ -10,7 +10,7 @@ from sloview.errors import SloviewError
 from sloview.generative import length_trend
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.stats import PERCENTILE_DEFINITION
-from sloview.ui import state
+from sloview.ui import show, state, tables
 from sloview.ui.navigation import ensure_app
 from sloview.units import nice_values
 
@@ -45,23 +45,10 @@ with right:
     st.plotly_chart(charts.ecdf(curves, label), width="stretch")
 
 st.subheader("Percentiles with 95% confidence intervals")
-table = explore.percentile_table(dist)
-st.dataframe(
-    table.assign(
-        value=table["value_ms"].map(fmt.ms),
-        **{
-            "95% CI": [
-                f"{fmt.ms(lo)} to {fmt.ms(hi)}"
-                for lo, hi in zip(table["ci_low_ms"], table["ci_high_ms"], strict=True)
-            ]
-        },
-    )[["percentile", "value", "95% CI", "value_ms", "ci_low_ms", "ci_high_ms"]],
-    hide_index=True,
-    width="stretch",
-)
+show.table(tables.percentiles(explore.percentile_table(dist)))
 st.caption(
     f"Percentiles: {PERCENTILE_DEFINITION}. Intervals are distribution-free (order statistics); "
-    "'n/a' means too few requests for an interval at this percentile."
+    "'too few requests' means the data cannot give a 95% interval at this percentile."
     + (
         ""
         if dist.exact
@@ -107,7 +94,7 @@ if segments:
     except SloviewError as exc:
         st.error(exc.one_line())
     else:
-        st.dataframe(comparison, hide_index=True, width="stretch")
+        show.table(tables.segment_latency(comparison, column))
         st.plotly_chart(charts.ecdf(curves, label), width="stretch")
 
 if segments and view is not None:
@@ -147,31 +134,7 @@ if segments and view is not None:
     except SloviewError as exc:
         st.error(exc.one_line())
     else:
-        shown = per_segment[[column, "requests", "errors", "valid"]].assign(
-            **{
-                "error rate": per_segment["error_rate"].map(
-                    lambda x: fmt.percent(float(x), 2, fixed=True)
-                ),
-                "within the threshold": [
-                    fmt.attainment(float(a), float(target)) for a in per_segment["attainment"]
-                ],
-                "95% CI": [
-                    fmt.ci_range(float(lo), float(hi), float(target))
-                    for lo, hi in zip(per_segment["ci_low"], per_segment["ci_high"], strict=True)
-                ],
-                "verdict": per_segment["verdict"],
-                "tightest threshold": per_segment["tightest_threshold_ms"].map(fmt.ms),
-                "its 95% CI": [
-                    f"{fmt.ms(lo)} to {fmt.ms(hi)}"
-                    for lo, hi in zip(
-                        per_segment["tightest_ci_low_ms"],
-                        per_segment["tightest_ci_high_ms"],
-                        strict=True,
-                    )
-                ],
-            }
-        )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        show.table(tables.segment_targets(per_segment, column, float(target)))
         st.caption(
             "Verdict: met, missed, or failing when the threshold is met but failed requests "
             "alone exceed the error budget (100% minus the target): a provider whose requests "
@@ -200,4 +163,4 @@ if (
             "time per output token, or give each output-length band its own target (the "
             "`output_length` segment)."
         )
-        st.dataframe(trend.bands, hide_index=True, width="stretch")
+        show.table(tables.length_bands(trend.bands))

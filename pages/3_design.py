@@ -20,7 +20,7 @@ from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import Simulation, data_notes, segment_results, simulate
-from sloview.ui import candidate, shortlist, state, tables
+from sloview.ui import candidate, shortlist, show, state, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -96,16 +96,17 @@ def alerts(sim: Simulation) -> None:
     else:
         st.success("No alert would have fired, and the data hold no violation to catch.")
     if sim.firings:
-        st.dataframe(tables.firings(sim), hide_index=True, width="stretch")
+        show.table(tables.firings(sim))
     for v in sim.missed_violations:
         st.warning(
             f"Missed: {fmt.when(v.start)} to {fmt.when(v.end)} spent "
             f"{fmt.budget(v.budget_spent)} of a period's budget and no alert fired."
         )
     st.caption(
-        "Alerts fire while both windows burn faster than the factor; a violation is a stretch "
-        "where errors ran clearly above the budgeted rate (CUSUM at 1.5x, significant at 1%) "
-        "and spent at least 2% of a period's budget."
+        "Alerts fire while both windows burn faster than the factor (shaded where one fired); "
+        "a violation is a stretch where errors ran clearly above the budgeted rate (CUSUM at "
+        "1.5x, significant at 1%) and spent at least 2% of a period's budget: green when an "
+        "alert caught it, red when none did."
     )
 
 
@@ -140,7 +141,7 @@ def target_design(loaded: state.Loaded, scope: Scope, share: float) -> None:
                 f"Met in every whole period: {fmt.ms(rec.threshold_every_period)} at "
                 f"{fmt.percent(slo.objective.target)}."
             )
-    st.dataframe(tables.targets(sweep_targets(scope)), hide_index=True)
+    show.table(tables.targets(sweep_targets(scope)))
 
 
 def goodput(scope: Scope) -> None:
@@ -156,11 +157,7 @@ def goodput(scope: Scope) -> None:
     columns = scope.engine.segment_columns()
     if columns:
         column = st.selectbox("goodput by", columns, key="goodput_segment")
-        st.dataframe(
-            tables.goodput_by_segment(goodput_by_segment(scope, column), column),
-            hide_index=True,
-            width="stretch",
-        )
+        show.table(tables.goodput_by_segment(goodput_by_segment(scope, column), column))
 
 
 def segments(scope: Scope, share: float) -> None:
@@ -179,7 +176,7 @@ def segments(scope: Scope, share: float) -> None:
     target = scope.slo.objective.target
     if results:
         st.plotly_chart(charts.segment_attainment(results, target), width="stretch", key="segments")
-    st.dataframe(tables.segments(results, target, recs), hide_index=True, width="stretch")
+    show.table(tables.segments(results, target, recs))
     st.caption(
         "Each row is this candidate narrowed to one value. Verdict: met, missed, or fails too "
         "often when the objective is met but failed requests alone exceed the error budget."

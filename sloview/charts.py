@@ -154,18 +154,31 @@ def _band(deco: Decoration, x0: float, x1: float, colour: str, opacity: float) -
 def _layout(
     fig: go.Figure, title: str, deco: Decoration | None = None, height: int = 380
 ) -> go.Figure:
+    # The legend sits between the title and the plot (never on an axis title), with room
+    # reserved for two rows of it; titles stay short enough for a 560-pixel column.
+    legend = (
+        any(getattr(trace, "showlegend", None) is not False for trace in fig.data)
+        and len(fig.data) > 1
+    )
     fig.update_layout(
-        title={"text": title, "x": 0.0, "font": {"size": 18}},
+        title={
+            "text": title,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 0.98,
+            "yanchor": "top",
+            "font": {"size": 18},
+        },
         # A plain layout instead of the "plotly_white" template: applying a template deep-copies
         # and validates hundreds of properties, most of a figure's build time.
         template="none",
         paper_bgcolor="white",
         plot_bgcolor="white",
         colorway=list(PALETTE),
-        height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        height=height + (40 if legend else 0),
+        margin={"l": 60, "r": 20, "t": 110 if legend else 60, "b": 50},
         font={"size": 14},
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
         shapes=deco[0] if deco else [],
         annotations=deco[1] if deco else [],
     )
@@ -380,7 +393,7 @@ def burn_rates(sim: Simulation) -> go.Figure:
         )
     fig.update_yaxes(title="burn rate (x budget pace)", type="log")
     fig.update_xaxes(type="date", title="time (UTC)")
-    return _layout(fig, "Burn rate over each alert's long window (shaded: alert firing)", deco)
+    return _layout(fig, "Burn rate over each alert's long window", deco)
 
 
 def alert_timeline(sim: Simulation) -> go.Figure:
@@ -422,10 +435,7 @@ def alert_timeline(sim: Simulation) -> go.Figure:
     fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], type="category")
     fig.update_xaxes(type="date", title="time (UTC)")
     caught = sum(1 for v in sim.violations if v.caught_by)
-    title = (
-        f"Alert backtest: {len(sim.firings)} firings; {caught} of {len(sim.violations)} "
-        "violations caught (green: caught, red: missed)"
-    )
+    title = f"Alert backtest: {caught} of {len(sim.violations)} violations caught"
     return _layout(fig, title, deco, height=max(260, 80 + 45 * len(rows)))
 
 
@@ -478,7 +488,7 @@ def compare_budgets(sims: dict[str, Simulation]) -> go.Figure:
     _hline(deco, 0.0, BAD, dash="solid")
     fig.update_yaxes(title="error budget remaining", tickformat=".0%")
     fig.update_xaxes(type="date", title="time (UTC)")
-    return _layout(fig, "Error budget remaining, candidate by candidate", deco)
+    return _layout(fig, "Error budget left, candidate by candidate", deco)
 
 
 def compare_margins(sims: dict[str, Simulation]) -> go.Figure:

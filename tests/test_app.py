@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sloview import formatting as fmt
 from sloview.ingest import load_requests
 from sloview.model import SLO
 from sloview.session import decode_slo, encode_slo
 from sloview.ui import background
-from tests.apptest import clean, metric, navigation_like_the_server, run_app
+from tests.apptest import clean, metric, navigation_like_the_server, run_app, tables
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,11 +85,12 @@ def test_explore_shows_exact_percentiles_and_charts(sample_path: Path) -> None:
     at = run_app()
     at.switch_page("pages/2_explore.py").run()
     clean(at)
-    frame = at.dataframe[0].value
+    frame = tables(at)[0].set_index("percentile")
     table = load_requests(sample_path).frame
     ok = table.loc[table["ok"], "latency_ms"].to_numpy()
-    p95 = frame.loc[frame["percentile"] == "p95", "value_ms"].iloc[0]
-    assert p95 == pytest.approx(np.percentile(ok, 95), rel=1e-12)
+    # The exact linear p95, shown as the room reads it.
+    assert frame.loc["p95", "latency"] == fmt.ms(float(np.percentile(ok, 95)))
+    assert " to " in frame.loc["p95", "95% CI"]
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
     assert "Distribution of end-to-end latency" in titles
     assert "end-to-end latency: percentiles over time" in titles
@@ -304,8 +306,9 @@ def test_design_segments_view_lists_each_endpoint() -> None:
     at.switch_page("pages/3_design.py").run()
     at.segmented_control(key="design_view").set_value("Segments").run()
     clean(at)
-    table = at.dataframe[-1].value
+    table = tables(at)[-1]
     assert sorted(table["endpoint"]) == ["chat", "completions", "embeddings"]
+    assert {"error rate", "attainment", "verdict"} <= set(table.columns)
 
 
 def test_joint_candidate_design_and_goodput() -> None:
@@ -328,7 +331,7 @@ def test_joint_candidate_design_and_goodput() -> None:
     goodput = _figures(at)[0]
     names = [trace["name"] for trace in goodput["data"]]
     assert "goodput (good in every way)" in names
-    by_endpoint = at.dataframe[-1].value
+    by_endpoint = tables(at)[-1]
     # Embeddings have no time to first token: no goodput under a TTFT condition.
     assert by_endpoint.set_index("endpoint").loc["embeddings", "good in every way"] == "0"
 
@@ -353,7 +356,9 @@ def test_time_free_comparison_of_llmperf_providers(realdata: Path) -> None:
     at.switch_page("pages/2_explore.py").run()
     clean(at)
     assert not at.error
-    table = at.dataframe[-1].value
+    table = tables(at)[-1]
+    # A provider whose requests mostly fail is never shown as meeting the target.
+    assert table.set_index("provider").loc["lepton", "verdict"] != "met"
     assert sorted(table["provider"]) == sorted(
         [
             "anyscale",

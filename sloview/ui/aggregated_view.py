@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from sloview import explore
 from sloview import formatting as fmt
 from sloview.charts import rates
 from sloview.engine import Engine
-from sloview.ui import state
+from sloview.ui import show, state
 
 
 def render(loaded: state.Loaded) -> None:
@@ -35,7 +36,11 @@ def render(loaded: state.Loaded) -> None:
     st.subheader("Rows excluded, by reason")
     dropped = {k: v for k, v in agg.dropped.items() if v}
     if dropped:
-        st.table({"reason": list(dropped), "rows": [f"{v:,}" for v in dropped.values()]})
+        show.table(
+            pd.DataFrame(
+                {"reason": list(dropped), "rows left out": [fmt.count(v) for v in dropped.values()]}
+            )
+        )
     else:
         st.success("No rows were excluded.")
     for note in agg.notes:

@@ -93,15 +93,15 @@ def goodput_by_segment(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     )
 
 
-# A table that wraps its text and fits its width: on a projector a sideways scroll hides
-# the columns the room decides on.
-DECISION_CSS = (
-    "<style>.sv-decisions{width:100%;border-collapse:collapse;table-layout:auto;font-size:0.95rem}"
-    ".sv-decisions th,.sv-decisions td{border-bottom:1px solid #e6e6e6;padding:6px 8px;"
-    "text-align:left;vertical-align:top;overflow-wrap:anywhere}"
-    ".sv-decisions th{font-weight:600;color:#444}.sv-decisions td.num{white-space:nowrap}"
-    ".sv-decisions .met{color:#2e7d32;font-weight:600}.sv-decisions .missed{color:#c62828;"
-    "font-weight:600}.sv-decisions .other{color:#9a5b00;font-weight:600}</style>"
+# Tables that wrap their text and fit their width: on a projector a sideways scroll hides
+# the columns the room decides on (a canvas data grid cannot wrap).
+TABLE_CSS = (
+    "<style>.sv-table{width:100%;border-collapse:collapse;table-layout:auto;font-size:0.95rem}"
+    ".sv-table th,.sv-table td{border-bottom:1px solid #e6e6e6;padding:5px 8px;"
+    "text-align:left;vertical-align:top;overflow-wrap:break-word}"
+    ".sv-table th{font-weight:600;color:#444}.sv-table td.num{text-align:right}"
+    ".sv-table .met{color:#2e7d32;font-weight:600}.sv-table .missed{color:#c62828;"
+    "font-weight:600}.sv-table .other{color:#9a5b00;font-weight:600}</style>"
 )
 VERDICT_CLASS = {
     "met-every-period": "met",
@@ -127,7 +127,7 @@ def decision_table(items: list[Candidate], sims: dict[str, Simulation], share: f
         rows.append(
             "<tr>"
             f"<td><strong>{escape(item.slo.name)}</strong>{agreed}<br>{escape(sim.statement)}</td>"
-            f'<td class="num">{escape(fmt.attainment(o.attainment, target))}<br>'
+            f"<td>{escape(fmt.attainment(o.attainment, target))}<br>"
             f"<small>{escape(fmt.ci_range(o.ci_low, o.ci_high, target))}</small></td>"
             f'<td class="num">{escape(fmt.periods_met(sim.periods_met, sim.periods_judged))}</td>'
             f'<td class="num">{escape(fmt.budget(sim.error_budget_remaining))}</td>'
@@ -141,6 +141,125 @@ def decision_table(items: list[Candidate], sims: dict[str, Simulation], share: f
         "<th>budget left</th><th>alerts fired</th><th>verdict</th></tr>"
     )
     return (
-        f'{DECISION_CSS}<table class="sv-decisions"><thead>{head}</thead>'
+        f'{TABLE_CSS}<table class="sv-table sv-decisions"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def html(frame: pd.DataFrame) -> str:
+    """A table of formatted cells as HTML (every text escaped): it wraps to its width."""
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return (
+        f'{TABLE_CSS}<table class="sv-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def percentiles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Percentiles with their 95% CI (from `explore.percentile_table`)."""
+    return pd.DataFrame(
+        {
+            "percentile": frame["percentile"],
+            "latency": frame["value_ms"].map(fmt.ms),
+            "95% CI": [
+                f"{fmt.ms(lo)} to {fmt.ms(hi)}" if lo == lo and hi == hi else "too few requests"
+                for lo, hi in zip(frame["ci_low_ms"], frame["ci_high_ms"], strict=True)
+            ],
+        }
+    )
+
+
+def segment_latency(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Requests, error rate and latency percentiles per segment value (Explore)."""
+    out = pd.DataFrame(
+        {
+            column.replace("_", " "): frame[column],
+            "requests": frame["requests"].map(fmt.count),
+            "error rate": frame["error_rate"].map(lambda x: fmt.percent(float(x), 2, fixed=True)),
+        }
+    )
+    for q in ("50", "90", "95", "99"):
+        out[f"p{q}"] = frame[f"p{q}_ms"].map(fmt.ms)
+    return out
+
+
+def segment_targets(frame: pd.DataFrame, column: str, target: float) -> pd.DataFrame:
+    """Each segment value against one threshold and target (from `segment_attainment`)."""
+    return pd.DataFrame(
+        {
+            column.replace("_", " "): frame[column],
+            "requests": frame["requests"].map(fmt.count),
+            "error rate": frame["error_rate"].map(lambda x: fmt.percent(float(x), 2, fixed=True)),
+            "within the threshold": [fmt.attainment(float(a), target) for a in frame["attainment"]],
+            "95% CI": [
+                fmt.ci_range(float(lo), float(hi), target)
+                for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "verdict": frame["verdict"].map(VERDICT_WORDS),
+            "tightest threshold": [
+                f"{fmt.ms(t)} ({fmt.ms(lo)} to {fmt.ms(hi)})" if lo == lo else fmt.ms(t)
+                for t, lo, hi in zip(
+                    frame["tightest_threshold_ms"],
+                    frame["tightest_ci_low_ms"],
+                    frame["tightest_ci_high_ms"],
+                    strict=True,
+                )
+            ],
+        }
+    )
+
+
+def length_bands(frame: pd.DataFrame) -> pd.DataFrame:
+    """Latency per output-length band (from `generative.length_trend`)."""
+    return pd.DataFrame(
+        {
+            "output tokens": frame["band"],
+            "requests": frame["requests"].map(fmt.count),
+            "median tokens": frame["tokens_p50"].map(
+                lambda x: fmt.MISSING if x != x else f"{x:,.0f}"
+            ),
+            "median latency": frame["latency_p50_ms"].map(fmt.ms),
+            "p95 latency": frame["latency_p95_ms"].map(fmt.ms),
+            "median per token": frame["ms_per_token_p50"].map(fmt.ms),
+        }
+    )
+
+
+def error_classes(frame: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
+    """Failed requests per class, what they count as, and the rule that puts them there."""
+    return pd.DataFrame(
+        {
+            "class": frame["label"],
+            "requests": frame["requests"].map(fmt.count),
+            "share of all": frame["share"].map(lambda x: fmt.percent(float(x), 3)),
+            "counts as": frame["counts_as_bad"].map(lambda b: "bad" if b else "good"),
+            "recognised by": frame["error_class"].map(rules),
+        }
+    )
+
+
+def preview(frame: pd.DataFrame, rows: int = 12) -> pd.DataFrame:
+    """The first requests of the canonical table, each cell as text."""
+    head = frame.head(rows)
+    out = pd.DataFrame(index=range(len(head)))
+    for column in head.columns:
+        values = head[column]
+        if column == "ts":
+            out["time (UTC)"] = [fmt.when(v, 60) for v in values]
+        elif column.endswith("_ms"):
+            out[column.removesuffix("_ms").replace("_", " ") + " (ms)"] = [
+                "" if v != v else f"{v:,.1f}" for v in values.astype(float)
+            ]
+        else:
+            out[column.replace("_", " ")] = ["" if pd.isna(v) else str(v) for v in values]
+    return out
