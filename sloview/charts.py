@@ -34,6 +34,8 @@ MUTED = "#9e9e9e"
 PALETTE = ("#1f5fa8", "#e07b00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41")
 SEVERITY_COLOURS = {"page": "#c62828", "ticket": "#e07b00"}
 MAX_POINTS = 1500
+# Points per series in the report: enough for a page's width, few enough for a small file.
+REPORT_POINTS = 240
 GRID = "#e6e6e6"
 WARN = "#e07b00"
 VERDICT_COLOURS = {"met": GOOD, "missed": BAD, "failing": WARN, "n/a": MUTED}
@@ -340,11 +342,11 @@ def period_attainment(sim: Simulation) -> go.Figure:
     return _layout(fig, title, deco)
 
 
-def budget_burndown(sim: Simulation) -> go.Figure:
+def budget_burndown(sim: Simulation, points: int = MAX_POINTS) -> go.Figure:
     """Error budget remaining over time (not clamped: below zero means overspent)."""
     fig, deco = _new()
     b = sim.budget
-    x, y = _thin(b.times_ns, b.values, np.argmin)
+    x, y = _thin(b.times_ns, b.values, np.argmin, points)
     fig.add_scatter(
         x=x / 1e6,
         y=y,
@@ -360,11 +362,25 @@ def budget_burndown(sim: Simulation) -> go.Figure:
     return _layout(fig, "Error budget burndown", deco)
 
 
-def burn_rates(sim: Simulation) -> go.Figure:
+def report_budget_burndown(sim: Simulation) -> go.Figure:
+    """`budget_burndown` with the report's fewer points (every dip kept)."""
+    return budget_burndown(sim, points=REPORT_POINTS)
+
+
+def smoothed_burn_rates(sim: Simulation) -> go.Figure:
+    """`burn_rates` for reading rather than zooming (the report): each series averaged over
+    blocks of at most REPORT_POINTS points, so the line shows the pace, not every spike."""
+    return burn_rates(sim, points=REPORT_POINTS, smooth=True)
+
+
+def burn_rates(sim: Simulation, points: int = MAX_POINTS, smooth: bool = False) -> go.Figure:
     """Burn rate of each alert's long window with its threshold, and when alerts fired."""
     fig, deco = _new()
     for i, (series, rule) in enumerate(zip(sim.burn[::2], sim.slo.alert_windows, strict=False)):
-        x, y = _thin(series.times_ns, series.values, np.argmax)
+        if smooth:
+            x, y = _mean_blocks(series.times_ns, series.values, points)
+        else:
+            x, y = _thin(series.times_ns, series.values, np.argmax)
         colour = PALETTE[i % 7]
         # A log axis cannot show 0 (no bad events): draw those as gaps.
         fig.add_scatter(
@@ -625,14 +641,31 @@ def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
     return _layout(fig, "Latency grows with the answer's length", deco, height=440)
 
 
-def _thin(
-    times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax
+def _mean_blocks(
+    times_ns: np.ndarray, values: np.ndarray, points: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """At most MAX_POINTS points, keeping each block's extreme so no spike disappears."""
+    """At most `points` points: the mean of each block, at the block's last time."""
     n = values.size
-    if n <= MAX_POINTS:
+    if n <= points:
         return np.asarray(times_ns, dtype=np.float64), values
-    step = -(-n // MAX_POINTS)
+    step = -(-n // points)
+    m = n // step * step
+    blocks = values[:m].reshape(-1, step)
+    finite = np.isfinite(blocks)
+    counts = finite.sum(axis=1)
+    sums = np.where(finite, blocks, 0.0).sum(axis=1)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return np.asarray(times_ns[step - 1 : m : step], dtype=np.float64), means
+
+
+def _thin(
+    times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax, points: int = MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most `points` points, keeping each block's extreme so no spike disappears."""
+    n = values.size
+    if n <= points:
+        return np.asarray(times_ns, dtype=np.float64), values
+    step = -(-n // points)
     m = n // step * step
     blocks = np.nan_to_num(
         values[:m].reshape(-1, step), nan=-np.inf if pick is np.argmax else np.inf

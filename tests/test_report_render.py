@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs_version
 
 from sloview.cli import main
 from sloview.engine import Engine
@@ -38,6 +38,7 @@ from sloview.report import (
     render_pdf,
     report_inputs,
 )
+from sloview.report.html import PLOTLY_BASIC
 from sloview.report.markdown import md
 from sloview.session import Candidate
 from tests.conftest import SAMPLE
@@ -294,9 +295,19 @@ def test_markdown_matches_golden_file(markdown: str) -> None:
 
 
 def test_markdown_holds_summary_figures_provenance_and_decisions(markdown: str) -> None:
-    assert "| chat-latency (genai-api) | 95% of chat requests complete within 20.0 s" in markdown
-    assert "| 15 of 15 | 7.6% | Met in every period |" in markdown
-    assert "**Why this SLO.** At a 95% target the tightest threshold" in markdown
+    assert markdown.index("## Executive summary") < markdown.index("## 1. chat-latency")
+    assert (
+        "- **chat-latency** (Met in every period): 95% of chat requests complete within 20.0 s, "
+        "measured over a rolling 28 days: met in all 15 complete periods of this history "
+        "(95.54% overall)." in markdown
+    )
+    assert "**The risk that matters:**" in markdown
+    assert "| chat-latency (genai-api) | 95.54% (95% CI 95.47% to 95.63%) | 15 of 15 | 7.6% |" in (
+        markdown
+    )
+    assert "**Why this SLO.** In 90% of the complete periods" in markdown
+    assert "## Appendix: the statistics behind each SLO" in markdown
+    assert "At a 95% target the tightest threshold" in markdown  # in the appendix
     assert "## Alternatives considered" in markdown
     assert "chat-latency-tight" in markdown
     assert "- Source: genai\\_requests.parquet" in markdown
@@ -327,10 +338,27 @@ def test_html_matches_golden_file_without_the_plotly_bundle(html: str) -> None:
     assert text == golden("report_sample.html", text)
 
 
+def test_the_html_report_of_the_sample_stays_small(html: str) -> None:
+    # plotly.js once (the basic bundle), every series decimated for display: a file people can
+    # mail around.
+    assert len(html.encode()) <= 1_500_000
+
+
+def test_report_charts_use_only_what_the_basic_bundle_draws(inputs: ReportInputs) -> None:
+    from sloview.report.html import BASIC_TRACES, figures_of
+
+    for f in inputs.agreed:
+        for _, _, chart, _ in figures_of(f):
+            kinds = {trace.type for trace in chart(f.simulation).data}
+            assert kinds <= BASIC_TRACES
+
+
 def test_plotly_js_is_embedded_exactly_once_and_unchanged(html: str) -> None:
-    bundle = get_plotlyjs()
+    bundle = PLOTLY_BASIC.read_text(encoding="utf-8")
     assert html.count(bundle) == 1
-    assert html.count("plotly.js v") == 1  # the bundle's licence header
+    assert html.count("plotly.js (basic - minified) v") == 1  # the bundle's licence header
+    # The same plotly.js as the Python package's (the figures' JSON is its dialect).
+    assert f"v{get_plotlyjs_version()}" in bundle[:200]
     match = BUNDLE_RE.search(html)
     assert match is not None
     assert match.group(2) == bundle
@@ -340,8 +368,12 @@ def test_figures_have_fixed_ids_and_no_plotly_js_of_their_own(
     inputs: ReportInputs, html: str
 ) -> None:
     ids = figure_ids(inputs)
-    assert ids == tuple(
-        f"slo-{i}-{k}" for i in (1, 2) for k in ("periods", "budget", "burn", "alerts")
+    # Both SLOs had alerts firing, so both draw the alert chart; the burn rates are in the
+    # appendix, after every SLO's section.
+    assert ids == (
+        *(f"slo-{i}-{k}" for i in (1, 2) for k in ("periods", "budget", "alerts")),
+        "slo-1-burn",
+        "slo-2-burn",
     )
     found = FIGURE_RE.findall(html)
     assert [json.loads(div) for div, _ in found] == list(ids)
@@ -376,21 +408,46 @@ def test_only_the_reports_own_scripts_may_run(html: str) -> None:
 
 def test_html_holds_every_section(html: str) -> None:
     for text in (
-        "<h2>Summary: the agreed SLOs</h2>",
-        "95% of chat requests complete within 20.0 s, measured over a rolling 28 days.",
+        "<h2>Executive summary</h2>",
+        "95% of chat requests complete within 20.0 s, measured over a rolling 28 days",
+        "met in all 15 complete periods of this history (95.54% overall)",
+        "<strong>The risk that matters:</strong>",
         "95.54% (95% CI 95.47% to 95.63%)",
         '<span class="verdict met-every-period">Met in every period</span>',
-        "<h3>Why this SLO</h3>",
-        "<h3>Risks</h3>",
+        "<strong>Why this SLO.</strong> In 90% of the complete periods, 95% of requests "
+        "finished within 19.4 s; the chosen 20.0 s leaves 3% headroom.",
+        "<h2>Appendix: the statistics behind each SLO</h2>",
+        "<strong>Risks.</strong>",
         "<h2>Alternatives considered</h2>",
         "<h2>Data provenance</h2>",
         "<h2>Decision log</h2>",
         "<h3>Sign-off</h3>",
         "@media print",
-        "break-before: page",
+        "break-inside: avoid",
     ):
         assert text in html, text
     assert html.count('<section class="slo-section"') == 2
+    # The executive summary comes first; the statistics come after every SLO's section.
+    assert html.index("Executive summary") < html.index('<section class="slo-section"')
+    assert html.rindex('<section class="slo-section"') < html.index("<h2>Appendix: the statistics")
+
+
+def test_no_empty_alert_chart(table: RequestTable, engine: Engine) -> None:
+    quiet = SLO.from_dict(
+        {
+            "name": "embeddings-fast",
+            "sli": {"kind": "latency"},
+            "objective": {"target": 0.95, "threshold": 2000},
+            "segment": {"endpoint": "embeddings"},
+        }
+    )
+    inputs = report_inputs(
+        table, engine, [Candidate(slo=quiet, agreed=True)], generated_at=GENERATED_AT
+    )
+    assert not inputs.agreed[0].simulation.firings
+    page = render_html(inputs)
+    assert 'id="slo-1-alerts"' not in page
+    assert "No alert would have fired on this history" in page
 
 
 def test_same_inputs_give_the_same_bytes(

@@ -14,24 +14,44 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from html import escape
+from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
-from plotly.offline import get_plotlyjs
 
 from sloview import charts
+from sloview import formatting as fmt
 from sloview.report import text
 from sloview.report.inputs import ReportInputs, SLOFindings
-from sloview.report.style import CHART_WIDTH_PX, CONTENT_SECURITY_POLICY, CSS, PLOTS_JS
+from sloview.report.style import (
+    CHART_WIDTH_PX,
+    CONTENT_SECURITY_POLICY,
+    CSS,
+    PLOTS_JS,
+    REPORT_CHART_HEIGHT_PX,
+)
 from sloview.simulate import Simulation
 
-# (suffix of the div id, heading, chart, explanation)
+# (suffix of the div id, heading, chart, explanation). An SLO's section draws what a
+# stakeholder reads (periods, budget, and the alert chart only when an alert fired or a
+# violation was found: an empty chart says nothing a sentence would not); the burn rates
+# behind the alerts go to the appendix with the other statistics.
 FIGURES = (
     ("periods", "Attainment per period", charts.period_attainment, text.explain_periods),
-    ("budget", "Error budget burndown", charts.budget_burndown, text.explain_budget),
-    ("burn", "Burn rate and alerts", charts.burn_rates, text.explain_burn),
+    ("budget", "Error budget burndown", charts.report_budget_burndown, text.explain_budget),
     ("alerts", "Alert backtest", charts.alert_timeline, text.explain_alerts),
 )
+APPENDIX_FIGURES = (
+    ("burn", "Burn rate and alerts", charts.smoothed_burn_rates, text.explain_burn),
+)
+
+
+def figures_of(f: SLOFindings) -> tuple[tuple[str, str, Any, Any], ...]:
+    """The charts an agreed SLO's section draws (no alert chart when nothing happened)."""
+    sim = f.simulation
+    eventful = bool(sim.firings or sim.violations)
+    return tuple(fig for fig in FIGURES if fig[0] != "alerts" or eventful)
 
 
 def esc(value: object) -> str:
@@ -39,11 +59,17 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+VENDOR = Path(__file__).resolve().parent / "vendor"
+PLOTLY_BASIC = VENDOR / "plotly-basic.min.js"
+# Trace types the basic bundle draws: a report chart may use no other.
+BASIC_TRACES = frozenset({"scatter", "bar", "pie"})
+
+
 @functools.cache
 def plotly_bundle() -> str:
-    """The plotly.min.js that ships with the plotly package, safe inside a script element."""
+    """plotly.js, basic bundle (see vendor/README.md), safe inside a script element."""
     # The bundle holds no `</script`; the replacement keeps it that way in any future version.
-    return str(get_plotlyjs()).replace("</script", "<\\/script")
+    return PLOTLY_BASIC.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
 def render_html(inputs: ReportInputs) -> str:
@@ -54,13 +80,15 @@ def render_html(inputs: ReportInputs) -> str:
     sections = [
         _slo_section(inputs, f, i, body_scripts) for i, f in enumerate(inputs.agreed, start=1)
     ]
+    statistics = _statistics(inputs, body_scripts)
     body_scripts.append("sloviewDone();")
     body = "\n".join(
         [
             _header(inputs),
-            _contents(inputs),
             _summary(inputs),
+            _contents(inputs),
             *sections,
+            statistics,
             _alternatives(inputs),
             _provenance(inputs),
             _decisions(inputs),
@@ -107,7 +135,13 @@ def content_security_policy(scripts: Iterable[str]) -> str:
 
 def figure_ids(inputs: ReportInputs) -> tuple[str, ...]:
     """The div ids of every chart in the report, in order."""
-    return tuple(f"slo-{i}-{key}" for i in range(1, len(inputs.agreed) + 1) for key, *_ in FIGURES)
+    main = tuple(
+        f"slo-{i}-{key}" for i, f in enumerate(inputs.agreed, start=1) for key, *_ in figures_of(f)
+    )
+    appendix = tuple(
+        f"slo-{i}-{key}" for i in range(1, len(inputs.agreed) + 1) for key, *_ in APPENDIX_FIGURES
+    )
+    return main + appendix
 
 
 # -- building blocks -------------------------------------------------------------------------
@@ -143,8 +177,19 @@ def _figure(div_id: str, fig: go.Figure, scripts: list[str]) -> str:
     """A chart div and the script that draws it (fixed width, so print matches screen)."""
     # The section's heading and paragraph say what the chart title says (the long titles
     # were cut off at print width); the freed space goes to the plot.
-    fig.update_layout(width=CHART_WIDTH_PX, autosize=False, title_text="", margin_t=24)
+    legend = bool(fig.layout.showlegend is not False and len(fig.data) > 1)
+    fig.update_layout(
+        width=CHART_WIDTH_PX,
+        height=REPORT_CHART_HEIGHT_PX + (30 if legend else 0),
+        autosize=False,
+        title_text="",
+        margin_t=40 if legend else 16,
+        legend_y=1.0,
+    )
     spec = fig.to_dict()
+    kinds = {trace.get("type", "scatter") for trace in spec.get("data", [])}
+    if not kinds <= BASIC_TRACES:
+        raise ValueError(f"the report's plotly bundle cannot draw {sorted(kinds - BASIC_TRACES)}")
     # The `json` engine is pinned: plotly's default switches to orjson when it is installed,
     # which formats numbers differently and would change the bytes of the report.
     data = to_json_plotly(spec.get("data", []), engine="json")
@@ -169,12 +214,12 @@ def _header(inputs: ReportInputs) -> str:
 
 
 def _contents(inputs: ReportInputs) -> str:
-    items = ['<li><a href="#summary">Summary: the agreed SLOs</a></li>']
-    items += [
+    items = [
         f'<li><a href="#slo-{i}">{esc(f.name)}</a></li>'
         for i, f in enumerate(inputs.agreed, start=1)
     ]
     items += [
+        '<li><a href="#statistics">Appendix: the statistics behind each SLO</a></li>',
         '<li><a href="#alternatives">Alternatives considered</a></li>',
         '<li><a href="#provenance">Data provenance</a></li>',
         '<li><a href="#decisions">Decision log and sign-off</a></li>',
@@ -183,41 +228,47 @@ def _contents(inputs: ReportInputs) -> str:
 
 
 def _summary(inputs: ReportInputs) -> str:
-    parts = ['<section id="summary">', "<h2>Summary: the agreed SLOs</h2>"]
+    parts = ['<section id="summary">', "<h2>Executive summary</h2>"]
     if not inputs.agreed:
         parts.append(f'<p class="draft">{esc(text.no_agreed())}</p>')
-    else:
-        parts.append(
-            "<p>Each SLO below is a promise about the service, replayed on the request history "
-            "to see how it would have done. Attainment is the share of requests (or time "
-            "slices) that met it; budget left is for the latest whole period.</p>"
+        parts.append("</section>")
+        return "\n".join(parts)
+    items = "".join(
+        f'<li><a href="#slo-{i}"><strong>{esc(f.name)}</strong></a> {_verdict(f)}<br>'
+        f"{esc(text.executive_sentence(f))}</li>"
+        for i, f in enumerate(inputs.agreed, start=1)
+    )
+    parts.append(f'<ul class="agreed">{items}</ul>')
+    parts.extend(
+        f'<p class="warning"><strong>Warning.</strong> {esc(w)}</p>'
+        for w in text.summary_warnings(inputs)
+    )
+    parts.append(
+        f'<p class="risk"><strong>The risk that matters:</strong> {esc(text.top_risk(inputs))}</p>'
+    )
+    head = (
+        '<thead><tr><th>SLO</th><th>Attainment</th><th class="num">Periods met'
+        '</th><th class="num">Budget left</th><th>Verdict</th></tr></thead>'
+    )
+    rows = []
+    for i, f in enumerate(inputs.agreed, start=1):
+        sim = f.simulation
+        service = f.candidate.slo.service
+        who = f' <span class="muted">({esc(service)})</span>' if service else ""
+        rows.append(
+            f'<tr><td><a href="#slo-{i}"><strong>{esc(f.name)}</strong></a>{who}</td>'
+            f"<td>{esc(text.attainment(sim.overall, sim.slo.objective.target))}</td>"
+            f'<td class="num">{esc(text.periods_met(sim))}</td>'
+            f'<td class="num">{esc(text.budget_left(sim))}</td>'
+            f"<td>{_verdict(f)}</td></tr>"
         )
-        parts.extend(
-            f'<p class="warning"><strong>Warning.</strong> {esc(w)}</p>'
-            for w in text.summary_warnings(inputs)
-        )
-        head = (
-            '<thead><tr><th>SLO and promise</th><th>Attainment</th><th class="num">Periods met'
-            '</th><th class="num">Budget left</th><th>Verdict</th></tr></thead>'
-        )
-        rows = []
-        for i, f in enumerate(inputs.agreed, start=1):
-            sim = f.simulation
-            service = f.candidate.slo.service
-            who = f' <span class="muted">({esc(service)})</span>' if service else ""
-            rows.append(
-                f'<tr><td><a href="#slo-{i}"><strong>{esc(f.name)}</strong></a>{who}<br>'
-                f"{esc(sim.statement)}</td>"
-                f"<td>{esc(text.attainment(sim.overall, sim.slo.objective.target))}</td>"
-                f'<td class="num">{esc(text.periods_met(sim))}</td>'
-                f'<td class="num">{esc(text.budget_left(sim))}</td>'
-                f"<td>{_verdict(f)}</td></tr>"
-            )
-        parts.append(f"<table>\n{head}\n<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>")
-    parts.append("<h3>How to read this report</h3>")
-    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
-    glossary = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in text.glossary(slos))
-    parts.append(f'<dl class="glossary">{glossary}</dl>')
+    parts.append(f"<table>\n{head}\n<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>")
+    parts.append(
+        '<p class="caption">Attainment is the share of requests (or time slices) that met the '
+        "objective over the whole history, with its 95% confidence interval; periods met counts "
+        "complete periods only; budget left is for the latest whole period. The statistics "
+        "behind each figure are in the appendix.</p>"
+    )
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -233,48 +284,69 @@ def _slo_section(inputs: ReportInputs, f: SLOFindings, i: int, scripts: list[str
     if slo.description:
         parts.append(f"<p>{esc(slo.description)}</p>")
     parts.append(_figures_dl(text.slo_figure_pairs(f)))
-
-    parts.append("<h3>Why this SLO</h3>")
-    rationale = text.recommendation(f)
-    if rationale:
-        parts.append(f"<p>{esc(rationale)}</p>")
+    parts.append(f"<p><strong>Why this SLO.</strong> {esc(text.why(f))}</p>")
     if f.candidate.note:
         parts.append(
             f'<p class="note"><strong>Note from the room:</strong> {esc(f.candidate.note)}</p>'
         )
-    related = inputs.related(f)
-    if related:
-        parts.append("<p>Compared with the alternatives considered for the same measure:</p>")
-        parts.append(_key_figures_table((f, *related)))
-
-    for key, heading, chart, explain in FIGURES:
+    for key, heading, chart, explain in figures_of(f):
         div_id = f"slo-{i}-{key}"
         parts.append(
             f'<div class="figure">\n<h3>{esc(heading)}</h3>\n<p>{esc(explain(f))}</p>\n'
             f"{_figure(div_id, chart(sim), scripts)}\n</div>"
         )
+    if not (sim.firings or sim.violations):
+        parts.append(f"<p><strong>Alerts.</strong> {esc(text.quiet_alerts(f))}</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
 
-    parts.append("<h3>Alert rules</h3>")
-    parts.append(
-        _table(
-            ("severity", "long window", "short window", "burn rate", "budget spent when it fires"),
-            (text.rule_row(r, slo) for r in slo.alert_windows),
-            numeric=(3, 4),
+
+def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
+    """The appendix: for each agreed SLO the full rationale with its intervals, the
+    comparison with alternatives, the alert rules, the risks, segments and notes."""
+    parts = [
+        '<section class="appendix" id="statistics">',
+        "<h2>Appendix: the statistics behind each SLO</h2>",
+    ]
+    for i, f in enumerate(inputs.agreed, start=1):
+        sim, slo = f.simulation, f.simulation.slo
+        parts.append(f'<h3 id="statistics-{i}">{i}. {esc(f.name)}</h3>')
+        rationale = text.recommendation(f)
+        if rationale:
+            parts.append(f"<p>{esc(rationale)}</p>")
+        related = inputs.related(f)
+        if related:
+            parts.append("<p>Compared with the alternatives considered for the same measure:</p>")
+            parts.append(_key_figures_table((f, *related)))
+        parts.append("<p>Alert rules:</p>")
+        parts.append(
+            _table(
+                ("severity", "long window", "short window", "burn rate", "budget spent at firing"),
+                (text.rule_row(r, slo) for r in slo.alert_windows),
+                numeric=(3, 4),
+            )
         )
-    )
-    parts.append(_risks(f))
-    if sim.segments:
-        parts.append(_segments(sim))
-    if sim.notes:
-        parts.append("<h3>Notes</h3>")
-        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in sim.notes) + "</ul>")
+        for key, heading, chart, explain in APPENDIX_FIGURES:
+            parts.append(
+                f'<div class="figure">\n<h4>{esc(heading)}</h4>\n<p>{esc(explain(f))}</p>\n'
+                f"{_figure(f'slo-{i}-{key}', chart(sim), scripts)}\n</div>"
+            )
+        parts.append(_risks(f))
+        if sim.segments:
+            parts.append(_segments(sim))
+        if sim.notes:
+            parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in sim.notes) + "</ul>")
+    parts.append("<h3>How to read this report</h3>")
+    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
+    glossary = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in text.glossary(slos))
+    parts.append(f'<dl class="glossary">{glossary}</dl>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def _risks(f: SLOFindings) -> str:
     sim = f.simulation
-    parts = ["<h3>Risks</h3>", f"<p>{esc(text.risk_summary(f))}</p>"]
+    parts = [f"<p><strong>Risks.</strong> {esc(text.risk_summary(f))}</p>"]
     if f.missed_periods:
         parts.append("<p>Periods that missed the target:</p>")
         rows = [text.period_row(p, sim.slo.objective.target) for p in f.missed_periods]
@@ -315,13 +387,12 @@ def _segments(sim: Simulation) -> str:
         (
             f"{s.column} = {s.value}",
             text.attainment(s.overall, sim.slo.objective.target),
-            f"{s.periods_met} of {s.periods}",
+            fmt.periods_met(s.periods_met, s.periods),
         )
         for s in sim.segments
     ]
     return "\n".join(
         [
-            "<h3>By segment</h3>",
             "<p>The same SLO applied to each group of requests on its own:</p>",
             _table(("segment", "attainment", "periods met"), rows, numeric=(2,)),
         ]

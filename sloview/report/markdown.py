@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from sloview import formatting as fmt
 from sloview.report import text
 from sloview.report.inputs import ReportInputs, SLOFindings
 
@@ -39,7 +40,8 @@ def render_markdown(inputs: ReportInputs) -> str:
         f"# {md(inputs.title)}",
         md(text.headline(inputs)),
         _summary(inputs),
-        *(_slo(inputs, f, i) for i, f in enumerate(inputs.agreed, start=1)),
+        *(_slo(f, i) for i, f in enumerate(inputs.agreed, start=1)),
+        _statistics(inputs),
         _alternatives(inputs),
         _provenance(inputs),
         _decisions(inputs),
@@ -64,15 +66,21 @@ def _bullets(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def _summary(inputs: ReportInputs) -> str:
-    parts = ["## Summary: the agreed SLOs"]
+    parts = ["## Executive summary"]
     if not inputs.agreed:
         parts.append(f"> {md(text.no_agreed())}")
         return "\n\n".join(parts)
+    parts.append(
+        "\n".join(
+            f"- **{md(f.name)}** ({md(text.verdict(f))}): {md(text.executive_sentence(f))}"
+            for f in inputs.agreed
+        )
+    )
     parts.extend(f"> **Warning.** {md(w)}" for w in text.summary_warnings(inputs))
+    parts.append(f"**The risk that matters:** {md(text.top_risk(inputs))}")
     rows = [
         (
             f.name + (f" ({f.candidate.slo.service})" if f.candidate.slo.service else ""),
-            f.simulation.statement,
             text.attainment(f.simulation.overall, f.candidate.slo.objective.target),
             text.periods_met(f.simulation),
             text.budget_left(f.simulation),
@@ -81,83 +89,95 @@ def _summary(inputs: ReportInputs) -> str:
         for f in inputs.agreed
     ]
     parts.append(
-        _table(
-            ("SLO", "Promise", "Attainment", "Periods met", "Budget left", "Verdict"),
-            rows,
-            numeric=(3, 4),
-        )
+        _table(("SLO", "Attainment", "Periods met", "Budget left", "Verdict"), rows, (2, 3))
     )
     parts.append(
         "Attainment is the share of requests (or time slices) that met the objective over the "
-        "whole history, with its 95% confidence interval; budget left is for the latest whole "
-        "period (below 0% means overspent)."
+        "whole history, with its 95% confidence interval; periods met counts complete periods "
+        "only; budget left is for the latest whole period (below 0% means overspent). The "
+        "statistics behind each figure are in the appendix."
     )
-    terms = text.generative_terms([f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)])
-    if terms:
-        parts.append(_bullets(terms))
     return "\n\n".join(parts)
 
 
-def _slo(inputs: ReportInputs, f: SLOFindings, i: int) -> str:
+def _slo(f: SLOFindings, i: int) -> str:
     sim = f.simulation
     slo = sim.slo
     parts = [f"## {i}. {md(f.name)}", f"**Promise:** {md(sim.statement)}"]
     if slo.description:
         parts.append(md(slo.description))
     parts.append(_bullets(text.slo_figure_pairs(f)))
-    rationale = text.recommendation(f)
-    if rationale:
-        parts.append(f"**Why this SLO.** {md(rationale)}")
+    parts.append(f"**Why this SLO.** {md(text.why(f))}")
     if f.candidate.note:
         parts.append(f"> **Note from the room:** {md(f.candidate.note)}")
-    related = inputs.related(f)
-    if related:
-        parts.append("Compared with the alternatives considered for the same measure:")
-        parts.append(_key_figures((f, *related)))
-    parts.append("**Alert rules**")
-    parts.append(
-        _table(
-            ("severity", "long window", "short window", "burn rate", "budget spent when it fires"),
-            (text.rule_row(r, slo) for r in slo.alert_windows),
-            numeric=(3, 4),
-        )
-    )
-    parts.append(f"**Risks.** {md(text.risk_summary(f))}")
-    if f.missed_periods:
-        rows = [text.period_row(p, slo.objective.target) for p in f.missed_periods]
-        parts.append(
-            _table(("period", "attainment", "budget left", "result"), text.capped(rows, 4), (1, 2))
-        )
-    if sim.violations:
-        rows_v = [text.violation_row(v) for v in sim.violations]
-        parts.append(
-            _table(
-                ("violation started", "lasted", "budget spent", "peak burn", "alerts"),
-                text.capped(rows_v, 5),
-                numeric=(2, 3),
-            )
-        )
-    if f.false_alerts:
-        rows_a = [text.firing_row(a) for a in f.false_alerts]
+    if not (sim.firings or sim.violations):
+        parts.append(f"**Alerts.** {md(text.quiet_alerts(f))}")
+    return "\n\n".join(parts)
+
+
+def _statistics(inputs: ReportInputs) -> str:
+    if not inputs.agreed:
+        return ""
+    parts = ["## Appendix: the statistics behind each SLO"]
+    for i, f in enumerate(inputs.agreed, start=1):
+        sim, slo = f.simulation, f.simulation.slo
+        parts.append(f"### {i}. {md(f.name)}")
+        rationale = text.recommendation(f)
+        if rationale:
+            parts.append(md(rationale))
+        related = inputs.related(f)
+        if related:
+            parts.append("Compared with the alternatives considered for the same measure:")
+            parts.append(_key_figures((f, *related)))
+        parts.append("**Alert rules**")
         parts.append(
             _table(
-                ("alert with no violation", "started", "lasted", "budget spent by then"),
-                text.capped(rows_a, 4),
-                numeric=(3,),
+                ("severity", "long window", "short window", "burn rate", "budget spent at firing"),
+                (text.rule_row(r, slo) for r in slo.alert_windows),
+                numeric=(3, 4),
             )
         )
-    if sim.segments:
-        rows_s = [
-            (
-                f"{s.column} = {s.value}",
-                text.attainment(s.overall, sim.slo.objective.target),
-                f"{s.periods_met} of {s.periods}",
+        parts.append(f"**Risks.** {md(text.risk_summary(f))}")
+        if f.missed_periods:
+            rows = [text.period_row(p, slo.objective.target) for p in f.missed_periods]
+            parts.append(
+                _table(
+                    ("period", "attainment", "budget left", "result"), text.capped(rows, 4), (1, 2)
+                )
             )
-            for s in sim.segments
-        ]
-        parts.append(_table(("segment", "attainment", "periods met"), rows_s, numeric=(2,)))
-    if sim.notes:
-        parts.append("\n".join(f"- {md(n)}" for n in sim.notes))
+        if sim.violations:
+            rows_v = [text.violation_row(v) for v in sim.violations]
+            parts.append(
+                _table(
+                    ("violation started", "lasted", "budget spent", "peak burn", "alerts"),
+                    text.capped(rows_v, 5),
+                    numeric=(2, 3),
+                )
+            )
+        if f.false_alerts:
+            rows_a = [text.firing_row(a) for a in f.false_alerts]
+            parts.append(
+                _table(
+                    ("alert with no violation", "started", "lasted", "budget spent by then"),
+                    text.capped(rows_a, 4),
+                    numeric=(3,),
+                )
+            )
+        if sim.segments:
+            rows_s = [
+                (
+                    f"{s.column} = {s.value}",
+                    text.attainment(s.overall, slo.objective.target),
+                    fmt.periods_met(s.periods_met, s.periods),
+                )
+                for s in sim.segments
+            ]
+            parts.append(_table(("segment", "attainment", "periods met"), rows_s, numeric=(2,)))
+        if sim.notes:
+            parts.append("\n".join(f"- {md(n)}" for n in sim.notes))
+    slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]
+    parts.append("### How to read this report")
+    parts.append(_bullets(text.glossary(slos)))
     return "\n\n".join(parts)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 # 180 mm at 96 px/in: the text width of A4 with 15 mm margins (Letter is a little wider), so
 # a chart drawn on screen prints at the same size without being cut off.
 CHART_WIDTH_PX = 680
+# Short enough for two charts and their words on a printed page.
+REPORT_CHART_HEIGHT_PX = 220
 PAGE_MARGIN_MM = 15
 
 CSS = """
@@ -22,6 +24,7 @@ h1 { font-size: 28px; line-height: 1.2; margin: 8px 0 4px; }
 h2 { font-size: 22px; margin: 36px 0 8px; padding-bottom: 4px;
   border-bottom: 2px solid var(--line); }
 h3 { font-size: 17px; margin: 24px 0 6px; }
+h4 { font-size: 15px; margin: 16px 0 4px; }
 p { margin: 6px 0 10px; }
 .meta, .caption, .muted { color: var(--muted); }
 .meta { margin-bottom: 16px; }
@@ -41,7 +44,8 @@ dl.glossary dd { margin: 0 0 6px 0; }
 .verdict.met-every-period { color: var(--good); }
 .verdict.met-most-periods { color: var(--warn); }
 .verdict.missed-too-often, .missed { color: var(--bad); }
-.figure { margin: 12px 0 20px; }
+.figure { margin: 10px 0 14px; }
+.figure p { margin: 2px 0 4px; color: var(--muted); font-size: 13.5px; }
 .chart { width: 680px; max-width: 100%; overflow: hidden; }
 .note { border-left: 4px solid var(--accent); background: var(--tint); padding: 6px 12px; }
 nav.contents ol { margin: 4px 0 12px; padding-left: 22px; }
@@ -54,7 +58,8 @@ footer { margin-top: 40px; font-size: 12px; color: var(--muted); }
   h1 { font-size: 20pt; }
   h2 { font-size: 15pt; margin-top: 18pt; }
   h3 { font-size: 12pt; }
-  .slo-section, .appendix { break-before: page; }
+  /* No forced page breaks: a break before every section (or before the appendix) left pages
+     half empty; figures and table rows are kept whole instead. */
   .figure, dl.figures, tr, .signature { break-inside: avoid; }
   h2, h3 { break-after: avoid; }
   nav.contents, .modebar-container, .no-print { display: none !important; }

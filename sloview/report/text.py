@@ -231,75 +231,54 @@ def period_row(p: PeriodResult, target: float) -> tuple[str, str, str, str]:
 
 
 def explain_periods(f: SLOFindings) -> str:
-    """One paragraph for the per-period attainment chart."""
+    """One or two sentences for the per-period attainment chart."""
     sim = f.simulation
-    slo = sim.slo
-    window = slo.window
+    window = sim.slo.window
     each = (
-        f"the rolling {window.describe().removeprefix('a rolling ')} ending at each day's end"
+        f"the {window.describe().removeprefix('a ')} to each day's end"
         if window.is_rolling
         else f"one calendar {window.calendar}"
     )
-    partial = int(sim.periods.partial.sum())
-    partial_text = (
-        f" Grey bars ({partial}) are periods the data only partly cover: shown, not judged."
-        if partial
-        else ""
-    )
+    partial = " grey: only partly covered, not judged;" if sim.periods.partial.any() else ""
     return (
-        f"Each bar is one SLO period: {each}. Its height is the attainment in that period; "
-        f"the dashed line is the {fmt.percent(slo.objective.target)} target. Green bars met the "
-        f"target, red bars missed it.{partial_text} Over this history {periods_met(sim)} "
-        f"periods met the target."
+        f"One bar per period ({each}) against the dashed "
+        f"{fmt.percent(sim.slo.objective.target)} target: green met,{partial} red missed. "
+        f"{periods_met(sim)} whole periods met the target."
     )
 
 
 def explain_budget(f: SLOFindings) -> str:
-    """One paragraph for the budget burndown chart."""
+    """One or two sentences for the budget burndown chart."""
     slo = f.simulation.slo
-    budget = pct(1 - slo.objective.target)
     unit = "requests" if slo.budgeting.method == "Occurrences" else "time slices"
-    scope = (
-        "the rolling window ending at that hour"
-        if slo.window.is_rolling
-        else "the calendar period under way (starting full at each period's start)"
-    )
     return (
-        f"The error budget is the {budget} of {unit} allowed to miss the objective. The line "
-        f"shows how much of it was left at each hour, for {scope}. Where it drops below zero the "
-        f"budget was overspent. In the latest whole period {budget_left(f.simulation)} of the "
-        f"budget "
-        f"was left."
+        f"The error budget ({pct(1 - slo.objective.target)} of {unit} may miss) left at each "
+        f"hour; below zero it was overspent. {budget_left(f.simulation)} was left in the latest "
+        "whole period."
     )
 
 
 def explain_burn(f: SLOFindings) -> str:
-    """One paragraph for the burn rate chart."""
+    """One or two sentences for the burn rate chart."""
     sim = f.simulation
-    rules = sim.slo.alert_windows
-    fastest = max((r.burn_rate for r in rules), default=math.nan)
+    n = len(sim.firings)
     return (
-        "The burn rate says how fast the error budget is being spent: 1 uses up exactly the "
-        f"whole budget in one period, {fastest:g} uses it {fastest:g} times as fast. Each line "
-        "is the burn rate over one alert's long window; the dotted line of the same colour is "
-        "the rate at which that alert fires. Shaded bands show when an alert would have fired "
-        f"({len(sim.firings)} time{'s' if len(sim.firings) != 1 else ''} on this history)."
+        "How fast the budget was spent over each alert's long window (1 = exactly on budget), "
+        "averaged for reading; a dotted line marks where that alert fires, shading where one "
+        f"fired ({n} time{'s' if n != 1 else ''}). The figure an alert rule reads."
     )
 
 
 def explain_alerts(f: SLOFindings) -> str:
-    """One paragraph for the alert backtest chart."""
+    """One or two sentences for the alert backtest chart."""
     sim = f.simulation
     n_v = len(sim.violations)
     caught = len(f.caught_violations)
     return (
-        "Each row is one alert rule (page: someone is woken up; ticket: handled in working "
-        "hours). Bars show when the rule would have fired on this history. Shaded areas are "
-        "violations found in the data: green when an alert caught it, red when none did. "
-        f"{len(sim.firings)} alert{'s' if len(sim.firings) != 1 else ''} would have fired, "
-        f"about {pages(f)} pages a month; {caught} of {n_v} violation{'s' if n_v != 1 else ''} "
-        f"{'were' if n_v != 1 else 'was'} caught; {len(f.false_alerts)} alert"
-        f"{'s' if len(f.false_alerts) != 1 else ''} fired with no violation under way."
+        "When each rule would have fired (pages wake someone up, tickets wait for working "
+        f"hours), over the violations in the data (green caught, red missed): {caught} of "
+        f"{n_v} caught, about {pages(f)} pages a month, {len(f.false_alerts)} with no "
+        "violation under way."
     )
 
 
@@ -435,3 +414,109 @@ def provenance_pairs(p: Provenance) -> list[tuple[str, str]]:
         *filtered,
         ("Timezone of naive times", p.timezone),
     ]
+
+
+def executive_sentence(f: SLOFindings) -> str:
+    """One sentence per agreed SLO for the executive summary: the promise and how it did."""
+    sim = f.simulation
+    target = sim.slo.objective.target
+    overall = f"{fmt.attainment(sim.overall.attainment, target)} overall"
+    judged, met = sim.periods_judged, sim.periods_met
+    if f.verdict == "met-every-period":
+        how = f"met in all {count(judged, 'complete period')} of this history ({overall})"
+    elif f.verdict == "met-most-periods":
+        how = f"met in {met} of {count(judged, 'complete period')} ({overall})"
+    elif f.verdict == "missed-too-often":
+        missed = judged - (met or 0)
+        how = f"missed in {missed} of {count(judged, 'complete period')} ({overall})"
+    elif f.verdict == "not-judged":
+        how = f"not judged: the data cover no whole period ({overall})"
+    else:
+        how = "no data to judge it"
+    return f"{sim.statement.rstrip('.')}: {how}."
+
+
+def top_risk(inputs: ReportInputs) -> str:
+    """The one risk that matters most across the agreed SLOs, in one sentence."""
+    agreed = inputs.agreed
+    missed_v = [(f, v) for f in agreed for v in f.missed_violations]
+    if missed_v:
+        f, v = max(missed_v, key=lambda p: p[1].budget_spent)
+        return (
+            f"{f.name}: no alert would have caught the incident of {when(v.start)}, which spent "
+            f"{pct(v.budget_spent, 1)} of a period's budget; review its alert rules."
+        )
+    missing = [f for f in agreed if f.verdict == "missed-too-often"]
+    if missing:
+        f = missing[0]
+        return (
+            f"{f.name} missed its target in {len(f.missed_periods)} of "
+            f"{count(f.simulation.periods_judged, 'complete period')} of this history: as "
+            "agreed it would have been broken often; loosen it or improve the service first."
+        )
+    thin = [f for f in agreed if f.verdict == "not-judged"]
+    if thin:
+        return (
+            f"{thin[0].name} could not be judged on whole periods: the data are shorter than "
+            "its window, so its figures describe requests, not compliance over time."
+        )
+    margins = [
+        (f, f.simulation.error_budget_remaining)
+        for f in agreed
+        if math.isfinite(f.simulation.error_budget_remaining)
+    ]
+    if margins:
+        f, left = min(margins, key=lambda p: p[1])
+        if left < 0.25:
+            return (
+                f"{f.name} has {fmt.budget(left)} of its error budget left in the latest whole "
+                "period: little room for an incident before it is broken."
+            )
+    noisy = [f for f in agreed if f.pages_per_month >= 2]
+    if noisy:
+        f = max(noisy, key=lambda x: x.pages_per_month)
+        return (
+            f"{f.name} would page about {pages(f)} times a month: check its alert rules before "
+            "they wake people up for nothing."
+        )
+    return "No risk stands out: every agreed SLO met its target with budget to spare."
+
+
+def why(f: SLOFindings) -> str:
+    """Why this SLO, in plain words: what the history supports and how much room is left (the
+    statistics behind it are in the appendix)."""
+    rec = f.recommendation
+    sim = f.simulation
+    slo = sim.slo
+    if rec is None:
+        return recommendation(f) or "No recommendation could be made on this history."
+    if rec.periods_used == 0:
+        return (
+            "The data cover no whole period, so the history cannot say how often it would have "
+            f"been met; {fmt.attainment(sim.overall.attainment, slo.objective.target)} of the "
+            "requests met it."
+        )
+    share = fmt.percent(rec.desired_share, 1)
+    parts = []
+    if rec.threshold is not None and slo.threshold_ms is not None:
+        headroom = rec.headroom or 0.0
+        word = "headroom" if headroom >= 0 else "shortfall"
+        parts.append(
+            f"In {share} of the complete periods, {fmt.percent(slo.objective.target)} of "
+            f"requests finished within {fmt.ms(rec.threshold)}; the chosen "
+            f"{fmt.ms(slo.threshold_ms)} leaves {fmt.percent(abs(headroom), 0)} {word}."
+        )
+    parts.append(
+        f"The highest target this history supports at these settings is "
+        f"{fmt.percent(rec.target)}; every complete period reached at least "
+        f"{fmt.at_least(rec.target_every_period, slo.objective.target)}."
+    )
+    return " ".join(parts)
+
+
+def quiet_alerts(f: SLOFindings) -> str:
+    """The sentence that replaces an empty alert chart."""
+    return (
+        "No alert would have fired on this history, and the data hold no violation that one "
+        "should have caught."
+    )
