@@ -29,9 +29,11 @@ test: lint  ## the whole test suite (CI runs exactly this with CI=true)
 	$(BIN)/python -m pytest
 
 ROWS ?= 10000000
-bench: $(STAMP)  ## benchmarks (ingest, engine) at ROWS requests; JSON with ratios to pandas
+bench: $(STAMP)  ## benchmarks (ingest, engine, the room in a browser) at ROWS requests; JSON
 	$(BIN)/python bench/ingest_bench.py --rows $(ROWS)
 	$(BIN)/python bench/engine_bench.py --rows $(ROWS) --json
+	$(BIN)/python bench/room_bench.py
+	$(BIN)/python bench/room_bench.py --rows $(ROWS) --sessions 0
 
 BIG_ROWS ?= 100000000
 bench-sources: $(STAMP)  ## PostgreSQL (ROWS), Prometheus (30 days at 1m) and DuckDB (BIG_ROWS) to aggregates
