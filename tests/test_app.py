@@ -308,7 +308,7 @@ def test_design_segments_view_lists_each_endpoint() -> None:
     clean(at)
     table = tables(at)[-1]
     assert sorted(table["endpoint"]) == ["chat", "completions", "embeddings"]
-    assert {"error rate", "attainment", "verdict"} <= set(table.columns)
+    assert {"error rate", "attainment (95% CI)", "verdict"} <= set(table.columns)
 
 
 def test_joint_candidate_design_and_goodput() -> None:

@@ -49,12 +49,12 @@ def segments(
                 r.column.replace("_", " "): r.value,
                 "requests": fmt.count(r.requests),
                 "error rate": fmt.percent(r.error_rate, 2, fixed=True),
-                "attainment": fmt.attainment(r.overall.attainment, target),
-                "95% CI": fmt.ci_range(r.overall.ci_low, r.overall.ci_high, target),
+                "attainment (95% CI)": f"{fmt.attainment(r.overall.attainment, target)} "
+                f"({fmt.ci_range(r.overall.ci_low, r.overall.ci_high, target)})",
                 "periods met": fmt.periods_met(r.periods_met, r.periods),
                 "verdict": VERDICT_WORDS[r.verdict(target)],
-                "tightest threshold": _threshold(recs.get(r.value)),
-                "highest target": _target(recs.get(r.value)),
+                "tightest threshold / highest target": f"{_threshold(recs.get(r.value))} / "
+                f"{_target(recs.get(r.value))}",
             }
             for r in results
         ]
@@ -98,8 +98,9 @@ def goodput_by_segment(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 TABLE_CSS = (
     "<style>.sv-table{width:100%;border-collapse:collapse;table-layout:auto;font-size:0.95rem}"
     ".sv-table th,.sv-table td{border-bottom:1px solid #e6e6e6;padding:5px 8px;"
-    "text-align:left;vertical-align:top;overflow-wrap:break-word}"
-    ".sv-table th{font-weight:600;color:#444}.sv-table td.num{text-align:right}"
+    "text-align:left;vertical-align:top}"
+    ".sv-table td{overflow-wrap:anywhere}.sv-table th{font-weight:600;color:#444;"
+    "overflow-wrap:normal;hyphens:auto}.sv-table td.num{text-align:right}"
     ".sv-table .met{color:#2e7d32;font-weight:600}.sv-table .missed{color:#c62828;"
     "font-weight:600}.sv-table .other{color:#9a5b00;font-weight:600}</style>"
 )
