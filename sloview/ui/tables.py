@@ -99,7 +99,7 @@ TABLE_CSS = (
     "<style>.sv-table{width:100%;border-collapse:collapse;table-layout:auto;font-size:0.95rem}"
     ".sv-table th,.sv-table td{border-bottom:1px solid #e6e6e6;padding:5px 8px;"
     "text-align:left;vertical-align:top}"
-    ".sv-table td{overflow-wrap:anywhere}.sv-table th{font-weight:600;color:#444;"
+    ".sv-table td{overflow-wrap:break-word}.sv-table th{font-weight:600;color:#444;"
     "overflow-wrap:normal;hyphens:auto}.sv-table td.num{text-align:right}"
     ".sv-table .met{color:#2e7d32;font-weight:600}.sv-table .missed{color:#c62828;"
     "font-weight:600}.sv-table .other{color:#9a5b00;font-weight:600}</style>"
@@ -250,17 +250,23 @@ def error_classes(frame: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
 
 
 def preview(frame: pd.DataFrame, rows: int = 12) -> pd.DataFrame:
-    """The first requests of the canonical table, each cell as text."""
+    """The first requests of the canonical table, each cell as short text (derived columns
+    such as the output-length band and empty ones left out, so it fits the page)."""
     head = frame.head(rows)
     out = pd.DataFrame(index=range(len(head)))
     for column in head.columns:
         values = head[column]
+        if column in ("output_length",) or values.isna().all():
+            continue
         if column == "ts":
-            out["time (UTC)"] = [fmt.when(v, 60) for v in values]
+            out["time (UTC)"] = [pd.Timestamp(v).strftime("%m-%d %H:%M:%S") for v in values]
+        elif column == "ok":
+            out["succeeded"] = ["yes" if v else "no" for v in values]
         elif column.endswith("_ms"):
-            out[column.removesuffix("_ms").replace("_", " ") + " (ms)"] = [
-                "" if v != v else f"{v:,.1f}" for v in values.astype(float)
-            ]
+            name = {"latency_ms": "latency", "ttft_ms": "TTFT", "tpot_ms": "TPOT"}.get(
+                column, column.removesuffix("_ms")
+            )
+            out[f"{name} (ms)"] = ["" if v != v else f"{v:,.0f}" for v in values.astype(float)]
         else:
             out[column.replace("_", " ")] = ["" if pd.isna(v) else str(v) for v in values]
     return out
