@@ -21,7 +21,6 @@ import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 from sloview import charts
-from sloview import formatting as fmt
 from sloview.report import text
 from sloview.report.inputs import ReportInputs, SLOFindings
 from sloview.report.style import (
@@ -31,7 +30,6 @@ from sloview.report.style import (
     PLOTS_JS,
     REPORT_CHART_HEIGHT_PX,
 )
-from sloview.simulate import Simulation
 
 # (suffix of the div id, heading, chart, explanation). An SLO's section draws what a
 # stakeholder reads (periods, budget, and the alert chart only when an alert fired or a
@@ -309,7 +307,7 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
         "<h2>Appendix: the statistics behind each SLO</h2>",
     ]
     for i, f in enumerate(inputs.agreed, start=1):
-        sim, slo = f.simulation, f.simulation.slo
+        sim = f.simulation
         parts.append(f'<h3 id="statistics-{i}">{i}. {esc(f.name)}</h3>')
         rationale = text.recommendation(f)
         if rationale:
@@ -318,22 +316,15 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
         if related:
             parts.append("<p>Compared with the alternatives considered for the same measure:</p>")
             parts.append(_key_figures_table((f, *related)))
-        parts.append("<p>Alert rules:</p>")
-        parts.append(
-            _table(
-                ("severity", "long window", "short window", "burn rate", "budget spent at firing"),
-                (text.rule_row(r, slo) for r in slo.alert_windows),
-                numeric=(3, 4),
-            )
-        )
+        parts.append(f"<p><strong>Risks.</strong> {esc(text.risk_summary(f))}</p>")
         for key, heading, chart, explain in APPENDIX_FIGURES:
             parts.append(
                 f'<div class="figure">\n<h4>{esc(heading)}</h4>\n<p>{esc(explain(f))}</p>\n'
                 f"{_figure(f'slo-{i}-{key}', chart(sim), scripts)}\n</div>"
             )
-        parts.append(_risks(f))
-        if sim.segments:
-            parts.append(_segments(sim))
+        for table in text.appendix_tables(f):
+            parts.append(f"<p>{esc(table.caption)}</p>")
+            parts.append(_table(table.headers, table.rows, table.numeric))
         if sim.notes:
             parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in sim.notes) + "</ul>")
     parts.append("<h3>How to read this report</h3>")
@@ -342,61 +333,6 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
     parts.append(f'<dl class="glossary">{glossary}</dl>')
     parts.append("</section>")
     return "\n".join(parts)
-
-
-def _risks(f: SLOFindings) -> str:
-    sim = f.simulation
-    parts = [f"<p><strong>Risks.</strong> {esc(text.risk_summary(f))}</p>"]
-    if f.missed_periods:
-        parts.append("<p>Periods that missed the target:</p>")
-        rows = [text.period_row(p, sim.slo.objective.target) for p in f.missed_periods]
-        parts.append(
-            _table(
-                ("period", "attainment", "budget left", "result"),
-                text.capped(rows, 4),
-                numeric=(1, 2),
-            )
-        )
-    if sim.violations:
-        parts.append(
-            "<p>Violations (incidents) found in the data, and whether alerts caught them:</p>"
-        )
-        rows_v = [text.violation_row(v) for v in sim.violations]
-        parts.append(
-            _table(
-                ("started", "lasted", "budget spent", "peak burn", "alerts"),
-                text.capped(rows_v, 5),
-                numeric=(2, 3),
-            )
-        )
-    if f.false_alerts:
-        parts.append("<p>Alerts that would have fired with no violation under way:</p>")
-        rows_a = [text.firing_row(a) for a in f.false_alerts]
-        parts.append(
-            _table(
-                ("rule", "started", "lasted", "budget spent by then"),
-                text.capped(rows_a, 4),
-                numeric=(3,),
-            )
-        )
-    return "\n".join(parts)
-
-
-def _segments(sim: Simulation) -> str:
-    rows = [
-        (
-            f"{s.column} = {s.value}",
-            text.attainment(s.overall, sim.slo.objective.target),
-            fmt.periods_met(s.periods_met, s.periods),
-        )
-        for s in sim.segments
-    ]
-    return "\n".join(
-        [
-            "<p>The same SLO applied to each group of requests on its own:</p>",
-            _table(("segment", "attainment", "periods met"), rows, numeric=(2,)),
-        ]
-    )
 
 
 def _key_figures_table(items: Sequence[SLOFindings]) -> str:

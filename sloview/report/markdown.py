@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sloview import formatting as fmt
 from sloview.report import text
 from sloview.report.inputs import ReportInputs, SLOFindings
 
@@ -120,7 +119,7 @@ def _statistics(inputs: ReportInputs) -> str:
         return ""
     parts = ["## Appendix: the statistics behind each SLO"]
     for i, f in enumerate(inputs.agreed, start=1):
-        sim, slo = f.simulation, f.simulation.slo
+        sim = f.simulation
         parts.append(f"### {i}. {md(f.name)}")
         rationale = text.recommendation(f)
         if rationale:
@@ -129,50 +128,10 @@ def _statistics(inputs: ReportInputs) -> str:
         if related:
             parts.append("Compared with the alternatives considered for the same measure:")
             parts.append(_key_figures((f, *related)))
-        parts.append("**Alert rules**")
-        parts.append(
-            _table(
-                ("severity", "long window", "short window", "burn rate", "budget spent at firing"),
-                (text.rule_row(r, slo) for r in slo.alert_windows),
-                numeric=(3, 4),
-            )
-        )
         parts.append(f"**Risks.** {md(text.risk_summary(f))}")
-        if f.missed_periods:
-            rows = [text.period_row(p, slo.objective.target) for p in f.missed_periods]
-            parts.append(
-                _table(
-                    ("period", "attainment", "budget left", "result"), text.capped(rows, 4), (1, 2)
-                )
-            )
-        if sim.violations:
-            rows_v = [text.violation_row(v) for v in sim.violations]
-            parts.append(
-                _table(
-                    ("violation started", "lasted", "budget spent", "peak burn", "alerts"),
-                    text.capped(rows_v, 5),
-                    numeric=(2, 3),
-                )
-            )
-        if f.false_alerts:
-            rows_a = [text.firing_row(a) for a in f.false_alerts]
-            parts.append(
-                _table(
-                    ("alert with no violation", "started", "lasted", "budget spent by then"),
-                    text.capped(rows_a, 4),
-                    numeric=(3,),
-                )
-            )
-        if sim.segments:
-            rows_s = [
-                (
-                    f"{s.column} = {s.value}",
-                    text.attainment(s.overall, slo.objective.target),
-                    fmt.periods_met(s.periods_met, s.periods),
-                )
-                for s in sim.segments
-            ]
-            parts.append(_table(("segment", "attainment", "periods met"), rows_s, numeric=(2,)))
+        for table in text.appendix_tables(f):
+            parts.append(md(table.caption))
+            parts.append(_table(table.headers, table.rows, table.numeric))
         if sim.notes:
             parts.append("\n".join(f"- {md(n)}" for n in sim.notes))
     slos = [f.candidate.slo for f in (*inputs.agreed, *inputs.alternatives)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sloview import formatting as fmt
 from sloview.design import Recommendation
@@ -520,3 +521,74 @@ def quiet_alerts(f: SLOFindings) -> str:
         "No alert would have fired on this history, and the data hold no violation that one "
         "should have caught."
     )
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of plain-text cells the HTML and Markdown reports both draw (each escapes)."""
+
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[Sequence[str], ...]
+    numeric: tuple[int, ...] = ()
+
+
+def appendix_tables(f: SLOFindings) -> tuple[Table, ...]:
+    """The statistics of one agreed SLO in the appendix, after its rationale: alert rules,
+    the periods it missed, violations, alerts with no violation, segments."""
+    sim = f.simulation
+    slo = sim.slo
+    target = slo.objective.target
+    tables = [
+        Table(
+            "Alert rules:",
+            ("severity", "long window", "short window", "burn rate", "budget spent at firing"),
+            tuple(rule_row(r, slo) for r in slo.alert_windows),
+            (3, 4),
+        )
+    ]
+    if f.missed_periods:
+        rows = [period_row(p, target) for p in f.missed_periods]
+        tables.append(
+            Table(
+                "Periods that missed the target:",
+                ("period", "attainment", "budget left", "result"),
+                tuple(capped(rows, 4)),
+                (1, 2),
+            )
+        )
+    if sim.violations:
+        tables.append(
+            Table(
+                "Violations (incidents) found in the data, and whether alerts caught them:",
+                ("started", "lasted", "budget spent", "peak burn", "alerts"),
+                tuple(capped([violation_row(v) for v in sim.violations], 5)),
+                (2, 3),
+            )
+        )
+    if f.false_alerts:
+        tables.append(
+            Table(
+                "Alerts that would have fired with no violation under way:",
+                ("rule", "started", "lasted", "budget spent by then"),
+                tuple(capped([firing_row(a) for a in f.false_alerts], 4)),
+                (3,),
+            )
+        )
+    if sim.segments:
+        tables.append(
+            Table(
+                "The same SLO applied to each group of requests on its own:",
+                ("segment", "attainment", "periods met"),
+                tuple(
+                    (
+                        f"{s.column} = {s.value}",
+                        attainment(s.overall, target),
+                        fmt.periods_met(s.periods_met, s.periods),
+                    )
+                    for s in sim.segments
+                ),
+                (2,),
+            )
+        )
+    return tuple(tables)
