@@ -57,7 +57,7 @@ class Engine:
             self.row_edges = np.zeros(1, dtype=np.int64)
             return
         ts_ns = times_ns(frame)
-        self.base = TimeBase.from_times(ts_ns)
+        self.base = TimeBase.from_times(ts_ns, where=self.source_name)
         # Rows are in time order (the canonical table is sorted, views keep the order).
         starts = self.base.bucket_starts(ts_ns)
         # Row edges of every bucket (rows are in time order): bucket b is rows

@@ -394,6 +394,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
         finish_reason=finish,
         synthetic_times=synthetic,
         output_length_bands=bands,
+        keep_stray_times=mapping.keep_stray_times,
     )
     return resolved, policy
 
