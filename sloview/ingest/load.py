@@ -96,15 +96,16 @@ def build_table(
     }
     arrow = raw.read(needed, types if raw.format == "csv" else None)
     malformed = len(raw.malformed)
-    if malformed:
+    notes = tuple(raw.notes)
+    if malformed and raw.format == "jtl-xml":
+        notes += ("A sample cut off at the end of the file (never closed) was skipped.",)
+    elif malformed:
         lines = sorted(n for n in raw.malformed if n is not None)[:5]
         at = f" (line {', '.join(map(str, lines))})" if lines else ""
         lines_word = "line" if malformed == 1 else "lines"
-        notes = (f"{malformed} {lines_word} with the wrong number of fields skipped{at}.",)
-        return convert(
-            arrow, resolved, policy, raw.name, {t.MALFORMED_LINE: malformed}, notes, time_range
-        )
-    return convert(arrow, resolved, policy, raw.name, time_range=time_range)
+        notes += (f"{malformed} {lines_word} with the wrong number of fields skipped{at}.",)
+    errors = {t.MALFORMED_LINE: malformed} if malformed else {}
+    return convert(arrow, resolved, policy, raw.name, errors, notes, time_range)
 
 
 def _is_number_type(typ: pa.DataType) -> bool:
