@@ -55,13 +55,37 @@ CHUNK = 1 << 20
 # Python strings of one sample's attributes until the table is built, checked every so often.
 BYTES_PER_SAMPLE = 2048
 BUDGET_EVERY = 1 << 16
-_TEST_RESULTS = re.compile(rb"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<testResults\b", re.S)
 _INTEGER = re.compile(r"^-?\d{1,18}$")
 
 
 def is_jtl_xml(head: bytes) -> bool:
     """Whether the start of a file is a JMeter XML results document."""
-    return bool(_TEST_RESULTS.match(head.lstrip(b"\xef\xbb\xbf")))
+    # Scanned by hand, not with one regular expression: nested optional parts (comments, a
+    # document type) invite catastrophic backtracking on hostile input.
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml"):
+        end = text.find(b"?>")
+        if end < 0:
+            return False
+        text = text[end + 2 :].lstrip()
+    while text.startswith((b"<!--", b"<!DOCTYPE")):
+        if text.startswith(b"<!--"):
+            end, close = text.find(b"-->"), 3
+        else:
+            bracket, angle = text.find(b"["), text.find(b">")
+            inner = 0 <= bracket < angle
+            end, close = (text.find(b"]>"), 2) if inner else (angle, 1)
+        if end < 0:
+            return False
+        text = text[end + close :].lstrip()
+    return text.startswith(b"<testResults") and text[12:13] in (
+        b" ",
+        b">",
+        b"\n",
+        b"\t",
+        b"\r",
+        b"/",
+    )
 
 
 @dataclass
