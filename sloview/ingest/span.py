@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sloview.errors import DataError
+from sloview.errors import SpanError
 
 MAX_SPAN_DAYS = 366
 DAY_NS = 86_400 * 1_000_000_000
@@ -39,11 +39,13 @@ def _day(ns: int) -> str:
     return str(pd.Timestamp(ns, tz="UTC").date())
 
 
-def span_refusal(first_ns: int, last_ns: int, what: str, where: str, hint: str) -> DataError:
+def span_refusal(first_ns: int, last_ns: int, what: str, where: str, hint: str) -> SpanError:
     """The refusal of a span beyond the limit (for callers that raise their own kind)."""
-    return DataError(
+    return SpanError(
         f"{what} {describe_span(last_ns - first_ns)} ({_day(first_ns)} to {_day(last_ns)}); "
         f"sloview analyses at most {MAX_SPAN_DAYS} days at once (it keeps per-minute arrays)",
+        first_ns=first_ns,
+        last_ns=last_ns,
         where=where,
         hint=hint,
     )
@@ -57,6 +59,6 @@ def check_span(
     what: str = "the requests span",
     hint: str = NARROW_HINT,
 ) -> None:
-    """Refuse (DataError) a stretch of time longer than `MAX_SPAN_DAYS`."""
+    """Refuse (SpanError) a stretch of time longer than `MAX_SPAN_DAYS`."""
     if int(last_ns) - int(first_ns) > MAX_SPAN_NS:
         raise span_refusal(int(first_ns), int(last_ns), what, where, hint)

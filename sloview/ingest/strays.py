@@ -29,6 +29,11 @@ import numpy as np
 MINORITY = 0.05
 FACTOR = 10
 FLOOR_NS = 3600 * 1_000_000_000
+RULE = (
+    "A few rows (at most 5%) whose times lie further from all the others than ten times the "
+    "others' own span (and more than ten hours), such as a 1970 default or an epoch with a "
+    "digit too many, are set apart and counted. Keep them only if they are real requests."
+)
 
 
 @dataclass(frozen=True)
