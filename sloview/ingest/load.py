@@ -284,7 +284,8 @@ def convert(
                 ts_kept = ts_kept[bulk.lo : bulk.hi]
                 notes.append(
                     f"{_rows(bulk.strays)} far from the rest in time set apart as strays "
-                    f"(first: {t.describe_example(*shown)}); keep them with --keep-stray-times."
+                    f"(first: {t.describe_example(*shown)}); keep them with --keep-stray-times "
+                    "(in the app: on the Data page)."
                 )
         if perm is not None:
             order = perm

@@ -201,7 +201,7 @@ def classify(
             exclude(t.STRAY_TIMESTAMP, strays)
             notes.append(
                 f"{count:,} requests far from the rest in time set apart as strays (the first "
-                f"at {first}); keep them with --keep-stray-times."
+                f"at {first}); keep them with --keep-stray-times (in the app: on the Data page)."
             )
     keep = ~drop
     measured_flag = table.column("tf") if ttft else None
