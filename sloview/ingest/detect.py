@@ -647,7 +647,9 @@ def _numeric_like(column: pa.ChunkedArray) -> bool:
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
     column = _values(column)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return np.asarray(pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy())
+        return np.asarray(
+            pc.fill_null(pc.cast(column, pa.float64(), safe=False), np.nan).to_numpy()
+        )
     # As the converter reads text numbers: trimmed, a decimal comma read as a point.
     text = pc.replace_substring(pc.utf8_trim_whitespace(column.cast(pa.string())), ",", ".")
     values = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)

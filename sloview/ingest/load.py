@@ -431,7 +431,16 @@ def _scaled_numbers(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """`_numbers` in milliseconds."""
     values, missing, bad = _numbers(column)
-    return (values * factor if factor != 1.0 else values), missing, bad
+    if factor == 1.0:
+        return values, missing, bad
+    with np.errstate(over="ignore"):
+        scaled = values * factor
+    # 1e308 seconds is no latency in ms: unparsable, like any other non-number.
+    overflow = np.isinf(scaled) & np.isfinite(values)
+    if overflow.any():
+        scaled[overflow] = np.nan
+        bad = overflow if bad is None else bad | overflow
+    return scaled, missing, bad
 
 
 def _token_counts(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -525,7 +534,8 @@ def _numbers(
             values = _arrow_numpy(column)
         else:
             values = np.array(
-                pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
+                pc.fill_null(pc.cast(column, pa.float64(), safe=False), np.nan).to_numpy(),
+                dtype=float,
             )
         # NaN and +-inf are not measurements, whether written as text or as numbers.
         finite = np.isfinite(values)
@@ -564,7 +574,8 @@ def _original(
         return values if order is None else values[order]
     if pa.types.is_floating(typ):
         as_int = pc.cast(column, pa.int64(), safe=False)
-        whole = pc.all(pc.or_kleene(pc.is_null(column), pc.equal(pc.cast(as_int, typ), column)))
+        back = pc.cast(as_int, typ, safe=False)
+        whole = pc.all(pc.or_kleene(pc.is_null(column), pc.equal(back, column)))
         if whole.as_py():
             column = as_int  # 429.0 -> 429 as recorded by a tool that writes floats
     return _categorical(column, keep, everything, order, fill=None)

@@ -404,8 +404,11 @@ def _read_csv(raw: RawData, columns: list[str], types: dict[str, pa.DataType]) -
 
     raw.malformed.clear()
     try:
-        # Strict first: a well-formed file is read once, with no per-line callback.
-        return _csv_table(raw.name, stream(), raw._csv, decimal, columns, types, None)
+        # Strict first: a well-formed file is read once, with no per-line callback. Arrow
+        # infers binary for a column with bytes that are not UTF-8: decoded below too.
+        return _decode_binary(
+            _csv_table(raw.name, stream(), raw._csv, decimal, columns, types, None)
+        )
     except DataError:
         pass
     # Lines with the wrong number of fields are skipped and counted; Arrow hands them to the
@@ -510,6 +513,11 @@ def _open_json(name: str, raw: bytes, gz: bool) -> RawData:
     text_start = raw.lstrip()[:1] if not raw.startswith(b"\xef\xbb\xbf") else raw[3:].lstrip()[:1]
     suffix = ", gzip" if gz else ""
     check_budget(len(raw) * TEXT_EXPANSION, "reading this file", where=name, hint=BUDGET_HINT)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # As for CSV: UTF-8 stays, bytes that are not UTF-8 read as cp1252.
+        raw = raw.decode("utf-8", errors="sloview-cp1252").encode("utf-8")
     if text_start == b"{":
         table = _json_lines(name, raw)
         if table is not None:

@@ -58,9 +58,11 @@ def cells_to_aggregates(
     # time base. Without them, the first and last minute with a request bound it.
     minute_ns = 60 * 10**9
     first_minute, last_minute = int(kept["m"][keep].min()), int(kept["m"][keep].max())
-    first_ns = max(first_ns if first_ns is not None else 0, first_minute * minute_ns)
-    last_end = (last_minute + 1) * minute_ns - 1
-    last_ns = min(last_ns if last_ns is not None else last_end, last_end)
+    lo, hi = first_minute * minute_ns, (last_minute + 1) * minute_ns - 1
+    # Clamped into the kept minutes: a bound from a row set apart (a stray, a time out of
+    # range that the source read as NaT) must not stretch or invert the time base.
+    first_ns = first_ns if first_ns is not None and lo <= first_ns <= hi else lo
+    last_ns = last_ns if last_ns is not None and first_ns <= last_ns <= hi else hi
     ttft = None
     if ttft_cells is not None:
         tcells = ttft_cells if isinstance(ttft_cells, Cells) else Cells.of(ttft_cells)

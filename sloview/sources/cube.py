@@ -539,6 +539,6 @@ def rows_table(names: list[str], rows: list[Any]) -> pa.Table:
             # Mixed types in one column (SQLite allows it): keep them as written.
             array = pa.array([None if v is None else str(v) for v in values], pa.string())
         if pa.types.is_decimal(array.type):
-            array = array.cast(pa.float64())
+            array = array.cast(pa.float64(), safe=False)
         arrays.append(array)
     return pa.table(dict(zip(names, arrays, strict=True)))
