@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import gzip
 import io
-import json
 import random
 import re
 from collections.abc import Callable
@@ -63,7 +62,9 @@ slos:
     budgeting: {method: Timeslices, slice: 5m}
   - name: experience
     composite:
-      - {name: a, sli: {kind: latency, metric: latency_ms}, objective: {target: 0.9, threshold: 900}}
+      - name: a
+        sli: {kind: latency, metric: latency_ms}
+        objective: {target: 0.9, threshold: 900}
       - {name: b, sli: {kind: availability}, objective: {target: 0.995}}
 """
 YAML_BOMB = (
@@ -91,7 +92,9 @@ def reader_seeds(realdata: Path) -> dict[str, bytes]:
             realdata / "alibaba_gentd26_genai_serving/lora_request_trace.csv", 400
         ),
         "llmperf.csv": _head(realdata / "llmperf_leaderboard_2023/llmperf_requests_flat.csv", 300),
-        "azure.csv": _head(realdata / "azure_llm_inference_2023/AzureLLMInferenceTrace_code.csv", 300),
+        "azure.csv": _head(
+            realdata / "azure_llm_inference_2023/AzureLLMInferenceTrace_code.csv", 300
+        ),
         "mooncake.jsonl": _head(
             realdata / "mooncake_fast25_conversation/conversation_trace.jsonl", 200
         ),

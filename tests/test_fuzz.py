@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.fuzz_corpus import mutate, reader_seeds, spec_seeds, yaml_mutate
 
-SEED = 17
+SEED = int(os.environ.get("SLOVIEW_FUZZ_SEED", "17"))
 READER_MUTANTS = 60  # per seed file
 SPEC_MUTANTS = 30  # per seed spec
 EXTRA_MB = 1536  # the memory limit above what the interpreter and its libraries reserve

@@ -446,10 +446,13 @@ def _scaled_numbers(
 def _token_counts(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Output tokens as int32 plus a mask of unknown counts."""
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        counts = _arrow_numpy(column).astype(np.int32, copy=False)
-        return counts, np.zeros(counts.size, dtype=bool)
+        values = _arrow_numpy(column)
+        limits = np.iinfo(np.int32)
+        if values.size == 0 or (values.min() >= limits.min and values.max() <= limits.max):
+            return values.astype(np.int32, copy=False), np.zeros(values.size, dtype=bool)
     tokens = _numbers(column)[0]
-    unknown = ~np.isfinite(tokens)
+    # A count beyond int32 (a mangled row) is no token count either.
+    unknown = ~(np.abs(tokens) <= np.iinfo(np.int32).max)
     return np.where(unknown, 0, np.round(tokens)).astype(np.int32), unknown
 
 

@@ -611,8 +611,9 @@ def _records_table(name: str, records: list[dict[str, Any]]) -> pa.Table:
     for key, values in columns.items():
         try:
             arrays[key] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            # Mixed types in one field (numbers and words): keep the text, converters count it.
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            # Mixed types in one field (numbers and words), or integers beyond 64 bits: keep
+            # the text, converters count it.
             arrays[key] = pa.array([None if v is None else str(v) for v in values])
     return pa.table(arrays)
 

@@ -242,7 +242,8 @@ def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_floating(t):
         # 200.0 -> "200" so lists written as integers still match float columns.
         as_int = pc.cast(values, pa.int64(), safe=False)
-        whole = pc.equal(pc.cast(as_int, t), values)
+        # safe=False both ways: a value beyond 2**53 (a mangled row) just does not match.
+        whole = pc.equal(pc.cast(as_int, t, safe=False), values)
         return pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(values, pa.string()))
     if pa.types.is_boolean(t):
         return pc.if_else(values, "true", "false")
