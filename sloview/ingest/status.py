@@ -297,7 +297,8 @@ def _http_codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndar
         t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         if values.null_count:
-            values = pc.fill_null(values, -1)
+            # 0 is no HTTP code either, and fits unsigned types too (-1 does not).
+            values = pc.fill_null(values, 0)
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()  # joined in Arrow's pool, viewed without a copy
         codes = np.asarray(values.to_numpy(zero_copy_only=False))
