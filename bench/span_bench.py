@@ -30,6 +30,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,33 +73,50 @@ def _child_limits(limit_mb: int) -> Any:
 
 
 def run(argv: list[str], env: dict[str, str], limit_mb: int, timeout: float) -> dict[str, Any]:
-    """One command in a fresh process: seconds, peak MB, exit code, stderr's last line."""
+    """One command in a fresh process: seconds, its own peak MB, exit code, stderr's last line."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv,
         env=env,
+        # Not this checkout: `python -m` puts the working directory first on sys.path, which
+        # would shadow --pythonpath.
+        cwd=tempfile.gettempdir(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=_child_limits(limit_mb),
     )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        code: int | str = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        code = "timeout"
+    streams: dict[str, str] = {}
+
+    def drain(name: str, stream: Any) -> None:
+        streams[name] = stream.read()
+
+    readers = [
+        threading.Thread(target=drain, args=("out", proc.stdout)),
+        threading.Thread(target=drain, args=("err", proc.stderr)),
+    ]
+    for reader in readers:
+        reader.start()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    # wait4 reaps this very child and gives its own resource usage (peak RSS included).
+    _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
+    for reader in readers:
+        reader.join()
     seconds = time.perf_counter() - started
-    # The child is reaped: its peak is the largest of this process's children so far.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    code: int | str = os.waitstatus_to_exitcode(status)
+    if code == -9 and seconds >= timeout:
+        code = "timeout"
+    proc.returncode = code if isinstance(code, int) else -9
+    err = streams.get("err", "")
     last = err.strip().splitlines()[-1] if err.strip() else ""
     return {
         "code": code,
         "seconds": round(seconds, 2),
-        "peak_mb": round(peak),
+        "peak_mb": round(usage.ru_maxrss / 1024),
         "stderr": last[:240],
-        "stdout": out,
+        "stdout": streams.get("out", ""),
     }
 
 
