@@ -419,3 +419,13 @@ def test_iso_dates_keep_their_exact_value() -> None:
         int(pd.Timestamp(dt.datetime(1678, 1, 1, tzinfo=dt.UTC)).value),
     ]
     assert parsed.ns.tolist() == expected
+
+
+def test_synthetic_1970_start_times_are_not_strays(
+    realdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # LLMPerf's invented start times: seconds from zero, all in 1970.
+    path = realdata / "llmperf_leaderboard_2023" / "llmperf_requests_flat.csv"
+    result = summary(capsys, str(path), "--timestamp", "synthetic_start_s_NOT_MEASURED")
+    assert STRAY_TIMESTAMP not in result["dropped"]
+    assert result["start"].startswith("1970-01-01T00:00:00")
