@@ -217,7 +217,8 @@ def _open_parquet(name: str, path: Path | None, data: bytes | None) -> RawData:
         sample = (
             pa.Table.from_batches([first]) if first is not None else pf.schema_arrow.empty_table()
         )
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        # ValueError: a damaged schema whose names are not UTF-8 fails while being decoded.
         raise DataError(
             f"the Parquet file is damaged or truncated ({_arrow_reason(exc)})",
             where=name,
@@ -255,7 +256,7 @@ def _read_parquet(raw: RawData, columns: list[str]) -> pa.Table:
         if not isinstance(source, Path):
             source.seek(0)
         return pq.read_table(source, columns=columns, read_dictionary=strings)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
             f"the Parquet file could not be read ({_arrow_reason(exc)})",
             where=raw.name,
