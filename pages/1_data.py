@@ -8,6 +8,7 @@ import streamlit as st
 from sloview import explore
 from sloview import formatting as fmt
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
+from sloview.ingest.strays import RULE as STRAY_HELP
 from sloview.summary import error_breakdown
 from sloview.ui import aggregated_view, connect, mapping_form, show, state, tables
 from sloview.ui.navigation import ensure_app
@@ -16,15 +17,16 @@ from sloview.units import UNIT_WORDS
 ensure_app()
 st.title("Data")
 st.caption(
-    "Bring request-level samples: CSV/TSV, Parquet, JSON Lines or JSON arrays, JMeter JTL (CSV) "
-    "or LLMPerf results, optionally gzip-compressed; or connect a SQL database or a Prometheus "
-    "server. sloview detects the columns; check and correct them below."
+    "Bring request-level samples: CSV/TSV (UTF-8 or UTF-16), Parquet, JSON Lines or JSON arrays, "
+    "JMeter JTL (CSV or XML) or LLMPerf results, optionally gzip-compressed; or connect a SQL "
+    "database or a Prometheus server. sloview detects the columns; check and correct them below."
 )
 
 upload = st.file_uploader(
     "Upload request data",
-    type=["csv", "tsv", "txt", "parquet", "json", "jsonl", "ndjson", "jtl", "gz"],
-    help="Up to 200 MB. The bundled sample is used until you upload a file.",
+    type=["csv", "tsv", "txt", "parquet", "json", "jsonl", "ndjson", "jtl", "xml", "gz"],
+    help="Up to 200 MB (larger data: the command line, a database or --aggregate). The "
+    "bundled sample is used until you upload a file.",
 )
 if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
     st.session_state["upload_seen"] = upload.file_id
@@ -120,6 +122,7 @@ if table.dropped:
             {
                 "reason": list(table.dropped),
                 "rows left out": [fmt.count(v) for v in table.dropped.values()],
+                "first one": [table.example(reason) for reason in table.dropped],
             }
         )
     )
@@ -127,6 +130,15 @@ else:
     st.success(f"All {table.rows_read:,} rows were usable.")
 for note in table.notes:
     st.caption(note)
+if table.has_timestamps:
+    keep_strays = st.toggle(
+        "Keep rows far from the rest in time",
+        value=state.mapping().keep_stray_times,
+        help=STRAY_HELP,
+    )
+    if keep_strays != state.mapping().keep_stray_times:
+        state.set_mapping(state.mapping().with_changes(keep_stray_times=keep_strays))
+        st.rerun()
 
 st.subheader("The first requests, as sloview reads them")
 show.table(tables.preview(table.frame))

@@ -35,3 +35,14 @@ class SpecError(SloviewError):
 
 class SourceError(SloviewError):
     """A database or Prometheus server that cannot be reached or queried."""
+
+
+class SpanError(DataError):
+    """Requests spread over more time than sloview analyses at once (`sloview.ingest.span`)."""
+
+    def __init__(
+        self, message: str, *, first_ns: int, last_ns: int, where: str | None, hint: str | None
+    ) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.first_ns = first_ns
+        self.last_ns = last_ns

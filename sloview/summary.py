@@ -69,6 +69,8 @@ class Summary:
     error_classes: dict[str, int] = field(default_factory=dict)
     # How far to trust the figures: exact for request rows, the binning for aggregates.
     exactness: str = EXACT
+    # The first excluded row per reason: (row from 1, value as written).
+    examples: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
@@ -96,6 +98,10 @@ class Summary:
             "rows": self.overall.rows,
             "rows_read": self.rows_read,
             "dropped": dict(self.dropped),
+            "dropped_examples": {
+                reason: {"row": row, "value": value}
+                for reason, (row, value) in self.examples.items()
+            },
             "start": fmt.iso_utc(self.start),
             "end": fmt.iso_utc(self.end),
             "span_s": _num(self.span_s),
@@ -165,6 +171,7 @@ def summarize(table: RequestTable, segments: tuple[str, ...] = ()) -> Summary:
         policy=table.mapping.policy_description,
         notes=table.notes,
         error_classes=error_class_counts(table),
+        examples=dict(table.examples),
     )
 
 

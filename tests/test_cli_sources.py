@@ -465,7 +465,7 @@ def test_prometheus_failures(
     [
         (["data.csv", "--table", "t"], "--table"),
         (["data.csv", "--histogram", "m"], "--histogram"),
-        (["data.csv", "--start", "2024-01-01"], "--start"),
+        (["data.csv", "--start", "yesterday"], "--start"),
         (["postgresql://u:pg-admin-Zt81w@127.0.0.1:1/db"], "--table"),
         (["postgresql://u:pg-admin-Zt81w@127.0.0.1:1/db", "--table", "t", "--query", "SELECT 1"],
          "--query"),

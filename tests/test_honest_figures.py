@@ -320,3 +320,18 @@ def test_time_charts_and_the_time_filter_fit_the_span(realdata: Path) -> None:
     )
     assert time_range_grid(t0, t0 + pd.Timedelta(days=42))[2] == pd.Timedelta(hours=1)  # type: ignore[index]
     assert time_range_grid(t0, t0 + pd.Timedelta(days=400))[2] == pd.Timedelta(days=1)  # type: ignore[index]
+
+
+def test_simulate_says_what_was_set_apart(
+    capsys: pytest.CaptureFixture[str], realdata: Path, tmp_path: Path
+) -> None:
+    rows = (realdata / "ehrbase_jmeter_nightly" / "result_2022-05-16_828624a9.jtl").read_text()
+    lines = rows.splitlines()[:2002]
+    last = lines[-1].split(",")
+    last[0] = "0"  # a default-zero time: 1970-01-01
+    path = tmp_path / "stray.jtl"
+    path.write_text("\n".join([*lines[:-1], ",".join(last)]) + "\n")
+    code, out, _ = run(capsys, "simulate", str(path), "--sli", "availability", "--json")
+    assert code == 0
+    warnings = " ".join(one_slo(out)["warnings"])
+    assert "1 request with a time far from the rest was set apart (first: row 2,001" in warnings

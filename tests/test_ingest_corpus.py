@@ -152,7 +152,11 @@ BROKEN: list[tuple[str, str, Callable[[], bytes | str], dict[str, object], tuple
         "times.csv",
         lambda: "timestamp,latency_ms\nyesterday,1\nnoon,2\n",
         {"timestamp": "timestamp"},
-        ("no usable requests", "unparsable timestamp: 2", "--timestamp COL"),
+        (
+            "time column 'timestamp' cannot be read as times",
+            "row 1: 'yesterday'",
+            "--timestamp COL",
+        ),
     ),
     (
         "nothing-usable-where",

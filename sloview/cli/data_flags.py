@@ -75,6 +75,12 @@ def add_mapping_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--tz", metavar="ZONE", help="timezone of naive timestamps (IANA name; default UTC)"
     )
+    group.add_argument(
+        "--keep-stray-times",
+        action="store_true",
+        help="keep the few rows whose time lies far from all the others (a 1970 default, an "
+        "epoch with a digit too many); by default they are set apart and counted",
+    )
 
 
 def mapping_from_args(args: argparse.Namespace) -> Mapping:
@@ -93,6 +99,7 @@ def mapping_from_args(args: argparse.Namespace) -> Mapping:
         segments=tuple(args.segment),
         where=tuple(args.where),
         tz=args.tz,
+        keep_stray_times=args.keep_stray_times,
     )
 
 
@@ -130,7 +137,7 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
         "--start",
         metavar="TIME",
         help="start of the time range read, ISO 8601 (UTC unless it carries an offset); "
-        "database, Prometheus, or a file with --aggregate",
+        "rows outside it are left out and counted",
     )
     group.add_argument("--end", metavar="TIME", help="end of the time range read (exclusive)")
     group.add_argument(

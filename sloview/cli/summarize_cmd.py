@@ -9,6 +9,7 @@ from typing import Any
 from sloview import formatting as fmt
 from sloview.cli.base import EXIT_OK, SOURCE_HELP
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags, format_of, load_from_args
+from sloview.ingest.table import describe_example
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import source_kind
 from sloview.summary import SUMMARY_PERCENTILES, Summary, summarize, summarize_aggregates
@@ -53,7 +54,9 @@ def render_summary(summary: Summary) -> str:
         f"Requests     {o.rows:,} valid of {summary.rows_read:,} rows read",
     ]
     for reason, count in summary.dropped.items():
-        lines.append(f"  excluded   {count:,}  {reason}")
+        found = summary.examples.get(reason)
+        first = f" (first: {describe_example(*found)})" if found else ""
+        lines.append(f"  excluded   {count:,}  {reason}{first}")
     if summary.start is not None:
         span = summary.span_s
         lines.append(

@@ -16,6 +16,7 @@ from sloview.engine.core import Engine
 from sloview.engine.distribution import BinnedValues, Distribution
 from sloview.engine.timebase import TimeBase
 from sloview.errors import SpecError
+from sloview.ingest.table import STRAY_TIMESTAMP
 from sloview.model import Condition, Op
 from sloview.sources.aggregates import Aggregates, Histograms
 
@@ -59,6 +60,11 @@ class AggregateEngine(Engine):
     def synthetic_times_note(self) -> str | None:
         """Aggregated sources always carry measured times."""
         return None
+
+    @property
+    def set_apart(self) -> tuple[int, str]:
+        """Requests the source set apart as stray timestamps (no example: they were counted)."""
+        return int(self.aggregates.dropped.get(STRAY_TIMESTAMP, 0)), ""
 
     @property
     def errors(self) -> int:

@@ -13,7 +13,15 @@ from sloview.engine.index import GroupedValues, LatencyIndex
 from sloview.engine.joint import JointRows, build_joint_rows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
 from sloview.errors import SpecError
-from sloview.ingest.table import LATENCY_COLUMNS, OK, OUTPUT_TOKENS, TS, RequestTable, times_ns
+from sloview.ingest.table import (
+    LATENCY_COLUMNS,
+    OK,
+    OUTPUT_TOKENS,
+    STRAY_TIMESTAMP,
+    TS,
+    RequestTable,
+    times_ns,
+)
 from sloview.model import Condition, Exclusion, Op, TimeWindow
 
 EXACT = "exact: computed from every request"
@@ -57,7 +65,7 @@ class Engine:
             self.row_edges = np.zeros(1, dtype=np.int64)
             return
         ts_ns = times_ns(frame)
-        self.base = TimeBase.from_times(ts_ns)
+        self.base = TimeBase.from_times(ts_ns, where=self.source_name)
         # Rows are in time order (the canonical table is sorted, views keep the order).
         starts = self.base.bucket_starts(ts_ns)
         # Row edges of every bucket (rows are in time order): bucket b is rows
@@ -95,6 +103,12 @@ class Engine:
     def synthetic_times_note(self) -> str | None:
         """What to say wherever times are shown, when the times were invented (else None)."""
         return self.table.synthetic_times_note
+
+    @property
+    def set_apart(self) -> tuple[int, str]:
+        """Requests set apart as stray timestamps, and the first of them ("" if none)."""
+        n = int(self.table.dropped.get(STRAY_TIMESTAMP, 0))
+        return n, self.table.example(STRAY_TIMESTAMP) if n else ""
 
     @property
     def n_buckets(self) -> int:

@@ -20,6 +20,10 @@ from sloview.model import Op
 CUBE_CELLS = 16_000_000
 MAX_CHECKPOINTS = 128
 MIN_CHECKPOINTS = 8
+# Between checkpoints a query counts the values one by one (`bincount`); a few thousand cost
+# microseconds, so a small data set needs no more checkpoints than this spacing gives, however
+# many buckets it spans (a cube of 8 rows over a year of minutes is 17 MB for nothing).
+MIN_SPACING = 4096
 
 
 NEAR_TIE_CHUNK = 1 << 20
@@ -119,6 +123,7 @@ class LatencyIndex:
         sorted_values, bucket_of_rank = _sort_with_buckets(values, buckets, n_buckets)
         m = sorted_values.size
         k = int(np.clip(CUBE_CELLS // max(n_buckets, 1), MIN_CHECKPOINTS, MAX_CHECKPOINTS))
+        k = max(1, min(k, -(-m // MIN_SPACING)))
         checkpoints = np.unique(np.linspace(0, m, k + 1).astype(np.int64))
         cube = np.zeros((checkpoints.size, n_buckets), dtype=np.int32)
         running = np.zeros(n_buckets, dtype=np.int64)

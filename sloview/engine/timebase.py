@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sloview.ingest.span import check_span
 from sloview.model import Calendar, TimeWindow
 
 BUCKET_S = 60
@@ -33,9 +34,11 @@ class TimeBase:
     last_ns: int
 
     @classmethod
-    def from_times(cls, ts_ns: np.ndarray) -> TimeBase:
-        """The time base for sorted request times (UTC ns)."""
+    def from_times(cls, ts_ns: np.ndarray, where: str = "requests") -> TimeBase:
+        """The time base for sorted request times (UTC ns); a span beyond the limit that keeps
+        its cost bounded is refused (`sloview.ingest.span`)."""
         first, last = int(ts_ns[0]), int(ts_ns[-1])
+        check_span(first, last, where=where)
         origin = first - first % DAY_NS
         return cls(
             origin_ns=origin, n=(last - origin) // BUCKET_NS + 1, first_ns=first, last_ns=last

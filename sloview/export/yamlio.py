@@ -78,10 +78,12 @@ def read_text(path: Path | str) -> str:
 
 def load_documents(text: str, name: str = "YAML") -> list[Any]:
     """Every document of a YAML stream (empty ones left out), refusing unsafe YAML."""
-    loader = _GuardedLoader(text)
     docs: list[Any] = []
     budget = [MAX_EXPANDED_NODES]
+    loader: _GuardedLoader | None = None
     try:
+        # Inside the try: the reader refuses control characters as soon as it is built.
+        loader = _GuardedLoader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -104,7 +106,8 @@ def load_documents(text: str, name: str = "YAML") -> list[Any]:
             "is nested too deeply to be an SLO file", where=name, hint="check the brackets"
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return docs
 
 

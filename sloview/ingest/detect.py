@@ -268,7 +268,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
 
     timestamp = _pick(
         mapping.timestamp, preset.get("timestamp"), "timestamp", reasons, preset_reason
-    ) or _detect_timestamp(sample, reasons)
+    ) or _detect_timestamp(sample, reasons, raw.name)
 
     latency = _pick(mapping.latency, preset.get("latency"), "latency", reasons, preset_reason)
     if latency is None:
@@ -394,6 +394,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
         finish_reason=finish,
         synthetic_times=synthetic,
         output_length_bands=bands,
+        keep_stray_times=mapping.keep_stray_times,
     )
     return resolved, policy
 
@@ -445,7 +446,7 @@ def _unit(
     return unit, why + "; override with --latency-unit if wrong"
 
 
-def _detect_timestamp(sample: pa.Table, reasons: dict[str, str]) -> str | None:
+def _detect_timestamp(sample: pa.Table, reasons: dict[str, str], name: str) -> str | None:
     # Invented times are never picked on their own: the user must choose them knowingly.
     schema = [f for f in sample.schema if not is_synthetic(f.name)]
     for field in schema:
@@ -472,16 +473,35 @@ def _detect_timestamp(sample: pa.Table, reasons: dict[str, str]) -> str | None:
         and unit_from_name(c) is None
         and not any(w in norm(c) for w, _ in LATENCY_WORDS if w not in ("requesttime",))
     ]
+    unreadable: list[tuple[str, np.ndarray, pa.ChunkedArray]] = []
     for col in candidates:
         column = sample.column(col)
         if len(column) == 0:
             reasons["timestamp"] = "detected by its name"
             return str(col)
         parsed = parse_timestamps(column, None)
-        valid = ~(parsed.missing | parsed.unparsable)
+        bad = parsed.unparsable | parsed.out_of_range_mask
+        valid = ~(parsed.missing | bad)
         if valid.mean() >= 0.5 and _plausible_epoch(parsed.ns[valid]):
             reasons["timestamp"] = "detected by its name"
             return str(col)
+        named = norm(col) in TIMESTAMP_NAMES or "timestamp" in norm(col)
+        if named and not _numeric_like(column) and bad.sum() > valid.sum():
+            unreadable.append((str(col), bad, column))
+    if unreadable:
+        # A column called `timestamp` full of text that is no time: refusing beats reading
+        # the file without times and losing them silently.
+        col, bad, column = unreadable[0]
+        first = int(np.argmax(bad))
+        value = column[first].as_py()
+        raise DataError(
+            f"the column {col!r} looks like the request time by its name, but its values are not "
+            f"times: {int(bad.sum()):,} of the first {len(column):,} do not parse, the first at "
+            f"row {first + 1:,}: {str(value)[:80]!r}",
+            where=name,
+            hint="name the time column with --timestamp COL (ISO 8601, a common date layout or "
+            "epoch numbers), or fix or remove that column",
+        )
     return None
 
 
@@ -627,7 +647,9 @@ def _numeric_like(column: pa.ChunkedArray) -> bool:
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
     column = _values(column)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return np.asarray(pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy())
+        return np.asarray(
+            pc.fill_null(pc.cast(column, pa.float64(), safe=False), np.nan).to_numpy()
+        )
     # As the converter reads text numbers: trimmed, a decimal comma read as a point.
     text = pc.replace_substring(pc.utf8_trim_whitespace(column.cast(pa.string())), ",", ".")
     values = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)

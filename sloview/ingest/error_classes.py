@@ -179,7 +179,10 @@ def numeric_codes(values: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
         t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         floats = np.asarray(
-            pc.fill_null(pc.cast(values, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            # safe=False: a code beyond 2**53 (a mangled row) is no HTTP code either way.
+            pc.fill_null(pc.cast(values, pa.float64(), safe=False), np.nan).to_numpy(
+                zero_copy_only=False
+            )
         )
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         text = pc.utf8_trim_whitespace(values)

@@ -19,13 +19,17 @@ from sloview.ingest.error_classes import ERROR_CLASSES, is_nested, nested_as_jso
 from sloview.ingest.mapping import Mapping, ResolvedMapping
 from sloview.ingest.readers import RawData, open_source
 from sloview.ingest.status import StatusPolicy, as_lower_text
-from sloview.ingest.timestamps import parse_timestamps
+from sloview.ingest.strays import find_bulk
+from sloview.ingest.timestamps import ParsedTimes, parse_timestamps
 from sloview.units import TO_MS
 
 REASON_HINTS = {
     t.MISSING_TIMESTAMP: "name the time column with --timestamp COL",
     t.UNPARSABLE_TIMESTAMP: "name the time column with --timestamp COL; naive times are read as "
     "UTC unless --tz is given",
+    t.OUT_OF_RANGE_TIMESTAMP: "check the time column (--timestamp COL): times must lie between "
+    "1678 and 2261",
+    t.OUTSIDE_TIME_RANGE: "check --start/--end (times are UTC unless they carry an offset)",
     t.UNCLASSIFIED_STATUS: "classify the status values with --good V1,V2 and --bad V1,V2",
     t.MISSING_LATENCY: "name the latency column with --latency COL",
     t.UNPARSABLE_LATENCY: "name the latency column with --latency COL",
@@ -36,17 +40,24 @@ REASON_HINTS = {
 }
 
 
+TimeRange = tuple[int | None, int | None]
+
+
 def load_requests(
     source: Path | bytes | str,
     mapping: Mapping | None = None,
     name: str | None = None,
+    time_range: TimeRange = (None, None),
 ) -> t.RequestTable:
-    """Read a file (path or uploaded bytes) into the canonical request table."""
+    """Read a file (path or uploaded bytes) into the canonical request table; `time_range`
+    (UTC ns, start inclusive, end exclusive) keeps only the requests inside it."""
     raw = open_source(source, name)
-    return build_table(raw, mapping or Mapping())
+    return build_table(raw, mapping or Mapping(), time_range)
 
 
-def build_table(raw: RawData, mapping: Mapping) -> t.RequestTable:
+def build_table(
+    raw: RawData, mapping: Mapping, time_range: TimeRange = (None, None)
+) -> t.RequestTable:
     """Detect the mapping for an opened file, read what it needs and convert it."""
     resolved, policy = detect(raw, mapping)
     needed = [
@@ -85,13 +96,16 @@ def build_table(raw: RawData, mapping: Mapping) -> t.RequestTable:
     }
     arrow = raw.read(needed, types if raw.format == "csv" else None)
     malformed = len(raw.malformed)
-    if malformed:
+    notes = tuple(raw.notes)
+    if malformed and raw.format == "jtl-xml":
+        notes += ("A sample cut off at the end of the file (never closed) was skipped.",)
+    elif malformed:
         lines = sorted(n for n in raw.malformed if n is not None)[:5]
         at = f" (line {', '.join(map(str, lines))})" if lines else ""
         lines_word = "line" if malformed == 1 else "lines"
-        notes = (f"{malformed} {lines_word} with the wrong number of fields skipped{at}.",)
-        return convert(arrow, resolved, policy, raw.name, {t.MALFORMED_LINE: malformed}, notes)
-    return convert(arrow, resolved, policy, raw.name)
+        notes += (f"{malformed} {lines_word} with the wrong number of fields skipped{at}.",)
+    errors = {t.MALFORMED_LINE: malformed} if malformed else {}
+    return convert(arrow, resolved, policy, raw.name, errors, notes, time_range)
 
 
 def _is_number_type(typ: pa.DataType) -> bool:
@@ -105,6 +119,7 @@ def convert(
     name: str,
     read_errors: dict[str, int] | None = None,
     read_notes: tuple[str, ...] = (),
+    time_range: TimeRange = (None, None),
 ) -> t.RequestTable:
     """Arrow columns + settled mapping -> canonical table (the one conversion every source uses)."""
     n = arrow.num_rows
@@ -120,14 +135,18 @@ def convert(
     drop = np.zeros(n, dtype=bool)
     counts: dict[str, int] = dict(read_errors)
     notes: list[str] = list(read_notes)
+    examples: dict[str, tuple[int, str]] = {}
 
-    def exclude(reason: str, mask: np.ndarray | None) -> None:
+    def exclude(reason: str, mask: np.ndarray | None, column: Any = None) -> None:
         if mask is None or not mask.any():
             return
         new = mask & ~drop
         count = int(new.sum())
         if count:
             counts[reason] = counts.get(reason, 0) + count
+            if reason not in examples:
+                first = int(np.argmax(new))
+                examples[reason] = (first + 1, example_value(column, first))
             drop[new] = True
 
     # The columns convert independently: run them on all cores (numpy and Arrow release the
@@ -170,9 +189,17 @@ def convert(
     ts_ns: np.ndarray | None = None
     if f_ts is not None:
         parsed = f_ts.result()
+        ts_column = arrow.column(resolved.timestamp)
+        _refuse_unreadable_times(parsed, ts_column, resolved, name)
         exclude(t.MISSING_TIMESTAMP, parsed.missing)
-        exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable)
+        exclude(t.UNPARSABLE_TIMESTAMP, parsed.unparsable, ts_column)
+        exclude(t.OUT_OF_RANGE_TIMESTAMP, parsed.out_of_range, ts_column)
         ts_ns = parsed.ns
+        start_ns, end_ns = time_range
+        if start_ns is not None:
+            exclude(t.OUTSIDE_TIME_RANGE, ts_ns < start_ns, ts_column)
+        if end_ns is not None:
+            exclude(t.OUTSIDE_TIME_RANGE, ts_ns >= end_ns, ts_column)
         notes.append(f"Timestamps from `{resolved.timestamp}`: {parsed.how}.")
         if resolved.synthetic_times:
             notes.append(f"{t.SYNTHETIC_TIMES_NOTE}.")
@@ -181,16 +208,17 @@ def convert(
     ok, classified = assessment.ok, assessment.classified
     if not classified.all():
         unknown = _top_values(verdict, ~classified & ~drop) if verdict is not None else ""
-        exclude(t.UNCLASSIFIED_STATUS, ~classified)
+        exclude(t.UNCLASSIFIED_STATUS, ~classified, verdict)
         if unknown:
             notes.append(f"Status values not classified (excluded): {unknown}.")
 
     latency, lat_missing, lat_bad = f_latency.result()
     f_negative = pool.submit(np.less, latency, 0)
     # A failed request may have no latency (it never completed); it still counts for availability.
+    lat_column = arrow.column(resolved.latency)
     exclude(t.MISSING_LATENCY, None if lat_missing is None else lat_missing & ok)
-    exclude(t.UNPARSABLE_LATENCY, None if lat_bad is None else lat_bad & ok)
-    exclude(t.NEGATIVE_LATENCY, f_negative.result())
+    exclude(t.UNPARSABLE_LATENCY, None if lat_bad is None else lat_bad & ok, lat_column)
+    exclude(t.NEGATIVE_LATENCY, f_negative.result(), lat_column)
     unmeasured = _either(lat_missing, lat_bad)
     failed_without_latency = 0 if unmeasured is None else int((unmeasured & ~ok & ~drop).sum())
     if failed_without_latency:
@@ -213,6 +241,7 @@ def convert(
         exclude(
             f"{t.FILTERED_OUT} ({column}={value})",
             ~np.asarray(match.to_numpy(zero_copy_only=False), dtype=bool),
+            arrow.column(column),
         )
 
     keep = ~drop
@@ -225,13 +254,41 @@ def convert(
         return values if everything else values[keep]
 
     columns: dict[str, Any] = {}
-    order: np.ndarray | None = None
+    # Kept rows in time order: all (None), a range of them (slice) or a permutation.
+    order: np.ndarray | slice | None = None
     if ts_ns is not None:
         ts_kept = take(ts_ns)
+        perm: np.ndarray | None = None
         if ts_kept.size > 1 and not bool(np.all(ts_kept[1:] >= ts_kept[:-1])):
-            order = np.argsort(ts_kept, kind="stable")
-            ts_kept = ts_kept[order]
+            perm = np.argsort(ts_kept, kind="stable")
+            ts_kept = ts_kept[perm]
             notes.append("Rows were not in time order; sorted by time.")
+        bulk = find_bulk(ts_kept)
+        if not bulk.whole:
+            # Rows of the file behind the sorted positions outside the bulk.
+            outside = np.r_[0 : bulk.lo, bulk.hi : bulk.size]
+            positions = outside if perm is None else perm[outside]
+            rows = positions if everything else np.flatnonzero(keep)[positions]
+            first = int(rows.min())
+            shown = (first + 1, example_value(arrow.column(resolved.timestamp), first))
+            if resolved.keep_stray_times:
+                notes.append(
+                    f"{_rows(bulk.strays)} far from the rest in time (first: "
+                    f"{t.describe_example(*shown)}) kept as asked (--keep-stray-times)."
+                )
+            else:
+                counts[t.STRAY_TIMESTAMP] = bulk.strays
+                examples[t.STRAY_TIMESTAMP] = shown
+                perm = perm[bulk.lo : bulk.hi] if perm is not None else None
+                order = slice(bulk.lo, bulk.hi)
+                ts_kept = ts_kept[bulk.lo : bulk.hi]
+                notes.append(
+                    f"{_rows(bulk.strays)} far from the rest in time set apart as strays "
+                    f"(first: {t.describe_example(*shown)}); keep them with --keep-stray-times "
+                    "(in the app: on the Data page)."
+                )
+        if perm is not None:
+            order = perm
         columns[t.TS] = _utc_times(ts_kept)
 
     def final(values: np.ndarray) -> np.ndarray:
@@ -284,6 +341,47 @@ def convert(
         rows_read=n + sum(read_errors.values()),
         dropped=counts,
         notes=tuple(notes),
+        examples=examples,
+    )
+
+
+EXAMPLE_CHARS = 80
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
+def example_value(column: Any, row: int) -> str:
+    """The value of `column` at `row` as written (shortened), for an excluded-row example."""
+    if column is None:
+        return ""
+    try:
+        value = column[row].as_py()
+    except (pa.ArrowException, ValueError, OverflowError):  # e.g. a date Python cannot hold
+        value = column.slice(row, 1).cast(pa.string())[0].as_py()
+    text = "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 3] + "..."
+
+
+def _refuse_unreadable_times(
+    parsed: ParsedTimes, column: Any, resolved: ResolvedMapping, name: str
+) -> None:
+    """A time column named by the user or detected by its name must hold times: when most of
+    its values are no time, refuse with the first one rather than drop the rows."""
+    present = ~parsed.missing
+    bad = (parsed.unparsable | parsed.out_of_range_mask) & present
+    n_bad, n_present = int(bad.sum()), int(present.sum())
+    if n_present == 0 or 2 * n_bad <= n_present:
+        return
+    first = int(np.argmax(bad))
+    raise DataError(
+        f"the time column {resolved.timestamp!r} cannot be read as times: {n_bad:,} of "
+        f"{n_present:,} values are not times, the first at row {first + 1:,}: "
+        f"{example_value(column, first)!r}",
+        where=name,
+        hint="name the time column with --timestamp COL (ISO 8601, a common date layout or "
+        "epoch numbers), or fix the values",
     )
 
 
@@ -333,16 +431,28 @@ def _scaled_numbers(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """`_numbers` in milliseconds."""
     values, missing, bad = _numbers(column)
-    return (values * factor if factor != 1.0 else values), missing, bad
+    if factor == 1.0:
+        return values, missing, bad
+    with np.errstate(over="ignore"):
+        scaled = values * factor
+    # 1e308 seconds is no latency in ms: unparsable, like any other non-number.
+    overflow = np.isinf(scaled) & np.isfinite(values)
+    if overflow.any():
+        scaled[overflow] = np.nan
+        bad = overflow if bad is None else bad | overflow
+    return scaled, missing, bad
 
 
 def _token_counts(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Output tokens as int32 plus a mask of unknown counts."""
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        counts = _arrow_numpy(column).astype(np.int32, copy=False)
-        return counts, np.zeros(counts.size, dtype=bool)
+        values = _arrow_numpy(column)
+        limits = np.iinfo(np.int32)
+        if values.size == 0 or (values.min() >= limits.min and values.max() <= limits.max):
+            return values.astype(np.int32, copy=False), np.zeros(values.size, dtype=bool)
     tokens = _numbers(column)[0]
-    unknown = ~np.isfinite(tokens)
+    # A count beyond int32 (a mangled row) is no token count either.
+    unknown = ~(np.abs(tokens) <= np.iinfo(np.int32).max)
     return np.where(unknown, 0, np.round(tokens)).astype(np.int32), unknown
 
 
@@ -427,7 +537,8 @@ def _numbers(
             values = _arrow_numpy(column)
         else:
             values = np.array(
-                pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(), dtype=float
+                pc.fill_null(pc.cast(column, pa.float64(), safe=False), np.nan).to_numpy(),
+                dtype=float,
             )
         # NaN and +-inf are not measurements, whether written as text or as numbers.
         finite = np.isfinite(values)
@@ -453,7 +564,7 @@ def _numbers(
 
 
 def _original(
-    column: pa.ChunkedArray, keep: np.ndarray, everything: bool, order: np.ndarray | None
+    column: pa.ChunkedArray, keep: np.ndarray, everything: bool, order: np.ndarray | slice | None
 ) -> Any:
     typ = column.type
     if pa.types.is_integer(typ) and column.null_count == 0:
@@ -466,7 +577,8 @@ def _original(
         return values if order is None else values[order]
     if pa.types.is_floating(typ):
         as_int = pc.cast(column, pa.int64(), safe=False)
-        whole = pc.all(pc.or_kleene(pc.is_null(column), pc.equal(pc.cast(as_int, typ), column)))
+        back = pc.cast(as_int, typ, safe=False)
+        whole = pc.all(pc.or_kleene(pc.is_null(column), pc.equal(back, column)))
         if whole.as_py():
             column = as_int  # 429.0 -> 429 as recorded by a tool that writes floats
     return _categorical(column, keep, everything, order, fill=None)
@@ -476,7 +588,7 @@ def _categorical(
     column: pa.ChunkedArray,
     keep: np.ndarray,
     everything: bool,
-    order: np.ndarray | None,
+    order: np.ndarray | slice | None,
     fill: str | None = "(missing)",
 ) -> pd.Categorical:
     typ = column.type
@@ -495,7 +607,9 @@ def _categorical(
     chunked = chunked.unify_dictionaries()
     if not everything:
         chunked = chunked.filter(pa.array(keep))
-    if order is not None:
+    if isinstance(order, slice):
+        chunked = chunked.slice(order.start, order.stop - order.start)
+    elif order is not None:
         chunked = chunked.take(pa.array(order))
     series = chunked.combine_chunks().to_pandas()
     return pd.Categorical(series)

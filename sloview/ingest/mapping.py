@@ -33,6 +33,9 @@ class Mapping:
     segments: tuple[str, ...] = ()
     where: tuple[tuple[str, str], ...] = ()
     tz: str | None = None
+    # Keep rows far away in time from all others (`sloview.ingest.strays`) instead of
+    # setting them apart.
+    keep_stray_times: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for session files and JSON; empty settings are left out."""
@@ -42,6 +45,8 @@ class Mapping:
                 out[key] = list(value)  # an empty list (every class bad) is a choice too
                 continue
             if value in (None, (), []) or (key == "rate_limited_bad" and value is True):
+                continue
+            if key == "keep_stray_times" and value is False:
                 continue
             if key == "where":
                 value = [f"{c}={v}" for c, v in value]
@@ -87,7 +92,7 @@ class Mapping:
             elif key == "where":
                 items = value if isinstance(value, list) else [value]
                 kwargs[key] = tuple(parse_where(str(v), f"{path}") for v in items)
-            elif key == "rate_limited_bad":
+            elif key in ("rate_limited_bad", "keep_stray_times"):
                 if not isinstance(value, bool):
                     raise SpecError("must be true or false", where=path)
                 kwargs[key] = value
@@ -134,6 +139,8 @@ class ResolvedMapping:
     synthetic_times: bool = False
     # `output_length` in `segments` is derived from the output tokens, not a file column.
     output_length_bands: bool = False
+    # Rows far away in time from the rest are kept (the user asked) instead of set apart.
+    keep_stray_times: bool = False
 
     @property
     def file_segments(self) -> tuple[str, ...]:

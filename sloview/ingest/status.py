@@ -242,7 +242,8 @@ def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_floating(t):
         # 200.0 -> "200" so lists written as integers still match float columns.
         as_int = pc.cast(values, pa.int64(), safe=False)
-        whole = pc.equal(pc.cast(as_int, t), values)
+        # safe=False both ways: a value beyond 2**53 (a mangled row) just does not match.
+        whole = pc.equal(pc.cast(as_int, t, safe=False), values)
         return pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(values, pa.string()))
     if pa.types.is_boolean(t):
         return pc.if_else(values, "true", "false")
@@ -296,7 +297,8 @@ def _http_codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndar
         t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         if values.null_count:
-            values = pc.fill_null(values, -1)
+            # 0 is no HTTP code either, and fits unsigned types too (-1 does not).
+            values = pc.fill_null(values, 0)
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()  # joined in Arrow's pool, viewed without a copy
         codes = np.asarray(values.to_numpy(zero_copy_only=False))

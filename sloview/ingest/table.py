@@ -56,11 +56,15 @@ LATENCY_COLUMNS = {
 MALFORMED_LINE = "malformed line"
 MISSING_TIMESTAMP = "missing timestamp"
 UNPARSABLE_TIMESTAMP = "unparsable timestamp"
+OUT_OF_RANGE_TIMESTAMP = "timestamp out of range"
+OUTSIDE_TIME_RANGE = "outside --start/--end"
 UNCLASSIFIED_STATUS = "status not classified"
 MISSING_LATENCY = "missing latency"
 UNPARSABLE_LATENCY = "unparsable latency"
 NEGATIVE_LATENCY = "negative latency"
 FILTERED_OUT = "filtered out by --where"
+# Checked last, on the rows every other rule kept (see `sloview.ingest.strays`).
+STRAY_TIMESTAMP = "stray timestamp (far from the rest)"
 
 
 def times_ns(frame: pd.DataFrame) -> np.ndarray:
@@ -79,6 +83,9 @@ class RequestTable:
     rows_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # The first row excluded for each reason: (row number from 1 in the source, value as
+    # written), so the room can find it in the file.
+    examples: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -112,6 +119,11 @@ class RequestTable:
         """Latency columns present: always `latency_ms`, plus TTFT and TPOT when known."""
         return tuple(c for c in LATENCY_COLUMNS if c in self.frame.columns)
 
+    def example(self, reason: str) -> str:
+        """`row 2001: '1970-01-01T00:00:00Z'` for an excluded reason, or ''."""
+        found = self.examples.get(reason)
+        return "" if found is None else describe_example(*found)
+
     @property
     def dropped_total(self) -> int:
         """Rows read but excluded, all reasons together."""
@@ -122,3 +134,8 @@ class RequestTable:
         cols = [c for c in self.frame.columns if include_segments or c in CORE_COLUMNS]
         total = int(self.frame[cols].memory_usage(index=False, deep=True).sum())
         return total / max(self.rows, 1)
+
+
+def describe_example(row: int, value: str) -> str:
+    """How an excluded row is shown: `row 2001: '1970-01-01T00:00:00Z'`."""
+    return f"row {row:,}: {value!r}" if value else f"row {row:,} (empty)"

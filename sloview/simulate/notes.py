@@ -41,6 +41,14 @@ def slo_warnings(scope: Scope, periods: PeriodTable, coverage: Coverage) -> tupl
     """Sentences that change how to read this simulation (empty when nothing does)."""
     engine, slo = scope.engine, scope.slo
     out = []
+    strays, first = engine.set_apart
+    if strays:
+        out.append(
+            f"{fmt.count(strays, 'request')} with a time far from the rest "
+            f"{'was' if strays == 1 else 'were'} set apart{f' (first: {first})' if first else ''}: "
+            f"{'it is' if strays == 1 else 'they are'} not in these figures (the Data page's "
+            "toggle or --keep-stray-times keeps them)."
+        )
     note = engine.synthetic_times_note
     if note:
         out.append(note.rstrip(".") + ": periods, budget and alerts describe that schedule.")

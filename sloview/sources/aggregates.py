@@ -34,6 +34,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy import sparse
 
+from sloview.errors import SourceError
+from sloview.ingest.span import MAX_SPAN_NS, span_refusal
+
 BUCKET_NS = 60 * 1_000_000_000
 DAY_NS = 86_400 * 1_000_000_000
 # 232 bins per decade: relative width 10**(1/232) - 1 = 0.9975% (< 1%), and every power of ten
@@ -351,6 +354,7 @@ def build_aggregates(
     counts per (minute, bin), where bins are log bin numbers (`log_bin_index`) unless
     `edges_ms` is given, in which case they are column indexes into those edges.
     """
+    check_aggregate_span(int(first_ns), int(last_ns), source)
     if origin_ns is None:
         origin_ns = first_ns - first_ns % DAY_NS
     if n is None:
@@ -386,6 +390,13 @@ def build_aggregates(
         exactness=exactness,
         **extra,
     )
+
+
+def check_aggregate_span(first_ns: int, last_ns: int, source: str) -> None:
+    """Refuse, before anything is sized by it, a span beyond `sloview.ingest.span`'s limit."""
+    if last_ns - first_ns > MAX_SPAN_NS:
+        refusal = span_refusal(first_ns, last_ns, "the requests span", source, "")
+        raise SourceError(refusal.message, where=source, hint="narrow start/end")
 
 
 def _histograms(

@@ -21,9 +21,10 @@ from sloview.ingest.detect import detect
 from sloview.ingest.mapping import Mapping as ColumnMapping
 from sloview.ingest.readers import open_source
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.sources import cube
+from sloview.sources import assemble, cube
 from sloview.sources.aggregates import Aggregates
-from sloview.sources.sql import TimeLike, _iso, _ns
+from sloview.sources.bounds import TimeLike
+from sloview.sources.sql import _iso, _ns
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -183,7 +184,7 @@ class DuckDbFileSource:
                 )
         finally:
             con.close()
-        return cube.cells_to_aggregates(
+        return assemble.cells_to_aggregates(
             latency,
             spec,
             source=self.describe(),

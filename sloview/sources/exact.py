@@ -3,7 +3,7 @@ thresholds the room chose, and percentiles with `percentile_cont` where the dial
 
 Bins make any threshold approximate unless it sits on a bin edge; for the thresholds of the
 SLOs being decided the database counts `latency <= T` itself, per minute, status and segment,
-and the same file rules (`cube._classify`) decide which of those requests count. PostgreSQL's
+and the same file rules (`assemble.classify`) decide which of those requests count. PostgreSQL's
 `percentile_cont` is the linear (type 7) definition sloview uses everywhere, so its figures
 replace the bin estimates of the overall percentiles.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sloview.sources import cube
+from sloview.sources import assemble, cube
 from sloview.sources.aggregates import BUCKET_NS, Aggregates
 
 Threshold = tuple[str, float]  # (op "lte" | "lt", threshold in ms), on end-to-end latency
@@ -73,7 +73,7 @@ def with_threshold_counts(
         cells = cube.Cells(table, n, np.zeros(n.size, dtype=np.int64), None, n)
     # Only valid latencies were counted, so rows split off for invalid ones (f != VALID,
     # which repeat their group's counts) never pass `measured`.
-    kept, _ = cube._classify(cells, spec)
+    kept, _ = assemble.classify(cells, spec)
     measured = kept["measured"]
     first_minute = agg.origin_ns // BUCKET_NS
     rows = kept["m"] - first_minute

@@ -31,6 +31,7 @@ from sloview.ingest import load_requests
 from sloview.ingest.mapping import Mapping as ColumnMapping
 from sloview.ingest.table import RequestTable
 from sloview.sources.aggregates import Aggregates
+from sloview.sources.bounds import time_bound
 from sloview.sources.secrets import Connection, resolve
 from sloview.sources.sql import ROW_LIMIT, SqlSource
 
@@ -378,13 +379,6 @@ def check_options(kind: SourceKind, options: SourceOptions, mapping: ColumnMappi
                 where="--timeout",
                 hint="leave it out",
             )
-        if (options.start or options.end) and not options.aggregate:
-            raise SourceError(
-                "--start/--end apply to a file only with --aggregate",
-                where="--start" if options.start else "--end",
-                hint="add --aggregate to read a time range of a Parquet or CSV file, or leave "
-                "--start/--end out (a file is read whole)",
-            )
     elif kind == "sql":
         if (options.table is None) == (options.query is None):
             both = options.table is not None
@@ -458,7 +452,9 @@ def _open_file(
 ) -> RequestTable | Aggregates:
     mapping = _file_mapping(options, mapping)
     if not options.aggregate:
-        return load_requests(target.path, mapping)
+        # Rows outside --start/--end are counted out like any other exclusion.
+        window = (time_bound(options.start, "start"), time_bound(options.end, "end"))
+        return load_requests(target.path, mapping, time_range=window)
     # Imported here: DuckDB is only needed for files larger than memory.
     from sloview.sources.duckdb_files import DuckDbFileSource
 

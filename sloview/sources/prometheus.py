@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 
 from sloview.errors import SourceError
 from sloview.ingest import table as t
+from sloview.ingest.span import MAX_SPAN_NS, span_refusal
 from sloview.ingest.status import StatusPolicy
 from sloview.sources.aggregates import (
     BUCKET_NS,
@@ -44,6 +45,7 @@ from sloview.sources.aggregates import (
     Aggregates,
     build_aggregates,
 )
+from sloview.sources.bounds import TimeLike, time_bound
 from sloview.sources.secrets import Scrubber, resolve
 
 MAX_POINTS = 11_000
@@ -52,7 +54,6 @@ _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MATCH_OPS = ("=", "!=", "=~", "!~")
-TimeLike = str | pd.Timestamp | Any
 
 
 def parse_step(step: str | int | float) -> int:
@@ -154,6 +155,11 @@ class PrometheusSource:
         start_ns, end_ns = _ns(start, "start"), _ns(end, "end")
         if end_ns <= start_ns:
             raise SourceError("end must be after start", where="prometheus")
+        if end_ns - start_ns > MAX_SPAN_NS:
+            # Refused before the first query: the steps asked for, and every array after them,
+            # grow with the range, whatever data it holds.
+            refusal = span_refusal(start_ns, end_ns, "the time range asked spans", "", "")
+            raise SourceError(refusal.message, where="start", hint="narrow start/end")
         step_ns = self.step_s * 10**9
         # Points on multiples of the step from the epoch: steps of whole minutes then line up
         # with minute buckets and with UTC midnight.
@@ -582,16 +588,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _ns(value: TimeLike, label: str) -> int:
-    try:
-        # Numbers are UNIX seconds, as in the Prometheus API.
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        ts = pd.Timestamp(value, unit="s") if is_number else pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise SourceError(
-            f"{value!r} is not a time", where=label, hint="use ISO 8601, e.g. 2024-11-20T00:00Z"
-        ) from exc
-    if pd.isna(ts):
+    ns = time_bound(value, label)
+    if ns is None:
         raise SourceError("a time is required", where=label)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
+    return ns

@@ -23,6 +23,10 @@ from sloview.export.source import redact_url
 SECRET_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
 KEYS = ("url", "token", "username", "password")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+# A user name alone is no secret ("postgres" must not turn "postgresql://" into "***ql://"),
+# but some services take a token in the user position (https://TOKEN@host): user parts at
+# least this long with no password are treated as tokens.
+TOKEN_AS_USER_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ class Connection:
         if parts is not None:
             found += [parts.password, unquote(parts.password or "") or None]
             userinfo = parts.netloc.rpartition("@")[0]
-            found.append(userinfo or None)
+            if ":" in userinfo or len(userinfo) >= TOKEN_AS_USER_LENGTH:
+                found += [userinfo, unquote(userinfo)]
             for pair in parts.query.split("&"):
                 key, _, value = pair.partition("=")
                 if value and redact_url(f"x://h/?{key}=v") == "x://h/":

@@ -32,8 +32,9 @@ from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.readers import RawData
 from sloview.ingest.status import StatusPolicy
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.sources import cube, exact
+from sloview.sources import assemble, cube, exact
 from sloview.sources.aggregates import Aggregates
+from sloview.sources.bounds import TimeLike, time_bound
 from sloview.sources.secrets import Connection, Scrubber, resolve
 
 ROW_LIMIT = 500_000
@@ -42,7 +43,6 @@ SAMPLE_ROWS = 5000
 # holds at least this many 8 kB blocks (about 90,000 requests; smaller tables take well under
 # a second in one process).
 BLOCKS_PER_PART = 1024
-TimeLike = str | pd.Timestamp | Any
 
 # Words that write, lock, change settings or reach outside the database. Matched as whole
 # words outside string literals and quoted names; a column that happens to be called "update"
@@ -571,7 +571,7 @@ class SqlSource:
                 self._refuse_empty()
             if not packed and resolved.ttft is not None:
                 ttft = fetch(cube.cube_sql(dialect, spec, src, "ttft", bool(where), False))
-            agg = cube.cells_to_aggregates(
+            agg = assemble.cells_to_aggregates(
                 latency,
                 spec,
                 source=self.describe(),
@@ -679,19 +679,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _ns(value: TimeLike | None, label: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        # Numbers are UNIX seconds, as in the Prometheus API.
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        ts = pd.Timestamp(value, unit="s") if is_number else pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise SourceError(
-            f"{value!r} is not a time", where=label, hint="use ISO 8601, e.g. 2024-11-20T00:00Z"
-        ) from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
+    return time_bound(value, label)
 
 
 def _iso(ns: int | None) -> str:

@@ -18,6 +18,9 @@ def render(loaded: state.Loaded) -> None:
         return
     with st.sidebar:
         presentation_toggle()
+        if st.session_state.pop(state.RESET_TIME_RANGE, False):
+            # The time range was narrowed to fit: the slider shows the filters, not its old value.
+            st.session_state.pop("filter_time", None)
         st.markdown(f"**Data:** {table.source_name}")
         st.caption(
             f"{table.rows:,} requests"
@@ -70,6 +73,9 @@ def render(loaded: state.Loaded) -> None:
         if loaded.filters.active:
             shown = loaded.view.rows if loaded.view is not None else 0
             st.caption(f"Showing {shown:,} requests: {loaded.filters.describe()}")
+        if st.session_state.get(state.RESET_TIME_RANGE):
+            st.rerun()  # narrowed after the slider was drawn: draw it again with the new range
+        state.show_span_note()
 
 
 def _aggregated(loaded: state.Loaded) -> None:

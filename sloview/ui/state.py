@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
-from sloview.errors import SloviewError
+from sloview.errors import SloviewError, SpanError
 from sloview.filters import Filters, apply_filters
 from sloview.ingest import Mapping, RequestTable, load_requests
+from sloview.ingest.span import MAX_SPAN_DAYS
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import SourceOptions, describe_source, open_source
 
@@ -22,6 +24,10 @@ BUNDLED = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.
 # SLOVIEW_DATA opens another file first (a team's own export, or a benchmark's 1e7 rows).
 SAMPLE = Path(os.environ["SLOVIEW_DATA"]) if os.environ.get("SLOVIEW_DATA") else BUNDLED
 SAMPLE_NAME = "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED else SAMPLE.name
+
+
+# Set when the time range was narrowed to fit the span limit: the sidebar redraws its slider.
+RESET_TIME_RANGE = "sv_reset_time_range"
 
 
 @dataclass(frozen=True)
@@ -221,7 +227,23 @@ def load() -> Loaded:
         return load()
     current_filters = filters()
     engine_key = f"{key}|{mapping_json}|{current_filters!r}"
-    view, engine = _engine(engine_key, table, current_filters)
+    try:
+        view, engine = _engine(engine_key, table, current_filters)
+    except SpanError as exc:
+        # Too long a stretch of time for one analysis: look at the latest part that fits, and
+        # say so; the sidebar's time range moves it.
+        set_filters(narrowed(current_filters, exc))
+        st.session_state[RESET_TIME_RANGE] = True
+        st.session_state["span_note"] = (
+            f"{exc.message[:1].upper()}{exc.message[1:]}. The time range was narrowed to the "
+            f"last {MAX_SPAN_DAYS} days; move it in the sidebar"
+            + (
+                ", or set the rows far from the rest apart again on the Data page."
+                if current_mapping.keep_stray_times
+                else "."
+            )
+        )
+        return load()
     if view.rows == 0:
         st.session_state["load_error"] = (
             f"No requests match the filters ({current_filters.describe()}); filters were reset."
@@ -229,6 +251,21 @@ def load() -> Loaded:
         set_filters(Filters())
         return load()
     return Loaded(key=engine_key, table=table, view=view, engine=engine, filters=current_filters)
+
+
+def narrowed(current: Filters, exc: SpanError) -> Filters:
+    """The filters with a time range that ends where the refused one did and fits the limit."""
+    end = current.end if current.end is not None else pd.Timestamp(exc.last_ns, tz="UTC")
+    end = end.ceil("h")
+    start = (end - pd.Timedelta(days=MAX_SPAN_DAYS) + pd.Timedelta(hours=1)).ceil("h")
+    return replace(current, start=start, end=end if current.end is not None else None)
+
+
+def show_span_note() -> None:
+    """Show (once, on any page) why the time range was narrowed."""
+    message = st.session_state.pop("span_note", None)
+    if message:
+        st.warning(message, icon=":material/date_range:")
 
 
 def show_load_error() -> None:
