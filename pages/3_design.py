@@ -20,7 +20,7 @@ from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import Simulation, data_notes, segment_results, simulate
-from sloview.ui import candidate, shortlist, show, state, tables
+from sloview.ui import candidate, shortlist, show, state, style, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -50,7 +50,9 @@ def headline(loaded: state.Loaded, scope: Scope, sim: Simulation, draft: candida
         # Aggregated data: how exact the figures are belongs next to them, not in a footnote.
         st.info(" ".join(data_notes(scope)), icon=":material/bar_chart:")
     o, target = sim.overall, scope.slo.objective.target
-    c = st.columns(4)
+    # Four across, or two by two in presentation mode's larger type.
+    per_row = 2 if style.presentation() else 4
+    c = [cell for _ in range(4 // per_row) for cell in st.columns(per_row)]
     c[0].metric(
         "attainment",
         fmt.attainment(o.attainment, target),

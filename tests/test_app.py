@@ -390,3 +390,20 @@ def test_the_pdf_is_printed_in_the_background_and_downloads_in_one_click() -> No
         at.run()
         labels = [b.label for b in at.get("download_button")]
     assert "Download report.pdf" in labels
+
+
+def test_presentation_mode_folds_the_less_used_settings_and_keeps_them() -> None:
+    at = run_app()
+    at.switch_page("pages/3_design.py").run()
+    at.radio(key="c_failed").set_value("bad").run()
+    before = _statement(at)
+    assert "(failed requests count as too slow)" in before
+    at.sidebar.toggle(key="presentation").set_value(True).run()
+    clean(at)
+    folded = [e for e in at.expander if e.label.startswith("More settings")]
+    assert folded
+    # The settings are folded, not lost: the candidate reads the same.
+    assert _statement(at) == before
+    at.sidebar.toggle(key="presentation").set_value(False).run()
+    assert not [e for e in at.expander if e.label.startswith("More settings")]
+    assert at.radio(key="c_failed").value == "bad"

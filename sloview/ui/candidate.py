@@ -22,7 +22,7 @@ from sloview.engine.scope import requests_of
 from sloview.errors import SloviewError
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO, AlertWindow, Exclusion, TimeWindow, default_alerts
-from sloview.ui import state
+from sloview.ui import state, style
 from sloview.units import parse_duration
 
 INITIAL: dict[str, Any] = {
@@ -152,7 +152,10 @@ def editor(loaded: state.Loaded) -> Draft | None:
     metrics = list(loaded.engine.metrics())
     for key, value in INITIAL.items():
         ss.setdefault(key, value)
-    st.text_input(
+    # Presentation mode folds the settings a room rarely changes into one box (still drawn,
+    # so they keep their values), leaving what is promised, for whom, the target and window.
+    more: Any = _More()
+    more.box.text_input(
         "name", key="c_name", help="Lower-case letters, digits and dashes; it becomes the SLO's id."
     )
     kinds = ["latency", "availability", "throughput"]
@@ -197,7 +200,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
             )
             return None
         start_threshold("c_threshold", dist)
-        c1, c2 = st.columns(2)
+        c1, c2 = more.box.columns(2)
         op = c1.radio(
             "counts as fast when",
             ["lte", "lt"],
@@ -215,10 +218,12 @@ def editor(loaded: state.Loaded) -> Draft | None:
             "is never fast enough.",
         )
         sli.update(metric=metric, failed_requests=failed)
-        if st.toggle(
+        if more.box.toggle(
             "judge each time slice by a percentile (e.g. p95 per 5 minutes)", key="c_pct_on"
         ):
-            sli["percentile"] = st.number_input("percentile", 50.0, 99.99, step=0.5, key="c_pct")
+            sli["percentile"] = more.box.number_input(
+                "percentile", 50.0, 99.99, step=0.5, key="c_pct"
+            )
         objective["op"] = op
     elif kind == "throughput":
         c1, c2 = st.columns(2)
@@ -270,7 +275,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
     c1, c2 = st.columns(2)
     windows = WINDOWS if ss.get("c_window") in WINDOWS else [*WINDOWS, ss["c_window"]]
     window = c1.selectbox("SLO window", windows, key="c_window")
-    tz = c2.text_input(
+    tz = more.box.text_input(
         "timezone of periods",
         key="c_tz",
         help="Calendar periods start at local midnight; weeks on Monday.",
@@ -283,7 +288,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
     methods = ["Timeslices"] if forced else ["Occurrences", "Timeslices", "RatioTimeslices"]
     if ss.get("c_method") not in methods:
         ss["c_method"] = methods[0]
-    method = st.radio(
+    method = more.box.radio(
         "budgeting",
         methods,
         key="c_method",
@@ -293,7 +298,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
     )
     budgeting: dict[str, Any] = {"method": method}
     if method != "Occurrences":
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3 = more.box.columns(3)
         budgeting["slice"] = c1.selectbox("slice", SLICES, key="c_slice")
         budgeting["min_events"] = int(
             c2.number_input(
@@ -316,7 +321,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
         )
         if method == "Timeslices" and not forced:
             st_value = float(ss.setdefault("c_slice_target", objective["target"]))
-            budgeting["slice_target"] = st.select_slider(
+            budgeting["slice_target"] = more.box.select_slider(
                 "a slice is good when at least this share of its requests is good",
                 options=sorted({*TARGETS, 1.0, float(st_value)}),
                 key="c_slice_target",
@@ -377,7 +382,7 @@ def editor(loaded: state.Loaded) -> Draft | None:
                 }
                 for r in rows
             ]
-    share = st.slider(
+    share = more.box.slider(
         "recommend for this share of periods met", 0.5, 1.0, step=0.05, key="c_share", format="%.2f"
     )
     latency = kind == "latency"
@@ -413,6 +418,24 @@ def threshold_control(loaded: state.Loaded, draft: Draft) -> None:
 def _distribution(loaded: state.Loaded, draft: Draft) -> Distribution:
     assert draft.metric is not None
     return requests_of(loaded.engine, draft.segment).distribution(draft.metric)
+
+
+class _More:
+    """Where the editor's less used settings go: the page itself, or in presentation mode a
+    folded box, created where the first of them is drawn."""
+
+    def __init__(self) -> None:
+        self._box: Any = None
+
+    @property
+    def box(self) -> Any:
+        """The container to draw a less used setting in (the page itself outside presentation
+        mode, so every setting stays where it is)."""
+        if not style.presentation():
+            return st
+        if self._box is None:
+            self._box = st.expander("More settings: name, failed requests, budgeting, timezone")
+        return self._box
 
 
 @dataclass(frozen=True)

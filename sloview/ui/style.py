@@ -17,9 +17,10 @@ BASE_CSS = """
 [data-testid="stMetricLabel"] div, [data-testid="stWidgetLabel"] p,
 [data-testid="stMetricDelta"] div {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
-  overflow-wrap: anywhere;
+  overflow-wrap: break-word;
 }
 [data-testid="stMetricValue"] { font-size: 2rem; line-height: 1.15; }
+[data-testid="stMetricValue"] p { font-size: inherit !important; }
 [data-testid="stMain"] { overflow-x: hidden; }
 [data-baseweb="select"] div[value], [data-baseweb="select"] span {
   text-overflow: clip !important;
