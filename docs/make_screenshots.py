@@ -117,15 +117,15 @@ def main() -> None:
             page.get_by_role("link", name="Export").click()
             _settle(page, "SLO definitions")
             page.screenshot(path=str(OUT / "export.png"))
-            # The Design page as the room sees it on a projector: presentation mode, 1280x720.
-            page.set_viewport_size({"width": 1280, "height": 720})
-            page.get_by_role("link", name="Design").click()
-            _settle(page, "measured over")
-            page.get_by_text("presentation mode").click()
-            _settle(page, "measured over")
-            page.screenshot(path=str(OUT / "presentation.png"))
-            page.get_by_text("presentation mode").click()
-            page.set_viewport_size({"width": 1280, "height": 1500})
+            # The Design page as the room sees it on a projector: a fresh session in
+            # presentation mode at 1280x720.
+            room = browser.new_page(viewport={"width": 1280, "height": 720})
+            room.goto(f"{url}/design")
+            _settle(room, "measured over")
+            room.get_by_text("presentation mode").click()
+            _settle(room, "measured over")
+            room.screenshot(path=str(OUT / "presentation.png"))
+            room.close()
             _connected(page, url)
             browser.close()
     finally:

@@ -434,7 +434,7 @@ class _More:
         if not style.presentation():
             return st
         if self._box is None:
-            self._box = st.expander("More settings: name, failed requests, budgeting, timezone")
+            self._box = st.expander("More settings")
         return self._box
 
 
