@@ -12,10 +12,10 @@ from sloview import formatting as fmt
 from sloview.errors import SloviewError
 from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
 from sloview.model import SLO
-from sloview.report import render_html, render_markdown, report_inputs
+from sloview.report import report_inputs
 from sloview.session import Candidate, Session, agreement_conflicts, encode_slo
 from sloview.specfile import dump_slos
-from sloview.ui import background, shortlist, state
+from sloview.ui import downloads, shortlist, state
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -134,45 +134,7 @@ def report(loaded: state.Loaded, items: list[Candidate]) -> None:
     except SloviewError as exc:
         st.error(exc.one_line())
         return
-    html = render_html(inputs)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Download report.html", html, file_name="slo-report.html", mime="text/html")
-    c2.download_button(
-        "Download report.md",
-        render_markdown(inputs),
-        file_name="slo-report.md",
-        mime="text/markdown",
-    )
-    with c3:
-        pdf_button(html, title)
-
-
-@st.fragment(run_every=1.0)
-def pdf_button(html: str, title: str) -> None:
-    """The PDF's download button once printed; until then, how long the print has taken."""
-    job = background.pdf(html, title)
-    if not job.future.done():
-        st.button(
-            f"Preparing report.pdf ... {job.seconds:.0f} s",
-            disabled=True,
-            help="Printed by headless Chromium in the background",
-        )
-        return
-    error = job.future.exception()
-    if isinstance(error, SloviewError):
-        st.error(error.one_line())
-        background.forget(job)
-        return
-    if error is not None:
-        st.error(f"The PDF could not be printed ({type(error).__name__}); try again.")
-        background.forget(job)
-        return
-    st.download_button(
-        "Download report.pdf",
-        job.future.result(),
-        file_name="slo-report.pdf",
-        mime="application/pdf",
-    )
+    downloads.report_buttons(inputs, "slo-report", "report")
 
 
 def session_file(loaded: state.Loaded, items: list[Candidate]) -> None:

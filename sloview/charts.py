@@ -24,6 +24,7 @@ from sloview import formatting as fmt
 from sloview.design import JointDesign, Sweep
 from sloview.generative import LengthTrend
 from sloview.ingest.table import LATENCY_COLUMNS
+from sloview.review import TrendPoint
 from sloview.simulate import SegmentResult, Simulation
 from sloview.wording import METRIC_ABBREVIATIONS
 
@@ -730,3 +731,50 @@ def segment_targets(frame: pd.DataFrame, column: str, target: float, label: str)
     fig.update_yaxes(title=f"share within the {label} threshold", tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=column, type="category")
     return _layout(fig, f"{label}: each {column} against one threshold", deco)
+
+
+def review_trend(points: Sequence[TrendPoint]) -> go.Figure:
+    """Attainment per review (95% CI) against the target agreed at the time, oldest first."""
+    fig, deco = _new()
+    # Numbered: two reviews of the same days must stay two points on a category axis.
+    labels = [
+        f"{n}. {p.label}<br>v{p.version}{' (this review)' if p.current else ''}"
+        for n, p in enumerate(points, start=1)
+    ]
+    att = np.array([np.nan if p.attainment is None else p.attainment for p in points])
+    lo = np.array([np.nan if p.ci_low is None else p.ci_low for p in points])
+    hi = np.array([np.nan if p.ci_high is None else p.ci_high for p in points])
+    verdicts = ["n/a" if p.met is None else ("met" if p.met else "missed") for p in points]
+    targets = [p.target for p in points]
+    # The target may change between versions: a step line, not one reference line.
+    fig.add_scatter(
+        x=labels,
+        y=targets,
+        mode="lines",
+        line={"color": "black", "dash": "dash", "width": 1.5, "shape": "hvh"},
+        name="target agreed",
+        hovertemplate="target %{y:.3%}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=labels,
+        y=att,
+        mode="markers+lines",
+        line={"color": MUTED, "width": 1},
+        marker={"color": [VERDICT_COLOURS[v] for v in verdicts], "size": 14},
+        error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
+        name="attainment (95% CI)",
+        customdata=[
+            [fmt.attainment(p.attainment, p.target), fmt.ci_range(p.ci_low, p.ci_high, p.target), v]
+            for p, v in zip(points, verdicts, strict=True)
+        ],
+        hovertemplate="%{x}: %{customdata[0]} (95% CI %{customdata[1]}), %{customdata[2]}"
+        "<extra></extra>",
+    )
+    finite = np.concatenate([lo[np.isfinite(lo)], att[np.isfinite(att)], np.array(targets)])
+    low = float(finite.min()) if finite.size else 0.0
+    pad = max((1 - low) * 0.15, 1e-4)
+    fig.update_yaxes(title="attainment", tickformat=".2%", range=[max(0.0, low - pad), 1 + pad / 4])
+    fig.update_xaxes(title="period reviewed", type="category")
+    missed = verdicts.count("missed")
+    title = f"{len(points)} review{'s' if len(points) != 1 else ''}: {missed} missed"
+    return _layout(fig, title, deco)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 SPECS = ROOT.parent / "shared" / "specs"
 SAMPLE = ROOT / "sample_data" / "genai_requests.parquet"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# No test ever writes to the user's own SLO registry (~/.local/share/sloview/registry.db):
+# one throw-away registry for the session, apps started by the tests inherit it.
+if not os.environ.get("SLOVIEW_REGISTRY", "").startswith("sqlite:///" + tempfile.gettempdir()):
+    os.environ["SLOVIEW_REGISTRY"] = (
+        f"sqlite:///{tempfile.mkdtemp(prefix='sloview-registry-')}/registry.db"
+    )
 
 
 def require(condition: bool, reason: str) -> None:
@@ -103,3 +110,11 @@ def auth_prom() -> servers.Prometheus:
         require(False, str(exc))
         raise
     return server
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty SQLite registry of this test's own, also what SLOVIEW_REGISTRY names."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("SLOVIEW_REGISTRY", url)
+    return url

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -24,6 +24,9 @@ from sloview.simulate import AlertFiring, PeriodResult, Simulation, Violation, s
 from sloview.sources.aggregates import Aggregates
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.units import UNIT_WORDS
+
+if TYPE_CHECKING:  # the review module builds on this one
+    from sloview.report.review import ReviewSection
 
 DEFAULT_TITLE = "Service level objectives: decision report"
 SIGN_OFF_ROLES = ("Product owner", "Service owner (SRE)", "Engineering lead")
@@ -110,6 +113,8 @@ class ReportInputs:
     candidates: tuple[Candidate, ...]
     desired_share: float
     sign_off_roles: tuple[str, ...]
+    # A review report's section in front (see `sloview.report.review`); None for a workshop's.
+    review: ReviewSection | None = None
 
     def related(self, findings: SLOFindings) -> tuple[SLOFindings, ...]:
         """Alternatives that measure the same thing for the same requests as an agreed SLO."""
