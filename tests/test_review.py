@@ -387,3 +387,32 @@ def test_spec_diff_lists_the_changed_fields() -> None:
         spec_diff(old, old.with_changes(objective=replace(old.objective, threshold=8000.0))) == []
     )
     assert spec_diff(old, old) == []
+
+
+def test_review_of_a_database_equals_the_file_and_keeps_no_password(
+    pg: Any,
+    csv_path: Path,
+    registry_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests import servers
+
+    specs = write(tmp_path, "alibaba.yaml", ALIBABA_SPECS)
+    assert run(capsys, "registry", "add", str(specs), "--by", "sre")[0] == 0
+    code, out, _ = run(capsys, "review", str(csv_path), "--json", "--dry-run")
+    from_file = reviews_of(out)
+    url = pg.url()
+    code, out, err = run(
+        capsys, "review", url, "--table", servers.ALIBABA_TABLE, "--json", "--by", "cron"
+    )
+    assert code in (0, 3), err
+    from_db = reviews_of(out)
+    for name, r in from_file.items():
+        for key in ("good", "total", "attainment", "ci_low", "ci_high", "met"):
+            assert from_db[name][key] == r[key], (name, key)
+    [rec] = Registry().reviews("generation-success")
+    assert rec.data_fingerprint.startswith("src-")
+    password = servers.PG_READER_PASSWORD
+    assert password not in rec.source and password not in out  # noqa: PT018
+    assert rec.source.startswith("postgresql")

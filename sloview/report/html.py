@@ -83,7 +83,8 @@ def render_html(inputs: ReportInputs) -> str:
     statistics = _statistics(inputs, body_scripts)
     body_scripts.append("sloviewDone();")
     body = "\n".join(
-        [
+        part
+        for part in [
             _header(inputs),
             review,
             _summary(inputs),
@@ -96,6 +97,7 @@ def render_html(inputs: ReportInputs) -> str:
             f"<footer><p>{esc(text.headline(inputs))}</p></footer>",
             f"<script>{body_scripts[-1]}</script>",
         ]
+        if part
     )
     # The first keeps plotly.js from looking for MathJax on a CDN.
     head_scripts = ("window.PlotlyConfig = {MathJaxConfig: 'local'};", plotly_bundle(), PLOTS_JS)
