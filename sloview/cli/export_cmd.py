@@ -12,6 +12,7 @@ from sloview.cli.source_flags import add_source_flags, source_from_args
 from sloview.errors import SpecError
 from sloview.export import (
     Export,
+    MetricSource,
     is_openslo,
     load_documents,
     read_text,
@@ -19,6 +20,18 @@ from sloview.export import (
     to_sloth,
     validate_documents,
 )
+from sloview.export.grafana import to_grafana
+from sloview.export.prometheus_rules import to_prometheus_rules
+from sloview.export.rules_test import promtool_tests
+from sloview.model import SLO
+
+FORMATS = ("openslo", "sloth", "prometheus-rules", "grafana")
+FORMAT_NAMES = {
+    "openslo": "OpenSLO v1",
+    "sloth": "Sloth prometheus/v1",
+    "prometheus-rules": "Prometheus rules",
+    "grafana": "a Grafana dashboard",
+}
 
 
 def register(sub: Any) -> None:
@@ -36,9 +49,17 @@ def register(sub: Any) -> None:
     add_objective_flags(export)
     export.add_argument(
         "--format",
-        choices=("openslo", "sloth"),
+        choices=FORMATS,
         default="openslo",
-        help="openslo (default) or sloth (Occurrences SLOs on Prometheus only)",
+        help="openslo (default); sloth (a Sloth spec); prometheus-rules (recording rules and "
+        "the backtested burn-rate alerts, Sloth's names); grafana (a dashboard over those "
+        "rules); the last three need a Prometheus source and Occurrences SLOs",
+    )
+    export.add_argument(
+        "--promtool-test",
+        metavar="FILE",
+        help="with prometheus-rules: also write a `promtool test rules` file whose expected "
+        "alerts and ratios are sloview's backtest of synthetic traffic (needs -o)",
     )
     export.add_argument(
         "--service", metavar="NAME", help="service of every SLO (default: each SLO's own)"
@@ -59,26 +80,49 @@ def register(sub: Any) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.promtool_test and (args.format != "prometheus-rules" or not args.output):
+        raise SpecError(
+            "a promtool test file goes with a rule file",
+            where="--promtool-test",
+            hint="add --format prometheus-rules -o RULES.yml (the test file names it)",
+        )
     slos = slos_from_args(args)
     if args.service:
         slos = [s.with_changes(service=args.service) for s in slos]
     source = source_from_args(args)
-    result: Export = (
-        to_openslo(slos, source) if args.format == "openslo" else to_sloth(slos, source)
-    )
+    result = write_export(args.format, slos, source)
     for warning in result.warnings:
         sys.stderr.write(f"sloview: warning: {warning}\n")
     if not args.output:
         sys.stdout.write(result.text)
         return EXIT_OK
-    try:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(result.text)
-    except OSError as exc:
-        raise SpecError(exc.strerror or "cannot be written", where=args.output) from None
-    kind = "OpenSLO v1" if args.format == "openslo" else "Sloth prometheus/v1"
+    _write(args.output, result.text)
+    kind = FORMAT_NAMES[args.format]
     print(f"wrote {args.output}: {len(slos)} SLO{'s' if len(slos) != 1 else ''} as {kind}")
+    if args.promtool_test:
+        tests = promtool_tests(slos, source, rules_file=args.output, test_file=args.promtool_test)
+        _write(args.promtool_test, tests.text)
+        print(f"wrote {args.promtool_test}: run `promtool test rules {args.promtool_test}`")
     return EXIT_OK
+
+
+def write_export(fmt: str, slos: list[SLO], source: MetricSource | None) -> Export:
+    """The export in one of FORMATS."""
+    if fmt == "openslo":
+        return to_openslo(slos, source)
+    if fmt == "sloth":
+        return to_sloth(slos, source)
+    if fmt == "prometheus-rules":
+        return to_prometheus_rules(slos, source)
+    return to_grafana(slos, source)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise SpecError(exc.strerror or "cannot be written", where=path) from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
