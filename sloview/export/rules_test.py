@@ -181,6 +181,9 @@ def _engine(rules: SloRules, traffic: Traffic) -> Scope:
         last_ns=traffic.minutes * BUCKET_NS - 1,
         edges_ms=edges,
         origin_ns=0,
+        # The same counts serve whichever latency column the SLO reads.
+        ttft=(cell_minutes, cell_bins.astype(np.int64), cell_counts),
+        ttft_edges_ms=edges,
     )
     # The synthetic traffic is the segment's; maintenance cannot be in rules (warned).
     plain = slo.with_changes(segment=(), exclusions=())
@@ -208,11 +211,20 @@ def promtool_tests(
     """A promtool unit-test file for the rules `to_prometheus_rules` writes for these SLOs."""
     if source is None or source.kind != "prometheus":
         raise SpecError("Prometheus rules need a Prometheus source", where="source")
-    tests = [_slo_test(slo_rules(slo, source), source) for slo in slos]
+    all_rules = [slo_rules(slo, source) for slo in slos]
+    # Recordings first, then what reads them, at every evaluation: without an order promtool
+    # picks one at random, and an alert could read the recording of the minute before.
+    order = [
+        f"sloth-slo-{part}-{rules.sloth_id}"
+        for rules in all_rules
+        for part in ("sli-recordings", "meta-recordings", "alerts")
+        if part != "alerts" or rules.alerts
+    ]
     doc = {
         "rule_files": [_relative(rules_file, test_file)],
         "evaluation_interval": "1m",
-        "tests": tests,
+        "group_eval_order": order,
+        "tests": [_slo_test(rules, source) for rules in all_rules],
     }
     return Export(format="promtool-test", text=dump_documents([doc], HEADER))
 
