@@ -36,7 +36,7 @@ import yaml
 
 from sloview.engine import Engine
 from sloview.engine.scope import Scope
-from sloview.export.prometheus_rules import SloRules, slo_rules, to_prometheus_rules
+from sloview.export.prometheus_rules import ERROR_RATIO, SloRules, slo_rules, to_prometheus_rules
 from sloview.export.source import MetricSource
 from sloview.ingest import load_requests
 from sloview.model import SLO, AlertWindow
@@ -494,3 +494,90 @@ def _firing(url: str, expr: str, start: int, end: int) -> dict[int, bool]:
 def row_of(rules: SloRules, label: str) -> AlertWindow:
     """The alert row with this label."""
     return next(r for _, rows in rules.alerts for r in rows if r.label() == label)
+
+
+def compare_phased(realdata: Path, workdir: Path) -> dict[str, Any]:
+    """The same rules as Prometheus itself schedules them: `promtool tsdb create-blocks-from
+    rules` evaluates each group at its own phase within the minute (a hash of its name), so a
+    rate over W sees the scrapes of W minus one minute, extrapolated to W.
+
+    Figures: per recording, the largest difference from sloview's ratio over the nominal
+    window (ending at the last scrape before the evaluation) and over the window the rate
+    really covers (alerts are compared in `compare`, evaluated in phase with the scrapes).
+    """
+    requests = trace_requests(realdata / "alibaba_gentd26_genai_serving/lora_request_trace.csv")
+    data_dir = workdir / "data"
+    servers.backfill(minute_openmetrics(requests, workdir / "om"), data_dir)
+    rules_file = workdir / "rules.yml"
+    rules_file.write_text(to_prometheus_rules(SLOS, SOURCE).text)
+    doc = yaml.safe_load(rules_file.read_text())
+    sli_only = workdir / "sli-rules.yml"
+    sli_only.write_text(
+        yaml.safe_dump({"groups": [g for g in doc["groups"] if "-sli-recordings-" in g["name"]]})
+    )
+    times_s, _ = counters(requests, STEP_S)
+    start, end = int(times_s[0]), int(times_s[-1])
+    tick = time.monotonic()
+    server = servers.start_prometheus(data_dir)
+    try:
+        blocks = backfill_rules(server, sli_only, start, end, workdir / "rule-blocks")
+    finally:
+        server.stop()
+    for block in blocks.iterdir():
+        shutil.move(str(block), data_dir / block.name)
+    seconds = time.monotonic() - tick
+    engine = sloview_engine(requests, workdir)
+    server = servers.start_prometheus(data_dir)
+    out: dict[str, Any] = {"create_blocks_from_rules_s": seconds, "windows": []}
+    try:
+        for slo in SLOS:
+            rules = slo_rules(slo, SOURCE)
+            scope = Scope.bind(engine, slo)
+            phase = None
+            for w in rules.windows:
+                raw = _raw_samples(server.url, rules.selector(ERROR_RATIO + _w(w)), start, end)
+                phase = phase if phase is not None else min(raw) % STEP_S
+                nominal, covered = _phased_diffs(raw, scope, w)
+                out["windows"].append(
+                    {
+                        "slo": slo.name,
+                        "window": _w(w),
+                        "phase_s": phase,
+                        "max_abs_diff_nominal": nominal,
+                        "max_abs_diff_covered": covered,
+                    }
+                )
+    finally:
+        server.stop()
+    return out
+
+
+def _raw_samples(url: str, selector: str, start: float, end: float) -> dict[float, float]:
+    """The recorded samples at their own timestamps (a range selector, a day at a time)."""
+    out: dict[float, float] = {}
+    t = start + 86400
+    while t < end + 86400:
+        data = urllib.parse.urlencode({"query": f"{selector}[1d]", "time": t}).encode()
+        with urllib.request.urlopen(f"{url}/api/v1/query", data, timeout=300) as answer:
+            body = json.loads(answer.read())
+        for series in body["data"]["result"]:
+            out.update({float(ts): float(v) for ts, v in series["values"]})
+        t += 86400
+    return out
+
+
+def _phased_diffs(raw: dict[float, float], scope: Scope, w: int) -> tuple[float, float]:
+    """Max |Prometheus - sloview| over the nominal window and over the one the rate covers."""
+    ends_ns, bad, total = trailing_events(scope, w)
+    _, bad_c, total_c = trailing_events(scope, max(STEP_S, w - STEP_S))
+    index = {int(t): i for i, t in enumerate(ends_ns // 10**9)}
+    nominal, covered = 0.0, 0.0
+    for t, v in raw.items():
+        i = index.get(int(t) // STEP_S * STEP_S)
+        if i is None or math.isnan(v):
+            continue
+        if total[i] > 0:
+            nominal = max(nominal, abs(v - bad[i] / total[i]))
+        if total_c[i] > 0:
+            covered = max(covered, abs(v - bad_c[i] / total_c[i]))
+    return nominal, covered
