@@ -41,9 +41,7 @@ def aggregates(prom: servers.Prometheus) -> Aggregates:
 
 
 @pytest.fixture(scope="session")
-def expected(
-    om_path: Path, prom: servers.Prometheus
-) -> dict[tuple[str, float], dict[int, float]]:
+def expected(om_path: Path, prom: servers.Prometheus) -> dict[tuple[str, float], dict[int, float]]:
     """Per (status, le): requests per absolute UTC day, from consecutive sample differences.
 
     The backends differ at a series' first sample: Prometheus takes it as the baseline, while
