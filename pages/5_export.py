@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from sloview.errors import SloviewError
-from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
+from sloview.export import MetricSource, validate_openslo
+from sloview.export.rules_test import promtool_tests
+from sloview.export.writers import PROMETHEUS_FORMATS, WRITERS, write_export
 from sloview.report import render_html, render_markdown, render_pdf, report_inputs
 from sloview.session import Session, encode_slo
 from sloview.specfile import dump_slos
@@ -33,20 +35,25 @@ else:
         "these formats back."
     )
     slos = [c.slo for c in chosen]
-    fmt = st.radio(
-        "format", ["OpenSLO v1", "Sloth (prometheus/v1)", "sloview YAML"], horizontal=True
-    )
+    labels = {
+        "openslo": "OpenSLO v1",
+        "sloth": "Sloth (prometheus/v1)",
+        "prometheus-rules": "Prometheus rules",
+        "grafana": "Grafana dashboard",
+        "sloview": "sloview YAML",
+    }
+    fmt = st.radio("format", list(labels), format_func=labels.__getitem__, horizontal=True)
+    promql = fmt in PROMETHEUS_FORMATS
     source: MetricSource | None = None
-    if fmt != "sloview YAML":
+    if fmt != "sloview":
         with st.expander(
-            "Where production numbers come from (queries in the export)",
-            expanded=fmt.startswith("Sloth"),
+            "Where production numbers come from (queries in the export)", expanded=promql
         ):
             kind = st.radio(
                 "metric source",
                 ["Prometheus histogram", "SQL table", "this request file"],
                 horizontal=True,
-                index=0 if fmt.startswith("Sloth") else 2,
+                index=0 if promql else 2,
             )
             try:
                 if kind == "Prometheus histogram":
@@ -82,10 +89,14 @@ else:
                     else f"Bucket bounds must be numbers in seconds ({exc})."
                 )
                 source = None
+    tests = None
     try:
-        if fmt == "OpenSLO v1":
-            result = to_openslo(slos, source)
-            text, name, warnings = result.text, "openslo.yaml", result.warnings
+        if fmt == "sloview":
+            text, name, warnings = dump_slos(slos), "slos.yaml", ()
+        else:
+            result = write_export(fmt, slos, source)
+            text, name, warnings = result.text, WRITERS[fmt][2], result.warnings
+        if fmt == "openslo":
             problems = validate_openslo(text)
             if problems:
                 st.error(
@@ -94,18 +105,29 @@ else:
                 )
             else:
                 st.success("Valid OpenSLO v1 (checked against the OpenSLO SDK's rules).")
-        elif fmt.startswith("Sloth"):
-            result = to_sloth(slos, source)
-            text, name, warnings = result.text, "sloth.yaml", result.warnings
-        else:
-            text, name, warnings = dump_slos(slos), "slos.yaml", ()
+        if fmt == "prometheus-rules":
+            tests = promtool_tests(slos, source, rules_file=name).text
     except SloviewError as exc:
         st.error(exc.one_line())
     else:
         for warning in warnings:
             st.warning(warning)
-        st.code(text, language="yaml")
-        st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
+        language = "json" if name.endswith(".json") else "yaml"
+        mime = "application/json" if language == "json" else "application/x-yaml"
+        st.code(text, language=language)
+        st.download_button(f"Download {name}", text, file_name=name, mime=mime)
+        if tests is not None:
+            st.caption(
+                "A promtool unit test whose expected ratios and alerts are sloview's backtest "
+                f"of synthetic traffic: put it beside {name} and run "
+                "`promtool test rules slo-rules.test.yml`."
+            )
+            st.download_button(
+                "Download slo-rules.test.yml",
+                tests,
+                file_name="slo-rules.test.yml",
+                mime="application/x-yaml",
+            )
 
 st.subheader("Stakeholder report")
 if not items:

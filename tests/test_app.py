@@ -194,10 +194,16 @@ def test_shortlist_compare_and_export() -> None:
         "Download report.md",
         "Download session.json",
     ]
-    at.radio[0].set_value("sloview YAML").run()
+    at.radio[0].set_value("sloview").run()
     clean(at)
     assert at.code[0].value.startswith("slos:\n- name: chat-latency")
     assert "/design?slo=" in at.code[-1].value
+    # Prometheus rules: the chat threshold is no bound of the client's default buckets, so
+    # the page says which bounds are nearest instead of writing a rule for another SLO.
+    at.radio[0].set_value("prometheus-rules").run()
+    (error,) = [e.value for e in at.error]
+    assert "no bucket bound of http_request_duration_seconds equals the threshold" in error
+    assert "the nearest are le=" in error
 
 
 def test_filters_apply_on_every_page(sample_path: Path) -> None:

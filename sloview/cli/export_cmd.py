@@ -1,4 +1,5 @@
-"""`sloview export` and `sloview validate`: SLOs as OpenSLO v1 or Sloth YAML, and checks."""
+"""`sloview export` and `sloview validate`: SLOs as OpenSLO, Sloth, Prometheus rules or a
+Grafana dashboard, and OpenSLO checks."""
 
 from __future__ import annotations
 
@@ -11,40 +12,30 @@ from sloview.cli.slo_flags import add_objective_flags, slos_from_args
 from sloview.cli.source_flags import add_source_flags, source_from_args
 from sloview.errors import SpecError
 from sloview.export import (
-    Export,
-    MetricSource,
     is_openslo,
     load_documents,
     read_text,
-    to_openslo,
-    to_sloth,
     validate_documents,
 )
-from sloview.export.grafana import to_grafana
-from sloview.export.prometheus_rules import to_prometheus_rules
 from sloview.export.rules_test import promtool_tests
-from sloview.model import SLO
+from sloview.export.writers import WRITERS, write_export
 
-FORMATS = ("openslo", "sloth", "prometheus-rules", "grafana")
-FORMAT_NAMES = {
-    "openslo": "OpenSLO v1",
-    "sloth": "Sloth prometheus/v1",
-    "prometheus-rules": "Prometheus rules",
-    "grafana": "a Grafana dashboard",
-}
+FORMATS = tuple(WRITERS)
 
 
 def register(sub: Any) -> None:
     """Add this command to the `sloview` parser."""
     export = sub.add_parser(
         "export",
-        help="agreed SLOs as OpenSLO v1 or Sloth YAML",
+        help="agreed SLOs as OpenSLO v1, Sloth YAML, Prometheus rules or a Grafana dashboard",
         description="Write SLOs (from --slo FILE in any format sloview reads, or the objective "
-        "flags) as OpenSLO v1 (Service, SLO, AlertPolicy, AlertCondition ...) or as a Sloth "
-        "prometheus/v1 spec. Queries follow the metric source flags: PromQL for a Prometheus "
-        "histogram, SQL for a table, or a sloview source naming the request file. What the "
-        "format cannot hold is kept in sloview.dev/ annotations (Sloth: sloview_ labels), so "
-        "`sloview simulate SOURCE --slo FILE` reads the export back. Warnings go to stderr.",
+        "flags) as OpenSLO v1 (Service, SLO, AlertPolicy, AlertCondition ...), as a Sloth "
+        "prometheus/v1 spec, as Prometheus rules (Sloth's rule names; the alerts sloview "
+        "backtested) or as a Grafana dashboard over those rules. Queries follow the metric "
+        "source flags: PromQL for a Prometheus histogram, SQL for a table, or a sloview source "
+        "naming the request file. What the format cannot hold is kept in sloview.dev/ "
+        "annotations (Sloth: sloview_ labels), so `sloview simulate SOURCE --slo FILE` reads "
+        "the export back. Warnings go to stderr.",
     )
     add_objective_flags(export)
     export.add_argument(
@@ -97,24 +88,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(result.text)
         return EXIT_OK
     _write(args.output, result.text)
-    kind = FORMAT_NAMES[args.format]
+    kind = WRITERS[args.format][1]
     print(f"wrote {args.output}: {len(slos)} SLO{'s' if len(slos) != 1 else ''} as {kind}")
     if args.promtool_test:
         tests = promtool_tests(slos, source, rules_file=args.output, test_file=args.promtool_test)
         _write(args.promtool_test, tests.text)
         print(f"wrote {args.promtool_test}: run `promtool test rules {args.promtool_test}`")
     return EXIT_OK
-
-
-def write_export(fmt: str, slos: list[SLO], source: MetricSource | None) -> Export:
-    """The export in one of FORMATS."""
-    if fmt == "openslo":
-        return to_openslo(slos, source)
-    if fmt == "sloth":
-        return to_sloth(slos, source)
-    if fmt == "prometheus-rules":
-        return to_prometheus_rules(slos, source)
-    return to_grafana(slos, source)
 
 
 def _write(path: str, text: str) -> None:
