@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sloview.engine.aggregated import JOINT_BOUND_NOTE, AggregateEngine
 from sloview.engine.scope import Scope
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.model import SLO
 from sloview.simulate.results import PeriodTable
 from sloview.units import format_ms
+from sloview.wording import percent
 
 
 def slo_notes(slo: SLO, periods: PeriodTable) -> tuple[str, ...]:
@@ -74,6 +76,12 @@ def joint_notes(scope: Scope) -> tuple[str, ...]:
     engine, slo = scope.engine, scope.slo
     if not slo.sli.uses_conditions:
         return ()
+    if isinstance(engine, AggregateEngine):
+        # Histograms: the good count is a lower bound; say how high it could be.
+        _, total = engine.joint_counts(slo.sli.conditions)
+        upper = float(engine.joint_upper(slo.sli.conditions).sum())
+        share = upper / float(total.sum()) if total.sum() else 0.0
+        return (JOINT_BOUND_NOTE.format(upper=percent(share)) + ".",)
     rows = engine.joint_rows(slo.sli.metrics)
     what = "this joint SLI" if slo.sli.kind == "joint" else "goodput"
     notes = []
