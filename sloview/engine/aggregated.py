@@ -243,6 +243,7 @@ def _select(agg: Aggregates, segment: tuple[tuple[str, str], ...]) -> Aggregates
     ok = sum((p.ok for p in parts[1:]), parts[0].ok.copy())
     latency = parts[0].latency
     counts = sum((p.latency.counts for p in parts[1:]), latency.counts)
+
     def summed(metric: str) -> Histograms | None:
         first = parts[0].histogram(metric)
         if first is None:

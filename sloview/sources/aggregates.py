@@ -313,9 +313,7 @@ class Aggregates:
 
     def histogram(self, metric: str) -> Histograms | None:
         """The histogram of a latency column (None when these aggregates do not carry it)."""
-        return {"latency_ms": self.latency, "ttft_ms": self.ttft, "tpot_ms": self.tpot}.get(
-            metric
-        )
+        return {"latency_ms": self.latency, "ttft_ms": self.ttft, "tpot_ms": self.tpot}.get(metric)
 
     def segment_values(self) -> list[tuple[str, ...]]:
         """Group keys, most requests first."""
@@ -376,6 +374,7 @@ def build_aggregates(
         edges_ms,
         first_bin,
     )
+
     def extra_hist(
         cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None, edges: np.ndarray | None
     ) -> Histograms | None:

@@ -66,8 +66,7 @@ PRESETS: dict[str, Preset] = {
         status_label=None,
         good=(),
         model_label=None,
-        note="TGI exports no time-to-first-token histogram and observes successful "
-        "requests only.",
+        note="TGI exports no time-to-first-token histogram and observes successful requests only.",
     ),
     "otel-genai": Preset(
         name="otel-genai",
