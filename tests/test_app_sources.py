@@ -196,9 +196,7 @@ def test_a_preset_fills_the_prometheus_form() -> None:
     clean(at)
     assert at.text_input(key="src_prom_metric").value == "gen_ai_server_request_duration_seconds"
     assert at.text_input(key="src_prom_ttft").value == "gen_ai_server_time_to_first_token_seconds"
-    assert (
-        at.text_input(key="src_prom_tpot").value == "gen_ai_server_time_per_output_token_seconds"
-    )
+    assert at.text_input(key="src_prom_tpot").value == "gen_ai_server_time_per_output_token_seconds"
     assert at.text_input(key="src_prom_label").value == "error_type"
     assert any("error_type" in c.value for c in at.caption)
     at.selectbox(key="src_prom_preset").set_value("tgi").run()
