@@ -7,9 +7,10 @@ from typing import Any
 
 import yaml
 
+from sloview.composite_slo import CompositeSLO, spec_from_dict
 from sloview.errors import SpecError
 from sloview.export import detect_format, from_openslo, from_sloth, load_documents, read_text
-from sloview.model import SLO, CompositeSLO, spec_from_dict
+from sloview.model import SLO
 
 MAX_SPEC_BYTES = 5_000_000
 

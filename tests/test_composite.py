@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from sloview.cli import main
+from sloview.composite_slo import CompositeSLO, spec_from_dict
 from sloview.engine import Engine
 from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import load_requests
-from sloview.model import CompositeSLO, spec_from_dict
 from sloview.simulate import simulate, simulate_composite
 from sloview.specfile import load_slo_file, load_specs
 
@@ -75,20 +75,49 @@ def test_errors_name_the_path(
     assert message in str(caught.value)
 
 
-def test_a_period_is_met_only_when_every_objective_is(engine: Engine) -> None:
+def test_the_budget_burns_at_the_weighted_sum_of_the_objectives(engine: Engine) -> None:
+    # OpenSLO v1: "if an SLO burns its budget the composite burns its budget at the same
+    # rate; weight multiplies the rate". Per period: consumed = sum of weight x consumed.
     composite = spec_from_dict(COMPOSITE)
     assert isinstance(composite, CompositeSLO)
     result = simulate_composite(engine, composite)
     alone = [simulate(Scope.bind(engine, slo)) for slo in composite.objectives]
-    expected = alone[0].periods.met & alone[1].periods.met
-    assert np.array_equal(result.met, expected)
-    # The incident week (2026-09-21) breaks availability, so the composite misses it even
-    # where the TTFT objective alone holds.
+    spent = [1 - sim.periods.budget_remaining for sim in alone]
+    judged = alone[0].periods.has_data & alone[1].periods.has_data
+    assert np.allclose(result.consumed[judged], (spent[0] + spent[1])[judged], rtol=0, atol=1e-12)
+    assert np.array_equal(result.met, judged & (spent[0] + spent[1] <= 1 + 1e-12))
+    assert np.array_equal(result.all_met, alone[0].periods.met & alone[1].periods.met)
+    # A met composite period is one where no objective alone overspent the whole budget,
+    # so the weighted rule is never looser than "every objective met" with weights of 1.
+    assert not np.any(result.met & ~result.all_met)
+    # The incident week (2026-09-21) breaks availability, so the composite misses it.
     week = np.flatnonzero(result.periods.start_ns == np.datetime64("2026-09-21", "ns").astype(int))
     assert week.size == 1
     assert not alone[1].periods.met[week[0]]
     assert not result.met[week[0]]
-    assert result.statement.startswith("All of these hold, measured over calendar weeks (UTC): (1)")
+    # Weights scale each objective's burn: TTFT at 2, availability at 0.5.
+    heavy = CompositeSLO(name="weighted", objectives=composite.objectives, weights=(2.0, 0.5))
+    weighted = simulate_composite(engine, heavy)
+    expected = 2.0 * spent[0] + 0.5 * spent[1]
+    assert np.allclose(weighted.consumed[judged], expected[judged], rtol=0, atol=1e-12)
+    assert result.statement.startswith(
+        "A composite of 2 objectives measured over calendar weeks (UTC)"
+    )
+
+
+def test_weights_round_trip_and_are_checked() -> None:
+    data = {
+        "name": "chat-experience",
+        "composite": [{**TTFT, "weight": 2.0}, AVAILABILITY],
+    }
+    composite = spec_from_dict(data)
+    assert isinstance(composite, CompositeSLO)
+    assert composite.weights == (2.0, 1.0)
+    assert composite.to_dict()["composite"][0]["weight"] == 2.0
+    assert "weight" not in composite.to_dict()["composite"][1]
+    assert CompositeSLO.from_dict(composite.to_dict()) == composite
+    with pytest.raises(SpecError, match=r"composite\[1\]\.weight: -1\.0 is not a weight"):
+        spec_from_dict({**data, "composite": [TTFT, {**AVAILABILITY, "weight": -1}]})
 
 
 def test_plain_readers_get_the_objectives(tmp_path: Path) -> None:
@@ -108,7 +137,13 @@ def test_cli_simulates_a_composite(
     assert [c["name"] for c in entry["components"]] == ["chat-ttft", "chat-availability"]
     met = [p["met"] for p in entry["periods"]]
     for i, period in enumerate(entry["periods"]):
-        components = [c["periods"][i]["met"] for c in entry["components"]]
-        assert period["met"] == (all(components) if None not in components else None)
+        components = [c["periods"][i] for c in entry["components"]]
+        if any(c["met"] is None for c in components):
+            assert period["met"] is None
+            continue
+        spent = sum(1 - c["budget_remaining"] for c in components)
+        assert period["met"] == (spent <= 1 + 1e-12)
+        assert period["all_met"] == all(c["met"] for c in components)
+        assert period["budget_remaining"] == pytest.approx(1 - spent, abs=1e-12)
     assert entry["overall"]["good"] == sum(1 for m in met if m)
     assert len(entry["recommendation"]) == 2

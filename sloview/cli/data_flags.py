@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sloview.cli.base import csv_list, flag
+from sloview.composite_slo import CompositeSLO
 from sloview.ingest import Mapping, RequestTable
 from sloview.ingest.mapping import parse_unit, parse_where
-from sloview.model import SLO, CompositeSLO
+from sloview.model import SLO
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import SourceKind, SourceOptions, open_source, parse_matcher
 from sloview.sources.presets import PRESETS, preset

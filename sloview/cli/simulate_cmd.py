@@ -10,13 +10,14 @@ from typing import Any
 from sloview.cli.base import EXIT_OK, SOURCE_HELP, share
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags, load_from_args
 from sloview.cli.slo_flags import add_objective_flags, slos_from_args
+from sloview.composite_slo import CompositeSLO
 from sloview.design import Recommendation, joint_design, recommend
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
 from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import RequestTable
-from sloview.model import SLO, CompositeSLO
+from sloview.model import SLO
 from sloview.simulate import (
     CompositeSimulation,
     Simulation,
@@ -173,7 +174,10 @@ def render_composite(
     judged = int(composite.judged.sum())
     lines = [
         f"{composite.composite.name}: {composite.statement}",
-        f"  periods     all objectives met in {composite.periods_met} of {judged}",
+        f"  periods     {composite.periods_met} of {judged} met (weighted budget, as OpenSLO "
+        f"judges composites); every objective met its own target in "
+        f"{int(composite.all_met.sum())}",
+        f"  budget left in the latest period {percent(composite.error_budget_remaining, 1)}",
         "",
     ]
     text = "\n\n".join(render_simulation(sim, rec) for sim, rec in parts)
