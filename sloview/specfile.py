@@ -9,7 +9,8 @@ import yaml
 
 from sloview.composite_slo import CompositeSLO, spec_from_dict
 from sloview.errors import SpecError
-from sloview.export import detect_format, from_openslo, from_sloth, load_documents, read_text
+from sloview.export import detect_format, from_sloth, load_documents, read_text
+from sloview.export.openslo_read import from_openslo_specs
 from sloview.model import SLO
 
 MAX_SPEC_BYTES = 5_000_000
@@ -46,12 +47,12 @@ def flatten(specs: list[SLO | CompositeSLO]) -> list[SLO]:
 
 
 def load_specs(path: Path | str) -> list[SLO | CompositeSLO]:
-    """Read SLOs (and, from sloview YAML, composite SLOs) from an SLO file."""
+    """Read SLOs and composite SLOs (sloview YAML, OpenSLO v1) from an SLO file."""
     try:
         docs = load_documents(read_text(path), str(path))
         fmt = detect_format(docs)
         if fmt == "openslo":
-            return list(from_openslo(docs))
+            return from_openslo_specs(docs)
         if fmt == "sloth":
             return list(from_sloth(docs))
         return specs_from_data(docs[0] if docs else None, str(path))

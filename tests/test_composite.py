@@ -147,3 +147,119 @@ def test_cli_simulates_a_composite(
         assert period["budget_remaining"] == pytest.approx(1 - spent, abs=1e-12)
     assert entry["overall"]["good"] == sum(1 for m in met if m)
     assert len(entry["recommendation"]) == 2
+
+
+# -- OpenSLO ---------------------------------------------------------------------------
+
+
+def _prometheus() -> object:
+    from sloview.export import MetricSource
+
+    return MetricSource(
+        kind="prometheus",
+        histograms=(("latency_ms", "http_request_duration_seconds"), ("ttft_ms", "ttft_seconds")),
+        matchers=(("job", "gateway"),),
+    )
+
+
+def test_openslo_writes_one_composite_slo_and_reads_it_back(tmp_path: Path) -> None:
+    from sloview.export import load_documents, validate_documents
+    from sloview.export.openslo import to_openslo
+
+    composite = spec_from_dict(
+        {"name": "chat-experience", "composite": [{**TTFT, "weight": 2}, AVAILABILITY]}
+    )
+    assert isinstance(composite, CompositeSLO)
+    result = to_openslo([composite], _prometheus())  # type: ignore[arg-type]
+    docs = load_documents(result.text)
+    assert validate_documents(docs) == []
+    (slo_doc,) = [d for d in docs if d["kind"] == "SLO"]
+    spec = slo_doc["spec"]
+    assert "indicator" not in spec
+    assert spec["budgetingMethod"] == "Occurrences"
+    assert spec["timeWindow"] == [
+        {
+            "duration": "1w",
+            "isRolling": False,
+            "calendar": {"startTime": "2024-01-01 00:00:00", "timeZone": "UTC"},
+        }
+    ]
+    assert [o["compositeWeight"] for o in spec["objectives"]] == [2.0, 1.0]
+    assert [o["target"] for o in spec["objectives"]] == [0.9, 0.995]
+    good = spec["objectives"][0]["indicator"]["spec"]["ratioMetric"]["good"]
+    assert (
+        'ttft_seconds_bucket{job="gateway",endpoint="chat"' in good["metricSource"]["spec"]["query"]
+    )
+    path = tmp_path / "openslo.yaml"
+    path.write_text(result.text)
+    assert load_specs(path) == [composite]
+    # Plain readers still get the objectives one by one.
+    assert [s.name for s in load_slo_file(path)] == ["chat-ttft", "chat-availability"]
+
+
+def test_another_tools_composite_is_read_objective_by_objective(tmp_path: Path) -> None:
+    text = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: checkout}
+spec:
+  service: shop
+  budgetingMethod: Occurrences
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives:
+    - displayName: fast
+      target: 0.95
+      compositeWeight: 0.5
+      indicator:
+        metadata: {name: fast-sli}
+        spec:
+          ratioMetric:
+            counter: true
+            good:
+              metricSource:
+                type: Prometheus
+                spec: {query: 'sum(http_request_duration_seconds_bucket{le="0.3"})'}
+            total:
+              metricSource:
+                type: Prometheus
+                spec: {query: 'sum(http_request_duration_seconds_count)'}
+    - displayName: up
+      target: 0.999
+      indicator:
+        metadata: {name: up-sli}
+        spec:
+          ratioMetric:
+            counter: true
+            good: {metricSource: {type: Prometheus, spec: {query: 'sum(requests{code!~"5.."})'}}}
+            total: {metricSource: {type: Prometheus, spec: {query: 'sum(requests)'}}}
+"""
+    path = tmp_path / "other.yaml"
+    path.write_text(text)
+    (composite,) = load_specs(path)
+    assert isinstance(composite, CompositeSLO)
+    assert composite.weights == (0.5, 1.0)
+    assert [o.name for o in composite.objectives] == ["checkout-fast", "checkout-up"]
+    fast, up = composite.objectives
+    assert (fast.sli.kind, fast.objective.threshold) == ("latency", 300.0)
+    assert up.sli.kind == "availability"
+
+
+def test_a_composite_mixing_methods_goes_out_as_separate_slos_with_a_warning() -> None:
+    from sloview.export.openslo import to_openslo
+
+    mixed = CompositeSLO(
+        name="mixed",
+        objectives=(
+            spec_from_dict(
+                {
+                    **TTFT,
+                    "sli": {"kind": "latency", "metric": "ttft_ms", "percentile": 95},
+                    "budgeting": {"method": "Timeslices", "slice": "5m"},
+                }
+            ),  # type: ignore[arg-type]
+            spec_from_dict(AVAILABILITY),  # type: ignore[arg-type]
+        ),
+    )
+    result = to_openslo([mixed])
+    assert any("share one budgeting method" in w for w in result.warnings)
+    assert result.text.count("kind: SLO\n") == 2

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from sloview.cli.base import EXIT_BAD_INPUT, EXIT_OK
 from sloview.cli.slo_flags import add_objective_flags, slos_from_args
 from sloview.cli.source_flags import add_source_flags, source_from_args
+from sloview.composite_slo import CompositeSLO
 from sloview.errors import SpecError
 from sloview.export import (
     is_openslo,
@@ -17,8 +19,11 @@ from sloview.export import (
     read_text,
     validate_documents,
 )
+from sloview.export.openslo import to_openslo
 from sloview.export.rules_test import promtool_tests
 from sloview.export.writers import WRITERS, write_export
+from sloview.model import SLO
+from sloview.specfile import flatten, load_specs
 
 FORMATS = tuple(WRITERS)
 
@@ -77,11 +82,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
             where="--promtool-test",
             hint="add --format prometheus-rules -o RULES.yml (the test file names it)",
         )
-    slos = slos_from_args(args)
+    # OpenSLO holds composite SLOs; the other formats get their objectives one by one.
+    specs: list[SLO | CompositeSLO] = list(
+        load_specs(args.slo) if args.slo else slos_from_args(args)
+    )
     if args.service:
-        slos = [s.with_changes(service=args.service) for s in slos]
+        specs = [replace(s, service=args.service) for s in specs]
+    slos = flatten(specs)
     source = source_from_args(args)
-    result = write_export(args.format, slos, source)
+    result = (
+        to_openslo(specs, source)
+        if args.format == "openslo"
+        else write_export(args.format, slos, source)
+    )
     for warning in result.warnings:
         sys.stderr.write(f"sloview: warning: {warning}\n")
     if not args.output:

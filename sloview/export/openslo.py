@@ -37,6 +37,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from sloview.composite_slo import CompositeSLO
 from sloview.errors import SpecError
 from sloview.export.common import (
     DEFAULT_SERVICE,
@@ -75,16 +76,30 @@ _QUANTILE = re.compile(r"histogram_quantile\s*\(\s*([0-9.]+)")
 # -- writing ---------------------------------------------------------------------------------
 
 
-def to_openslo(slos: Sequence[SLO], source: MetricSource | None = None) -> Export:
-    """OpenSLO v1 documents (one YAML stream) for SLOs, with the given metric source."""
+def to_openslo(slos: Sequence[SLO | CompositeSLO], source: MetricSource | None = None) -> Export:
+    """OpenSLO v1 documents (one YAML stream) for SLOs and composite SLOs."""
+    from sloview.export.openslo_composite import composite_doc, composite_service
+
     if not slos:
         raise SpecError("there is no SLO to export", where="slos")
-    names = [s.name for s in slos]
+    src = source or MetricSource()
+    warnings: list[str] = []
+    # A composite whose objectives mix budgeting methods is no OpenSLO composite: its
+    # objectives go out as separate SLOs, and the reader is told.
+    items: list[SLO | CompositeSLO] = []
+    for item in slos:
+        if isinstance(item, CompositeSLO) and item.budgeting_method is None:
+            warnings.append(
+                f"{item.name}: OpenSLO composites share one budgeting method and these "
+                "objectives mix them, so they are written as separate SLOs"
+            )
+            items.extend(item.objectives)
+        else:
+            items.append(item)
+    names = [s.name for s in items]
     for name in names:
         if names.count(name) > 1:
             raise SpecError(f"two SLOs are named {name!r}", where="name", hint="rename one")
-    src = source or MetricSource()
-    warnings: list[str] = []
     if src.kind == "file" and not src.path:
         warnings.append(
             "no data source given: the metric sources name sloview columns only; pass "
@@ -93,18 +108,26 @@ def to_openslo(slos: Sequence[SLO], source: MetricSource | None = None) -> Expor
     docs: list[dict[str, Any]] = []
     if src.url:
         docs.append(_data_source_doc(src))
-    by_service: dict[str, list[SLO]] = {}
-    for slo in slos:
-        by_service.setdefault(service_name(slo), []).append(slo)
+    by_service: dict[str, list[SLO | CompositeSLO]] = {}
+    for item in items:
+        key = composite_service(item) if isinstance(item, CompositeSLO) else service_name(item)
+        by_service.setdefault(key, []).append(item)
     for service, members in by_service.items():
-        docs.append(_service_doc(service, members))
+        plain = [m for m in members if isinstance(m, SLO)]
+        inner = [o for m in members if isinstance(m, CompositeSLO) for o in m.objectives]
+        docs.append(_service_doc(service, plain or inner))
         targets: dict[str, str] = {}
-        for slo in members:
+        for slo in plain:
             for row in slo.alert_windows:
                 targets.setdefault(_target_name(service, row.severity), row.severity)
         docs.extend(_target_doc(service, sev) for sev in targets.values())
-        for slo in members:
-            slo_doc, alert_docs, notes = _slo_docs(slo, src, service)
+        for item in members:
+            if isinstance(item, CompositeSLO):
+                doc, notes = composite_doc(item, src, service)
+                docs.append(doc)
+                warnings.extend(notes)
+                continue
+            slo_doc, alert_docs, notes = _slo_docs(item, src, service)
             docs.append(slo_doc)
             docs.extend(alert_docs)
             warnings.extend(notes)

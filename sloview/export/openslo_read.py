@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, cast
 
+from sloview.composite_slo import CompositeSLO
 from sloview.errors import SpecError
 from sloview.export.common import (
     SHORTHAND_SECONDS,
@@ -21,6 +22,7 @@ from sloview.export.common import (
     shorthand_seconds,
 )
 from sloview.export.openslo import CALENDAR_OF, A
+from sloview.export.openslo_composite import read_annotation
 from sloview.export.source import bucket_threshold_ms
 from sloview.export.validate import document_label, validate_documents
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
@@ -60,7 +62,15 @@ class _Context:
 
 
 def from_openslo(docs: list[Any]) -> list[SLO]:
-    """sloview SLOs from parsed OpenSLO v1 documents; rule breaks raise SpecError."""
+    """sloview SLOs from parsed OpenSLO v1 documents (a composite gives its objectives)."""
+    out: list[SLO] = []
+    for spec in from_openslo_specs(docs):
+        out.extend(spec.objectives if isinstance(spec, CompositeSLO) else (spec,))
+    return out
+
+
+def from_openslo_specs(docs: list[Any]) -> list[SLO | CompositeSLO]:
+    """SLOs and composite SLOs from parsed OpenSLO v1 documents; rule breaks raise SpecError."""
     violations = validate_documents(docs)
     if violations:
         first = violations[0]
@@ -72,29 +82,83 @@ def from_openslo(docs: list[Any]) -> list[SLO]:
         )
         raise SpecError(first.message, where=first.where or "OpenSLO file", hint=hint)
     ctx = _Context(docs)
-    slos: list[SLO] = []
+    specs: list[SLO | CompositeSLO] = []
     for i, doc in enumerate(docs):
-        if doc["kind"] == "SLO":
-            slos.extend(_read_slo(ctx, i, doc))
-    if not slos:
+        if doc["kind"] != "SLO":
+            continue
+        if any("indicator" in o or "indicatorRef" in o for o in doc["spec"]["objectives"]):
+            specs.append(_read_composite(ctx, i, doc))
+        else:
+            specs.extend(_read_slo(ctx, i, doc))
+    if not specs:
         raise SpecError("holds no SLO", where="OpenSLO file", hint="add a document of kind SLO")
-    names = [s.name for s in slos]
+    names = [s.name for s in specs]
+    names += [o.name for s in specs if isinstance(s, CompositeSLO) for o in s.objectives]
     for name in names:
         if names.count(name) > 1:
             raise SpecError(f"two SLOs are named {name!r}", where="OpenSLO file")
-    return slos
+    return specs
+
+
+def _read_composite(ctx: _Context, i: int, doc: dict[str, Any]) -> CompositeSLO:
+    """A composite SLO: sloview's own from its annotation, another tool's objective by
+    objective (each from its indicator, weighted by compositeWeight)."""
+    meta, spec = doc["metadata"], doc["spec"]
+    ann: dict[str, str] = meta.get("annotations") or {}
+    if A + "composite" in ann:
+        where = ctx.where(i, f'metadata.annotations["{A}composite"]')
+        return read_annotation(ann[A + "composite"], where)
+    window = _window(ctx, i, spec["timeWindow"][0], ann)
+    objectives = spec["objectives"]
+    names = _objective_names(meta["name"], objectives)
+    slos, weights = [], []
+    for j, objective in enumerate(objectives):
+        where = f"spec.objectives[{j}]"
+        if objective.get("indicator") is not None:
+            sli_spec, sli_where = objective["indicator"]["spec"], ctx.where(i, f"{where}.indicator")
+        else:
+            found = ctx.find("SLI", objective["indicatorRef"])
+            if found is None:
+                raise SpecError(
+                    f"no SLI named {objective['indicatorRef']!r} in this file",
+                    where=ctx.where(i, f"{where}.indicatorRef"),
+                    hint="put the SLI document in the same file, or write the indicator inline",
+                )
+            sli_spec, sli_where = found[1]["spec"], ctx.where(found[0], "spec")
+        try:
+            sli, obj, budgeting = _sli_objective(
+                spec["budgetingMethod"], objective, sli_spec, {}, where, sli_where
+            )
+            slos.append(
+                SLO(
+                    name=names[j],
+                    service=spec["service"],
+                    sli=sli,
+                    objective=obj,
+                    budgeting=budgeting,
+                    window=window,
+                )
+            )
+        except SpecError as exc:
+            raise SpecError(
+                exc.message, where=ctx.where(i, _openslo_path(exc.where, where)), hint=exc.hint
+            ) from None
+        weights.append(float(objective.get("compositeWeight", 1.0)))
+    try:
+        return CompositeSLO(
+            name=meta["name"],
+            objectives=tuple(slos),
+            weights=tuple(weights),
+            service=spec["service"],
+        )
+    except SpecError as exc:
+        raise SpecError(exc.message, where=ctx.where(i, "spec.objectives"), hint=exc.hint) from None
 
 
 def _read_slo(ctx: _Context, i: int, doc: dict[str, Any]) -> list[SLO]:
     meta, spec = doc["metadata"], doc["spec"]
     ann: dict[str, str] = meta.get("annotations") or {}
     objectives = spec["objectives"]
-    if any("indicator" in o or "indicatorRef" in o for o in objectives):
-        raise SpecError(
-            "composite SLOs are not supported",
-            where=ctx.where(i, "spec.objectives[0]"),
-            hint="write one SLO per objective, each with its own indicator",
-        )
     sli_spec, sli_where = _indicator(ctx, i, spec)
     window = _window(ctx, i, spec["timeWindow"][0], ann)
     alerts = _alerts(ctx, i, spec, ann, window)
