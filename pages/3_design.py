@@ -24,7 +24,7 @@ from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import data_notes, segment_results, simulate
 from sloview.summary import iso_utc
-from sloview.ui import candidate, shortlist, state
+from sloview.ui import candidate, composite, shortlist, state
 from sloview.ui.navigation import ensure_app
 from sloview.units import format_ms
 from sloview.wording import percent
@@ -118,6 +118,7 @@ with right:
     if b1.button("Add to shortlist", type="primary", help="Compare candidates on the Compare page"):
         shortlist.add(slo)
         st.toast(f"{slo.name} added to the shortlist")
+    composite.render_editor()
     # One view at a time: only what is on screen is computed and drawn, so a move stays quick.
     view = (
         b2.segmented_control(

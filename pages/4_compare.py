@@ -12,7 +12,7 @@ from sloview import charts
 from sloview.engine import Scope
 from sloview.errors import SloviewError
 from sloview.simulate import Simulation, simulate
-from sloview.ui import candidate, shortlist, state
+from sloview.ui import candidate, composite, shortlist, state
 from sloview.ui.navigation import ensure_app
 from sloview.wording import percent
 
@@ -113,3 +113,5 @@ with c2:
 if sims:
     st.plotly_chart(charts.compare_budgets(sims), width="stretch")
     st.plotly_chart(charts.compare_margins(sims), width="stretch")
+
+composite.render_compare(loaded.engine)

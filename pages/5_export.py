@@ -7,12 +7,13 @@ import streamlit as st
 
 from sloview.errors import SloviewError
 from sloview.export import MetricSource, validate_openslo
+from sloview.export.openslo import to_openslo
 from sloview.export.rules_test import promtool_tests
 from sloview.export.writers import PROMETHEUS_FORMATS, WRITERS, write_export
 from sloview.report import render_html, render_markdown, render_pdf, report_inputs
 from sloview.session import Session, encode_slo
 from sloview.specfile import dump_slos
-from sloview.ui import shortlist, state
+from sloview.ui import composite, shortlist, state
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -93,6 +94,9 @@ else:
     try:
         if fmt == "sloview":
             text, name, warnings = dump_slos(slos), "slos.yaml", ()
+        elif fmt == "openslo":
+            result = to_openslo([*slos, *composite.items()], source)
+            text, name, warnings = result.text, WRITERS[fmt][2], result.warnings
         else:
             result = write_export(fmt, slos, source)
             text, name, warnings = result.text, WRITERS[fmt][2], result.warnings

@@ -39,10 +39,13 @@ def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
 
 
 def flatten(specs: list[SLO | CompositeSLO]) -> list[SLO]:
-    """The plain SLOs of a list, composites replaced by their objectives."""
+    """The plain SLOs of a list, composites replaced by their objectives (an objective that
+    is also in the list, as a combined candidate is, comes once)."""
     out: list[SLO] = []
     for spec in specs:
-        out.extend(spec.objectives if isinstance(spec, CompositeSLO) else (spec,))
+        for slo in spec.objectives if isinstance(spec, CompositeSLO) else (spec,):
+            if slo not in out:
+                out.append(slo)
     return out
 
 

@@ -65,7 +65,9 @@ def from_openslo(docs: list[Any]) -> list[SLO]:
     """sloview SLOs from parsed OpenSLO v1 documents (a composite gives its objectives)."""
     out: list[SLO] = []
     for spec in from_openslo_specs(docs):
-        out.extend(spec.objectives if isinstance(spec, CompositeSLO) else (spec,))
+        for slo in spec.objectives if isinstance(spec, CompositeSLO) else (spec,):
+            if slo not in out:
+                out.append(slo)
     return out
 
 
@@ -92,8 +94,9 @@ def from_openslo_specs(docs: list[Any]) -> list[SLO | CompositeSLO]:
             specs.extend(_read_slo(ctx, i, doc))
     if not specs:
         raise SpecError("holds no SLO", where="OpenSLO file", hint="add a document of kind SLO")
+    # A composite's objectives may repeat SLOs of the file (candidates combined): only the
+    # documents' own names must differ.
     names = [s.name for s in specs]
-    names += [o.name for s in specs if isinstance(s, CompositeSLO) for o in s.objectives]
     for name in names:
         if names.count(name) > 1:
             raise SpecError(f"two SLOs are named {name!r}", where="OpenSLO file")
