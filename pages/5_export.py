@@ -147,7 +147,12 @@ else:
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     try:
         inputs = report_inputs(
-            loaded.data, loaded.engine, items, generated_at=generated, title=title
+            loaded.data,
+            loaded.engine,
+            items,
+            generated_at=generated,
+            title=title,
+            composites=composite.items(),
         )
     except SloviewError as exc:
         st.error(exc.one_line())

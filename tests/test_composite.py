@@ -263,3 +263,30 @@ def test_a_composite_mixing_methods_goes_out_as_separate_slos_with_a_warning() -
     result = to_openslo([mixed])
     assert any("share one budgeting method" in w for w in result.warnings)
     assert result.text.count("kind: SLO\n") == 2
+
+
+def test_the_report_shows_composites_beside_their_objectives(
+    sample_path: Path, tmp_path: Path
+) -> None:
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "slos": [
+                    {"name": "chat-experience", "composite": [{**TTFT, "weight": 2}, AVAILABILITY]}
+                ]
+            }
+        )
+    )
+    out = tmp_path / "report.md"
+    args = ["report", str(sample_path), "--slo", str(spec), "-o", str(out)]
+    assert main([*args, "--generated-at", "2026-12-01 00:00 UTC"]) == 0
+    text = out.read_text()
+    assert "## Composite SLOs" in text
+    section = text.split("### chat-experience", 1)[1].split("## ", 1)[0]
+    assert "- weights: chat-ttft x2, chat-availability x1" in section
+    assert "- periods met (weighted budget): " in section
+    assert "- every objective met: " in section
+    # The objectives are reported as SLOs of their own too.
+    assert "## 1. chat-ttft" in text
+    assert "## 2. chat-availability" in text

@@ -21,7 +21,7 @@ from plotly.offline import get_plotlyjs
 
 from sloview import charts
 from sloview.report import text
-from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.inputs import ReportInputs, SLOFindings, composite_figures
 from sloview.report.style import CHART_WIDTH_PX, CONTENT_SECURITY_POLICY, CSS, PLOTS_JS
 from sloview.simulate import Simulation
 
@@ -61,6 +61,7 @@ def render_html(inputs: ReportInputs) -> str:
             _contents(inputs),
             _summary(inputs),
             *sections,
+            _composites(inputs),
             _alternatives(inputs),
             _provenance(inputs),
             _decisions(inputs),
@@ -174,6 +175,8 @@ def _contents(inputs: ReportInputs) -> str:
         f'<li><a href="#slo-{i}">{esc(f.name)}</a></li>'
         for i, f in enumerate(inputs.agreed, start=1)
     ]
+    if inputs.composites:
+        items.append('<li><a href="#composites">Composite SLOs</a></li>')
     items += [
         '<li><a href="#alternatives">Alternatives considered</a></li>',
         '<li><a href="#provenance">Data provenance</a></li>',
@@ -326,6 +329,23 @@ def _segments(sim: Simulation) -> str:
 
 def _key_figures_table(items: Sequence[SLOFindings]) -> str:
     return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
+
+
+def _composites(inputs: ReportInputs) -> str:
+    """Composite SLOs: each with its key figures (empty when there are none)."""
+    if not inputs.composites:
+        return ""
+    parts = ['<section id="composites">', "<h2>Composite SLOs</h2>"]
+    parts.append(
+        "<p>A composite's error budget burns at the weighted sum of its objectives' burn rates, "
+        "as OpenSLO v1 defines composite SLOs; a period is met while that stays within the "
+        "budget.</p>"
+    )
+    for sim in inputs.composites:
+        parts.append(f"<h3>{esc(sim.composite.name)}</h3>")
+        parts.append(_figures_dl(composite_figures(sim)))
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _alternatives(inputs: ReportInputs) -> str:
