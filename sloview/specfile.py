@@ -43,9 +43,10 @@ def flatten(specs: list[SLO | CompositeSLO]) -> list[SLO]:
     is also in the list, as a combined candidate is, comes once)."""
     out: list[SLO] = []
     for spec in specs:
-        for slo in spec.objectives if isinstance(spec, CompositeSLO) else (spec,):
-            if slo not in out:
-                out.append(slo)
+        if isinstance(spec, CompositeSLO):
+            out.extend(slo for slo in spec.objectives if slo not in out)
+        else:
+            out.append(spec)
     return out
 
 

@@ -251,6 +251,14 @@ KINDS: dict[str, dict] = {
         "objective": {"target": 0.9, "threshold": 500},
         "window": {"calendar": "week"},
     },
+    "tpot-edited-alerts": {
+        "sli": {"kind": "latency", "metric": "tpot_ms"},
+        "objective": {"target": 0.99, "threshold": 100},
+        "alerts": [
+            {"severity": "page", "long": "30m", "short": "5m", "burn_rate": 10},
+            {"severity": "ticket", "long": "12h", "short": "1h", "burn_rate": 2},
+        ],
+    },
 }
 EXPORT = [
     "--format",
@@ -259,6 +267,8 @@ EXPORT = [
     "http_request_duration_seconds",
     "--prometheus-histogram",
     "ttft_ms=llm_ttft_seconds",
+    "--prometheus-histogram",
+    "tpot_ms=llm_tpot_seconds",
     "--prometheus-buckets",
     "0.1,0.3,0.5,1,2.5,5",
     "--prometheus-label",

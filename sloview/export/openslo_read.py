@@ -65,9 +65,10 @@ def from_openslo(docs: list[Any]) -> list[SLO]:
     """sloview SLOs from parsed OpenSLO v1 documents (a composite gives its objectives)."""
     out: list[SLO] = []
     for spec in from_openslo_specs(docs):
-        for slo in spec.objectives if isinstance(spec, CompositeSLO) else (spec,):
-            if slo not in out:
-                out.append(slo)
+        if isinstance(spec, CompositeSLO):
+            out.extend(slo for slo in spec.objectives if slo not in out)
+        else:
+            out.append(spec)
     return out
 
 
