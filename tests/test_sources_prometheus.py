@@ -214,6 +214,10 @@ def test_failing_query(prom: servers.Prometheus) -> None:
 
 
 def test_timeout(prom: servers.Prometheus) -> None:
+    if isinstance(prom, servers.VictoriaMetrics):
+        # The timeout is the client's; VictoriaMetrics on loopback can answer from its cache
+        # within a microsecond, which would make this a race rather than a test.
+        pytest.skip("client-side timeout: checked against Prometheus")
     source = PrometheusSource(
         prom.url, metric=METRIC, start=START, end=END, timeout_s=1e-6, token=TOKEN
     )
