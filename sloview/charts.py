@@ -25,7 +25,7 @@ from sloview.design import JointDesign, Sweep
 from sloview.generative import LengthTrend
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.review import TrendPoint
-from sloview.simulate import SegmentResult, Simulation
+from sloview.simulate import SegmentResult, Series, Simulation
 from sloview.wording import METRIC_ABBREVIATIONS
 
 GOOD = "#2e7d32"
@@ -498,14 +498,22 @@ def sweep_curve(
 
 def compare_budgets(sims: dict[str, Simulation]) -> go.Figure:
     """Error budget remaining over time for several candidates on one chart."""
+    return budget_lines(
+        {name: sim.budget for name, sim in sims.items()},
+        "Error budget left, candidate by candidate",
+    )
+
+
+def budget_lines(budgets: dict[str, Series], title: str) -> go.Figure:
+    """Error budget remaining series (candidates, composites) on one chart."""
     fig, deco = _new()
-    for i, (name, sim) in enumerate(sims.items()):
-        x, y = _thin(sim.budget.times_ns, sim.budget.values, np.argmin)
+    for i, (name, budget) in enumerate(budgets.items()):
+        x, y = _thin(budget.times_ns, budget.values, np.argmin)
         fig.add_scatter(x=x / 1e6, y=y, mode="lines", name=name, line={"color": PALETTE[i % 7]})
     _hline(deco, 0.0, BAD, dash="solid")
     fig.update_yaxes(title="error budget remaining", tickformat=".0%")
     fig.update_xaxes(type="date", title="time (UTC)")
-    return _layout(fig, "Error budget left, candidate by candidate", deco)
+    return _layout(fig, title, deco)
 
 
 def compare_margins(sims: dict[str, Simulation]) -> go.Figure:

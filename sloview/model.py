@@ -830,91 +830,6 @@ class SLO:
             raise
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CompositeSLO:
-    """Several objectives that must all hold: a period is met only when every one is met.
-
-    The objectives share one window, so their periods line up (e.g. "p95 TTFT under 500 ms
-    in 99% of 5-minute slices AND 99.5% of requests succeed, over a rolling 28 days").
-    """
-
-    name: str
-    objectives: tuple[SLO, ...]
-    service: str = ""
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if not _NAME.match(self.name) or len(self.name) > 63:
-            raise SpecError(
-                f"{self.name!r} is not a valid SLO name",
-                where="name",
-                hint="use lower-case letters, digits and dashes (at most 63)",
-            )
-        if len(self.objectives) < 2:
-            raise SpecError(
-                "a composite SLO needs at least two objectives",
-                where="composite",
-                hint="write a single SLO instead, or add another objective",
-            )
-        window = self.objectives[0].window
-        for i, slo in enumerate(self.objectives[1:], start=1):
-            if slo.window != window:
-                raise SpecError(
-                    f"has window {slo.window.describe()}, the first objective {window.describe()}",
-                    where=f"composite[{i}].window",
-                    hint="all objectives of a composite SLO share one window",
-                )
-        names = [slo.name for slo in self.objectives]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate:
-            raise SpecError(f"two objectives are named {duplicate!r}", where="composite")
-
-    @property
-    def window(self) -> TimeWindow:
-        """The window every objective shares."""
-        return self.objectives[0].window
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data; `from_dict(c.to_dict()) == c`."""
-        out: dict[str, Any] = {"name": self.name}
-        if self.service:
-            out["service"] = self.service
-        if self.description:
-            out["description"] = self.description
-        out["composite"] = [slo.to_dict() for slo in self.objectives]
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "") -> CompositeSLO:
-        """Build from plain data: `name` and a `composite` list of SLOs."""
-        d = _mapping(data, where)
-        _no_unknown(d, {"name", "service", "description", "composite"}, where)
-        items = d.get("composite")
-        if not isinstance(items, list):
-            raise SpecError("must be a list of SLOs", where=_path(where, "composite"))
-        if "name" not in d:
-            raise SpecError("is required", where=_path(where, "name"))
-        objectives = tuple(
-            SLO.from_dict(item, f"{_path(where, 'composite')}[{i}]") for i, item in enumerate(items)
-        )
-        try:
-            return cls(
-                name=str(d["name"]),
-                objectives=objectives,
-                service=str(d.get("service", "")),
-                description=str(d.get("description", "")),
-            )
-        except SpecError as exc:
-            raise _rebase(exc, "", where) if where else exc from None
-
-
-def spec_from_dict(data: Any, where: str = "") -> SLO | CompositeSLO:
-    """An SLO, or a composite SLO when the mapping has a `composite` list."""
-    if isinstance(data, dict) and "composite" in data:
-        return CompositeSLO.from_dict(data, where)
-    return SLO.from_dict(data, where)
-
-
 def _rebase(exc: SpecError, local_root: str, where: str) -> SpecError:
     """Re-anchor an error raised with a local path (e.g. `objective.target`) under `where`."""
     path = exc.where or local_root
@@ -928,3 +843,13 @@ def _rebase(exc: SpecError, local_root: str, where: str) -> SpecError:
 
 def _iso(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").tz_localize(None).isoformat() + "Z"
+
+
+def __getattr__(name: str) -> Any:
+    # Composite SLOs live in `sloview.composite_slo`; this keeps `from sloview.model import
+    # CompositeSLO` working for code written before they moved.
+    if name in ("CompositeSLO", "spec_from_dict"):
+        from sloview import composite_slo
+
+        return getattr(composite_slo, name)
+    raise AttributeError(f"module 'sloview.model' has no attribute {name!r}")

@@ -90,11 +90,22 @@ def om_path(realdata: Path) -> Path:
     return realdata / ALIBABA_OM
 
 
-@pytest.fixture(scope="session")
-def prom(om_path: Path) -> servers.Prometheus:
-    """Prometheus over blocks backfilled from the OpenMetrics file (once per session)."""
+# The Prometheus query API is served by Prometheus itself and by VictoriaMetrics (standing
+# for the scalable Prometheus-compatible stores): every test of a Prometheus source runs on both.
+PROMETHEUS_BACKENDS = ("prometheus", "victoriametrics")
+
+
+@pytest.fixture(scope="session", params=PROMETHEUS_BACKENDS)
+def prom(request: pytest.FixtureRequest, om_path: Path) -> servers.Prometheus:
+    """A server with the OpenMetrics file loaded (once per session and backend): Prometheus
+    over backfilled blocks, or VictoriaMetrics through its Prometheus import endpoint."""
+    start = (
+        servers.shared_prometheus
+        if request.param == "prometheus"
+        else servers.shared_victoriametrics
+    )
     try:
-        server: servers.Prometheus = servers.shared_prometheus(om_path)
+        server: servers.Prometheus = start(om_path)
     except servers.ServerMissingError as exc:
         require(False, str(exc))
         raise

@@ -9,6 +9,7 @@ from sloview.cli.base import EXIT_OK, SOURCE_HELP, now_text, share
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags
 from sloview.cli.simulate_cmd import engine_and_slos
 from sloview.cli.slo_flags import add_objective_flags
+from sloview.composite_slo import CompositeSLO
 from sloview.errors import SpecError
 from sloview.session import Candidate
 from sloview.specfile import flatten
@@ -68,6 +69,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         title=args.title or DEFAULT_TITLE,
         desired_share=args.desired_share,
         segment_columns=tuple(args.segment),
+        composites=[s for s in slos if isinstance(s, CompositeSLO)],
     )
     data = render(inputs, fmt)
     try:

@@ -23,7 +23,7 @@ from plotly.io.json import to_json_plotly
 from sloview import charts
 from sloview.report import review as review_text
 from sloview.report import text
-from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.inputs import ReportInputs, SLOFindings, composite_figures
 from sloview.report.style import (
     CHART_WIDTH_PX,
     CONTENT_SECURITY_POLICY,
@@ -90,6 +90,7 @@ def render_html(inputs: ReportInputs) -> str:
             _summary(inputs),
             _contents(inputs),
             *sections,
+            _composites(inputs),
             statistics,
             _alternatives(inputs),
             _provenance(inputs),
@@ -227,6 +228,8 @@ def _contents(inputs: ReportInputs) -> str:
         f'<li><a href="#slo-{i}">{esc(f.name)}</a></li>'
         for i, f in enumerate(inputs.agreed, start=1)
     ]
+    if inputs.composites:
+        items.append('<li><a href="#composites">Composite SLOs</a></li>')
     items += [
         '<li><a href="#statistics">Appendix: the statistics behind each SLO</a></li>',
         '<li><a href="#alternatives">Alternatives considered</a></li>',
@@ -383,6 +386,23 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
 
 def _key_figures_table(items: Sequence[SLOFindings]) -> str:
     return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
+
+
+def _composites(inputs: ReportInputs) -> str:
+    """Composite SLOs: each with its key figures (empty when there are none)."""
+    if not inputs.composites:
+        return ""
+    parts = ['<section id="composites">', "<h2>Composite SLOs</h2>"]
+    parts.append(
+        "<p>A composite's error budget burns at the weighted sum of its objectives' burn rates, "
+        "as OpenSLO v1 defines composite SLOs; a period is met while that stays within the "
+        "budget.</p>"
+    )
+    for sim in inputs.composites:
+        parts.append(f"<h3>{esc(sim.composite.name)}</h3>")
+        parts.append(_figures_dl(composite_figures(sim)))
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _alternatives(inputs: ReportInputs) -> str:

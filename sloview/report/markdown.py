@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from sloview.report import review as review_text
 from sloview.report import text
-from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.inputs import ReportInputs, SLOFindings, composite_figures
 
 # Characters that would start Markdown syntax (emphasis, code, links, tables) or raw HTML.
 _ESCAPES = {
@@ -42,6 +42,7 @@ def render_markdown(inputs: ReportInputs) -> str:
         _review(inputs),
         _summary(inputs),
         *(_slo(f, i) for i, f in enumerate(inputs.agreed, start=1)),
+        _composites(inputs),
         _statistics(inputs),
         _alternatives(inputs),
         _provenance(inputs),
@@ -174,6 +175,22 @@ def _statistics(inputs: ReportInputs) -> str:
 
 def _key_figures(items: Sequence[SLOFindings]) -> str:
     return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
+
+
+def _composites(inputs: ReportInputs) -> str:
+    """Composite SLOs with their key figures (nothing when there are none)."""
+    if not inputs.composites:
+        return ""
+    parts = [
+        "## Composite SLOs",
+        "A composite's error budget burns at the weighted sum of its objectives' burn rates, "
+        "as OpenSLO v1 defines composite SLOs; a period is met while that stays within the "
+        "budget.",
+    ]
+    for sim in inputs.composites:
+        parts.append(f"### {md(sim.composite.name)}")
+        parts.append(_bullets(composite_figures(sim)))
+    return "\n\n".join(parts)
 
 
 def _alternatives(inputs: ReportInputs) -> str:
