@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,6 @@ from sloview import formatting as fmt
 from sloview.design import JointDesign, Sweep
 from sloview.generative import LengthTrend
 from sloview.ingest.table import LATENCY_COLUMNS
-from sloview.review import TrendPoint
 from sloview.simulate import SegmentResult, Series, Simulation
 from sloview.wording import METRIC_ABBREVIATIONS
 
@@ -50,6 +49,9 @@ TIME_TICKS = [
     {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
     {"dtickrange": ["M12", None], "value": "%Y"},
 ]
+
+if TYPE_CHECKING:  # the review module pulls in the registry's database layer
+    from sloview.review import TrendPoint
 
 Decoration = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
