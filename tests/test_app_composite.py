@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.apptest import clean, navigation_like_the_server, run_app
+from tests.apptest import clean, navigation_like_the_server, run_app, tables
 
 # Every rerun goes through app.py, as under the server (see tests/apptest.py).
 pytestmark = pytest.mark.usefixtures(navigation_like_the_server.__name__)
@@ -32,11 +32,12 @@ def test_a_weighted_composite_from_the_shortlist_is_compared_and_exported() -> N
     at.switch_page("pages/4_compare.py").run()
     clean(at)
     assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[-1].value
-    assert list(table["name"]) == ["chat-experience"]
-    assert table["weights"][0] == "chat-latency x1, availability x2"
-    assert " of " in table["periods met"][0]
-    assert table["statement"][0].startswith("A composite of 2 objectives")
+    # The composites' worded table: the composite, its weights, periods met, its promise.
+    rows = next(t for t in tables(at) if "composite" in t.columns)
+    assert list(rows["composite"]) == ["chat-experience"]
+    assert rows["weights"][0] == "chat-latency x1, availability x2"
+    assert " of " in rows["whole periods met (weighted budget)"][0]
+    assert rows["promise"][0].startswith("A composite of 2 objectives")
 
     at.switch_page("pages/5_export.py").run()
     clean(at)
