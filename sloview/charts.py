@@ -652,15 +652,19 @@ def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
     return _layout(fig, "Latency grows with the answer's length", deco, height=440)
 
 
+def _block_step(n: int, points: int) -> int:
+    """Values per block so that n values draw as at most `points` (1: draw them all)."""
+    return 1 if n <= points else -(-n // points)
+
+
 def _mean_blocks(
     times_ns: np.ndarray, values: np.ndarray, points: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most `points` points: the mean of each block, at the block's last time."""
-    n = values.size
-    if n <= points:
+    step = _block_step(values.size, points)
+    if step == 1:
         return np.asarray(times_ns, dtype=np.float64), values
-    step = -(-n // points)
-    m = n // step * step
+    m = values.size // step * step
     blocks = values[:m].reshape(-1, step)
     finite = np.isfinite(blocks)
     counts = finite.sum(axis=1)
@@ -673,11 +677,10 @@ def _thin(
     times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax, points: int = MAX_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most `points` points, keeping each block's extreme so no spike disappears."""
-    n = values.size
-    if n <= points:
+    step = _block_step(values.size, points)
+    if step == 1:
         return np.asarray(times_ns, dtype=np.float64), values
-    step = -(-n // points)
-    m = n // step * step
+    m = values.size // step * step
     blocks = np.nan_to_num(
         values[:m].reshape(-1, step), nan=-np.inf if pick is np.argmax else np.inf
     )

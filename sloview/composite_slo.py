@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from sloview.errors import SpecError
 from sloview.model import (
-    _NAME,
     SLO,
     Method,
     TimeWindow,
@@ -17,6 +16,7 @@ from sloview.model import (
     _number,
     _path,
     _rebase,
+    check_name,
 )
 
 
@@ -39,12 +39,7 @@ class CompositeSLO:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name) or len(self.name) > 63:
-            raise SpecError(
-                f"{self.name!r} is not a valid SLO name",
-                where="name",
-                hint="use lower-case letters, digits and dashes (at most 63)",
-            )
+        check_name(self.name)
         if len(self.objectives) < 2:
             raise SpecError(
                 "a composite SLO needs at least two objectives",

@@ -49,6 +49,18 @@ CALENDARS: tuple[Calendar, ...] = ("day", "week", "month", "quarter")
 # Nominal period lengths, used only to scale alert burn factors for calendar windows.
 CALENDAR_HOURS = {"day": 24, "week": 168, "month": 720, "quarter": 2160}
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_name(name: str) -> None:
+    """Refuse a name OpenSLO, Sloth and Prometheus labels would not take (SLOs and composites)."""
+    if not _NAME.match(name) or len(name) > 63:
+        raise SpecError(
+            f"{name!r} is not a valid SLO name",
+            where="name",
+            hint="use lower-case letters, digits and dashes (at most 63), e.g. chat-latency",
+        )
+
+
 _CONDITION = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|<)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s)?\s*$"
 )
@@ -673,12 +685,7 @@ class SLO:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name) or len(self.name) > 63:
-            raise SpecError(
-                f"{self.name!r} is not a valid SLO name",
-                where="name",
-                hint="use lower-case letters, digits and dashes (at most 63), e.g. chat-latency",
-            )
+        check_name(self.name)
         kind, method = self.sli.kind, self.budgeting.method
         if kind == "latency" and self.objective.threshold is None:
             raise SpecError("a latency SLO needs a threshold in ms", where="objective.threshold")

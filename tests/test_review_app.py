@@ -20,22 +20,12 @@ from tests.browser import launch, serve_app
 from tests.conftest import SAMPLE
 from tests.test_app import shortlist_two
 from tests.test_projector import check, go, settle
+from tests.test_review import SAMPLE_SPECS
 
 pytestmark = pytest.mark.usefixtures(navigation_like_the_server.__name__)
 
-SPECS = """\
-slos:
-  - name: chat-latency
-    service: genai
-    sli: {kind: latency, metric: latency_ms}
-    objective: {threshold: 8000, op: lte, target: 0.95}
-    window: {rolling: 7d}
-  - name: availability
-    service: genai
-    sli: {kind: availability}
-    objective: {target: 0.99}
-    window: {rolling: 7d}
-"""
+# The two SLOs the review tests agree (one home: tests/test_review.py).
+SPECS = SAMPLE_SPECS
 
 
 @pytest.fixture
