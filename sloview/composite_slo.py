@@ -7,17 +7,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sloview.errors import SpecError
-from sloview.model import (
-    SLO,
-    Method,
-    TimeWindow,
-    _mapping,
-    _no_unknown,
-    _number,
-    _path,
-    _rebase,
-    check_name,
-)
+from sloview.model import SLO, Method, TimeWindow, check_name
+from sloview.model.fields import _mapping, _no_unknown, _number, _path, _rebase
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
