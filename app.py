@@ -14,12 +14,12 @@ style.apply()
 try:
     sidebar.render(state.load())
 except SloviewError as exc:  # only the bundled sample can fail here, and it should not
-    st.error(exc.one_line())
+    st.error(exc.one_line(app=True))
     st.stop()
 try:
     app_navigation.run()
 except SloviewError as exc:
-    st.error(exc.one_line())
+    st.error(exc.one_line(app=True))
 except Exception as exc:  # a bug: say so plainly, keep the room going, no traceback
     st.error(
         f"Something went wrong on this page ({type(exc).__name__}: {exc}). Your data and "

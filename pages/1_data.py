@@ -7,6 +7,7 @@ import streamlit as st
 
 from sloview import explore
 from sloview import formatting as fmt
+from sloview.errors import MAPPING_FORM
 from sloview.ingest.error_classes import ERROR_CLASS_LABELS, ERROR_CLASS_RULES, ERROR_CLASSES
 from sloview.ingest.strays import RULE as STRAY_HELP
 from sloview.summary import error_breakdown
@@ -42,6 +43,7 @@ if st.session_state.get("upload") is not None and st.button(
 connect.render()
 
 state.show_load_error()
+mapping_form.render_pending()
 loaded = state.load()
 if loaded.table is None:
     aggregated_view.render(loaded)
@@ -90,7 +92,7 @@ show.table(
 )
 st.caption(f"Format: {mapping.source_format}. Naive times are read as {mapping.tz}.")
 
-with st.expander("Correct the mapping", expanded=False):
+with st.expander(MAPPING_FORM, expanded=False):
     mapping_form.render(loaded)
 
 st.subheader("Failed requests, by class")

@@ -92,7 +92,7 @@ if segments:
             for v in comparison[column]
         }
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
     else:
         show.table(tables.segment_latency(comparison, column))
         st.plotly_chart(charts.ecdf(curves, label), width="stretch")
@@ -132,7 +132,7 @@ if segments and view is not None:
             view, column, metric, float(threshold), target=float(target), failed_requests=failed
         )
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
     else:
         show.table(tables.segment_targets(per_segment, column, float(target)))
         st.caption(
@@ -153,7 +153,7 @@ if (
     try:
         trend = length_trend(engine)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
     else:
         st.plotly_chart(charts.latency_vs_tokens(trend), width="stretch")
         st.caption(

@@ -118,7 +118,7 @@ def target_design(loaded: state.Loaded, scope: Scope, share: float) -> None:
     try:
         rec = recommend(scope, share)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     st.info(rec.rationale)
     if slo.sli.kind == "joint" and len(slo.sli.conditions) >= 2:
@@ -173,7 +173,7 @@ def segments(scope: Scope, share: float) -> None:
         results = segment_results(scope, column)
         recs = segment_recommendations(scope, column, share)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     target = scope.slo.objective.target
     if results:
@@ -212,7 +212,7 @@ def results(loaded: state.Loaded) -> None:
     try:
         sim = simulate(scope)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     views = ["Compliance", "Alerts", "Target design", "Segments"]
     if slo.sli.uses_conditions:
@@ -260,7 +260,7 @@ if link and st.session_state.get("link_loaded") != link:
     try:
         candidate.load_into_widgets(decode_slo(link))
     except SloviewError as exc:
-        st.error(f"The link's candidate could not be restored: {exc.one_line()}")
+        st.error(f"The link's candidate could not be restored: {exc.one_line(app=True)}")
 
 workbench(loaded)
 # Below the workbench: combining shortlisted candidates is not part of a threshold move.

@@ -34,7 +34,7 @@ for item in items:
     try:
         sims[item.slo.name] = simulate(Scope.bind(loaded.engine, item.slo))
     except SloviewError as exc:
-        st.error(f"{item.slo.name}: {exc.one_line()}")
+        st.error(f"{item.slo.name}: {exc.one_line(app=True)}")
 
 # What changes how to read a row (thin data, no whole period), and decisions that contradict
 # each other, stand above the table until they are resolved.

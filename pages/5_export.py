@@ -85,7 +85,7 @@ def metric_source(loaded: state.Loaded) -> MetricSource | None:
             return MetricSource(kind="sql", table=table_name.strip(), url=url)
         return MetricSource(kind="file", path=loaded.source_name)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
     except ValueError:
         st.error("Bucket bounds must be numbers of seconds separated by commas, e.g. 0.1, 0.25.")
     return None
@@ -117,7 +117,7 @@ def definitions(slos: list[SLO], fmt_name: str, source: MetricSource | None) -> 
         if key == "prometheus-rules":
             tests = promtool_tests(slos, source, rules_file=name).text
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     for warning in warnings:
         st.warning(warning)
@@ -161,7 +161,7 @@ def report(loaded: state.Loaded, items: list[Candidate]) -> None:
             composites=composite.items(),
         )
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     downloads.report_buttons(inputs, "slo-report", "report")
 
@@ -190,7 +190,7 @@ def session_file(loaded: state.Loaded, items: list[Candidate]) -> None:
         try:
             restored = Session.from_json(upload.getvalue())
         except SloviewError as exc:
-            st.error(exc.one_line())
+            st.error(exc.one_line(app=True))
             return
         shortlist.save(list(restored.candidates))
         state.set_mapping(restored.mapping)

@@ -47,7 +47,7 @@ for name in picked:
     try:
         reviews.append(review(loaded.engine, agreed, previous=tuple(registry.reviews(name))))
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
 
 for r in reviews:
     registry_view.review_panel(registry, r, reviewer)

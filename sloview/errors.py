@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+# The app's places that hints name; the pages title them with these same words, so an app
+# hint always points at something on the screen.
+MAPPING_FORM = "Correct the mapping"
+IN_MAPPING_FORM = f"under '{MAPPING_FORM}' on the Data page"
+METRICS_FROM = "production metrics come from"
+PROMETHEUS_APP_HINT = (
+    f"choose 'Prometheus histogram' under '{METRICS_FROM}' on this page and enter its name"
+)
+
 
 class SloviewError(Exception):
     """Bad input or settings: what is wrong, where, and what to do about it."""
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        app_hint: str | None = None,
+    ) -> None:
         self.message = message
         self.where = where
         self.hint = hint
+        # What to do in the app's words, where `hint` names command-line flags: the app shows
+        # this one (`one_line(app=True)`), so nobody at a workshop is told to type --latency.
+        self.app_hint = app_hint
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
-        """The message as one line: `where: message. hint`."""
+    def one_line(self, *, app: bool = False) -> str:
+        """The message as one line: `where: message. hint` (the app's hint when `app`)."""
         text = self.message.rstrip(".")
         if self.where:
             text = f"{self.where}: {text}"
-        if self.hint:
-            hint = self.hint.rstrip(".")
+        chosen = self.app_hint if app and self.app_hint else self.hint
+        if chosen:
+            hint = chosen.rstrip(".")
             text = f"{text}. {hint[:1].upper()}{hint[1:]}."
         else:
             text = f"{text}."
@@ -41,8 +61,15 @@ class SpanError(DataError):
     """Requests spread over more time than sloview analyses at once (`sloview.ingest.span`)."""
 
     def __init__(
-        self, message: str, *, first_ns: int, last_ns: int, where: str | None, hint: str | None
+        self,
+        message: str,
+        *,
+        first_ns: int,
+        last_ns: int,
+        where: str | None,
+        hint: str | None,
+        app_hint: str | None = None,
     ) -> None:
-        super().__init__(message, where=where, hint=hint)
+        super().__init__(message, where=where, hint=hint, app_hint=app_hint)
         self.first_ns = first_ns
         self.last_ns = last_ns

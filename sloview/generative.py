@@ -23,7 +23,7 @@ import pandas as pd
 
 from sloview.engine import BUCKET_S, Engine
 from sloview.engine.scope import Scope
-from sloview.errors import SpecError
+from sloview.errors import IN_MAPPING_FORM, SpecError
 from sloview.ingest.table import LATENCY, OUTPUT_LENGTH_BANDS, OUTPUT_LENGTH_EDGES, OUTPUT_TOKENS
 from sloview.model import Condition
 
@@ -153,6 +153,7 @@ def length_trend(engine: Engine, sample_points: int = SAMPLE_POINTS) -> LengthTr
             "the data have no output token counts",
             where="output_tokens",
             hint="map the output token column (--output-tokens COL)",
+            app_hint=f"choose the output tokens column {IN_MAPPING_FORM}",
         )
     tokens = frame[OUTPUT_TOKENS].to_numpy(dtype=np.float64, na_value=np.nan)
     latency = frame[LATENCY].to_numpy(dtype=np.float64, na_value=np.nan)

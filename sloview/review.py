@@ -24,7 +24,7 @@ from typing import Any, Literal
 from sloview import formatting as fmt
 from sloview.design import TARGET_GRID, Recommendation, recommend_overall
 from sloview.engine import Engine, Scope
-from sloview.errors import SpecError
+from sloview.errors import IN_MAPPING_FORM, SpecError
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS, TPOT, TTFT
 from sloview.model import SLO
 from sloview.registry.store import AgreedVersion, Registry, ReviewRecord
@@ -251,6 +251,8 @@ def check_columns(data: Engine, slo: SLO, where: str) -> None:
                 where=where,
                 hint=f"map its column ({METRIC_FLAGS.get(metric, 'see --help')}) or agree a new "
                 "version that fits the data",
+                app_hint=f"choose its column {IN_MAPPING_FORM}, or agree a new version that "
+                "fits the data",
             )
     columns = data.segment_columns()
     for column, value in slo.segment:
@@ -259,6 +261,8 @@ def check_columns(data: Engine, slo: SLO, where: str) -> None:
                 f"is scoped to {column}={value}, but the data have no column {column!r}",
                 where=where,
                 hint="map it with --segment COL, or agree a new version without that scope",
+                app_hint="add it to the extra segment columns under 'Correct the mapping' on the "
+                "Data page, or agree a new version without that scope",
             )
         if value not in data.segment_values(column):
             raise SpecError(
@@ -280,6 +284,7 @@ def agreed_from_specs(registry: Registry, path: str) -> list[AgreedVersion]:
                 where=path,
                 hint=f"agree it first (`sloview registry add {path} --by NAME`) or review "
                 f"by name (--slo {slo.name})",
+                app_hint="record the agreement on the Compare page first",
             )
         out.append(latest)
     return out

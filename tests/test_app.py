@@ -240,6 +240,9 @@ def test_shortlist_compare_and_export() -> None:
     (error,) = [e.value for e in at.error]
     assert "no bucket bound of http_request_duration_seconds equals the threshold" in error
     assert "the nearest are le=" in error
+    # ... and what to do, in the page's own words (no command-line flags).
+    assert "enter the histogram's real bounds under 'bucket bounds' here" in error
+    assert "--" not in error
 
 
 def test_a_conflict_of_agreements_stands_until_resolved() -> None:

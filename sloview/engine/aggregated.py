@@ -89,6 +89,8 @@ class AggregateEngine(Engine):
             hint="aggregated sources carry end-to-end latency, and time to first token or per "
             "output token when their histograms are given (--ttft-histogram, "
             "--tpot-histogram, or a --preset); simulate latency_ms",
+            app_hint="connect again with the TTFT and TPOT histograms (or a preset) under "
+            "'Connect a database or Prometheus' on the Data page, or promise end-to-end latency",
         )
 
     def index(self, metric: str) -> BinnedIndex:  # type: ignore[override]
@@ -185,6 +187,8 @@ class AggregateEngine(Engine):
                 where="sli.conditions",
                 hint="give its histogram (--ttft-histogram / --tpot-histogram, or a --preset), "
                 + JOINT_HINT,
+                app_hint="connect again with its histogram (the TTFT or TPOT histogram field, or "
+                "a preset) on the Data page, " + JOINT_HINT,
             )
         # Bins at or under the threshold: a lower bound when it falls between bounds.
         return self.good_per_bucket(condition.metric, condition.threshold, condition.op)
@@ -220,6 +224,8 @@ class AggregateEngine(Engine):
                 f"{column!r} is not a segment of these aggregates",
                 where="segment",
                 hint=f"segments: {', '.join(by) or 'none (aggregate with --segment COL)'}",
+                app_hint=f"segments: {', '.join(by) or 'none'}; connect again with that column "
+                "under 'segments to aggregate by' on the Data page",
             )
         i = by.index(column)
         totals: dict[str, int] = {}

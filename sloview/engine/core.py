@@ -12,7 +12,7 @@ from sloview.engine.distribution import Distribution, SortedValues
 from sloview.engine.index import GroupedValues, LatencyIndex
 from sloview.engine.joint import JointRows, build_joint_rows
 from sloview.engine.timebase import BUCKET_S, Periods, TimeBase, day_starts, periods_for
-from sloview.errors import SpecError
+from sloview.errors import IN_MAPPING_FORM, SpecError
 from sloview.ingest.table import (
     LATENCY_COLUMNS,
     OK,
@@ -123,6 +123,8 @@ class Engine:
                 where=self.source_name,
                 hint="name the time column with --timestamp COL; distribution summaries still "
                 "work without it",
+                app_hint=f"choose the time column {IN_MAPPING_FORM}; the Explore page's "
+                "distribution works without it",
             )
         return self.base
 

@@ -104,6 +104,9 @@ def event_queries(
                 hint="move the threshold to a bucket bound (the Design page and `sloview "
                 "simulate --threshold-ms` show how it would have done there), or declare the "
                 "histogram's real bounds with --prometheus-buckets",
+                app_hint="move the threshold to one of those bounds on the Design page (it shows "
+                "how the SLO would have done there), or enter the histogram's real bounds under "
+                "'bucket bounds' here",
             )
         warnings.append(f"{slo.name}: {warning}")
     if slo.objective.op == "lt":

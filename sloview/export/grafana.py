@@ -31,7 +31,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from sloview.errors import SpecError
+from sloview.errors import PROMETHEUS_APP_HINT, SpecError
 from sloview.export.common import Export, dns_name, num_text
 from sloview.export.prometheus_rules import (
     ERROR_RATIO,
@@ -56,6 +56,7 @@ def to_grafana(slos: Sequence[SLO], source: MetricSource | None) -> Export:
             "the dashboard reads Prometheus rules: a Prometheus source is needed",
             where="source",
             hint="give the same --prometheus-histogram and --status-label as for the rules",
+            app_hint=PROMETHEUS_APP_HINT,
         )
     if not slos:
         raise SpecError("there is no SLO to export", where="slos")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sloview import __version__
-from sloview.errors import SpecError
+from sloview.errors import PROMETHEUS_APP_HINT, SpecError
 from sloview.export.common import (
     DEFAULT_SERVICE,
     Export,
@@ -148,6 +148,7 @@ def to_prometheus_rules(slos: Sequence[SLO], source: MetricSource | None) -> Exp
             where="source",
             hint="give --prometheus-histogram METRIC (a latency histogram in seconds) and "
             "--status-label for availability",
+            app_hint=PROMETHEUS_APP_HINT,
         )
     if not slos:
         raise SpecError("there is no SLO to export", where="slos")

@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sloview.errors import SpecError
+from sloview.errors import PROMETHEUS_APP_HINT, SpecError
 from sloview.export.common import (
     DEFAULT_SERVICE,
     DNS_LABEL,
@@ -58,6 +58,7 @@ def to_sloth(slos: Sequence[SLO], source: MetricSource | None) -> Export:
             "Sloth queries are PromQL: a Prometheus source is needed",
             where="source",
             hint="give --prometheus-histogram METRIC (a latency histogram in seconds)",
+            app_hint=PROMETHEUS_APP_HINT,
         )
     if not slos:
         raise SpecError("there is no SLO to export", where="slos")

@@ -112,6 +112,7 @@ class MetricSource:
                 "a Prometheus source needs a latency histogram or a requests counter",
                 where="source.histograms",
                 hint="e.g. --prometheus-histogram http_request_duration_seconds",
+                app_hint="enter the latency histogram's name, e.g. http_request_duration_seconds",
             )
         for name in (
             *(h for _, h in self.histograms),
@@ -153,6 +154,8 @@ class MetricSource:
             hint=f"add --prometheus-histogram {metric}=METRIC (a histogram in seconds)"
             if metric != LATENCY
             else "add --prometheus-histogram METRIC (a histogram in seconds)",
+            app_hint=f"enter the name of the {LATENCY_COLUMNS.get(metric, metric)} histogram "
+            "(in seconds) under 'production metrics come from'",
         )
 
     def requests(self) -> str:
@@ -211,6 +214,7 @@ def failed_matchers(source: MetricSource) -> list[tuple[str, str, str]]:
             "an availability SLO on Prometheus needs the status label",
             where="source.status_label",
             hint="give --status-label, e.g. code",
+            app_hint="enter the status label under 'production metrics come from', e.g. code",
         )
     return [(source.status_label, "=~", source.error_codes)]
 
@@ -349,6 +353,7 @@ def _prometheus_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
                     "a throughput SLO of output tokens needs the token counter",
                     where="source.tokens_counter",
                     hint="give --prometheus-tokens METRIC",
+                    app_hint="enter the output token counter under 'production metrics come from'",
                 )
             query = f"sum(rate({selector(source.tokens_counter, base)}[{window}]))"
         else:

@@ -45,7 +45,9 @@ def memory_budget() -> int:
     return value * MB
 
 
-def check_budget(needed: int, what: str, *, where: str, hint: str) -> None:
+def check_budget(
+    needed: int, what: str, *, where: str, hint: str, app_hint: str | None = None
+) -> None:
     """Refuse (DataError) when `needed` bytes exceed the memory budget."""
     budget = memory_budget()
     if needed > budget:
@@ -54,4 +56,5 @@ def check_budget(needed: int, what: str, *, where: str, hint: str) -> None:
             f"{budget / MB:,.0f} MB ({ENV})",
             where=where,
             hint=hint,
+            app_hint=app_hint,
         )

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sloview.errors import DataError
+from sloview.errors import IN_MAPPING_FORM, DataError
 from sloview.ingest.mapping import OUTPUT_LENGTH, Mapping, ResolvedMapping
 from sloview.ingest.readers import RawData
 from sloview.ingest.status import FALSE_VALUES, TRUE_VALUES, StatusPolicy
@@ -279,6 +279,8 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
                 where=raw.name,
                 hint=f"columns are: {_list(columns)}; name the latency column with --latency COL "
                 "(and its unit with --latency-unit s|ms|us|ns)",
+                app_hint=f"columns are: {_list(columns)}; choose the latency column and its unit "
+                f"{IN_MAPPING_FORM}",
             )
         reasons["latency"] = "detected by its name"
     if not _numeric_like(sample.column(latency)):
@@ -286,6 +288,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
             f"column {latency!r} holds no numbers, so it cannot be the latency",
             where=raw.name,
             hint=f"name the latency column with --latency COL; columns are: {_list(columns)}",
+            app_hint=f"choose the latency column {IN_MAPPING_FORM}; columns are: {_list(columns)}",
         )
     latency_unit, reasons["latency_unit"] = _unit(
         mapping.latency_unit, preset.get("latency_unit"), latency, sample, preset_reason
@@ -373,6 +376,7 @@ def detect(raw: RawData, mapping: Mapping) -> tuple[ResolvedMapping, StatusPolic
             "the output_length segment needs output token counts, and none were found",
             where=raw.name,
             hint="name the output token column with --output-tokens COL",
+            app_hint=f"choose the output tokens column {IN_MAPPING_FORM}",
         )
     resolved = ResolvedMapping(
         source_format=source_format,
@@ -410,6 +414,7 @@ def _check_band_filters(mapping: Mapping, columns: list[str], bands: bool, name:
                 "--where output_length needs output token counts, and none were found",
                 where=name,
                 hint="name the output token column with --output-tokens COL",
+                app_hint=f"choose the output tokens column {IN_MAPPING_FORM}",
             )
         if value.strip().lower() not in names:
             raise DataError(
@@ -501,6 +506,9 @@ def _detect_timestamp(sample: pa.Table, reasons: dict[str, str], name: str) -> s
             where=name,
             hint="name the time column with --timestamp COL (ISO 8601, a common date layout or "
             "epoch numbers), or fix or remove that column",
+            app_hint=f"choose the time column {IN_MAPPING_FORM} (ISO 8601, a common date "
+            "layout or epoch "
+            "numbers), or fix or remove that column",
         )
     return None
 
@@ -567,6 +575,8 @@ def _values_policy(
                 "--good/--bad were given but the file has no status column",
                 where=name,
                 hint="name the status column with --status COL",
+                app_hint=f"choose the status column {IN_MAPPING_FORM}, or clear the good and "
+                "bad values",
             )
         return StatusPolicy(kind="lists", column=status, good=mapping.good, bad=mapping.bad)
     if ok_column is not None:

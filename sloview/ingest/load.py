@@ -382,6 +382,8 @@ def _refuse_unreadable_times(
         where=name,
         hint="name the time column with --timestamp COL (ISO 8601, a common date layout or "
         "epoch numbers), or fix the values",
+        app_hint="choose another time column under 'Correct the mapping' on the Data page, or "
+        "fix the values",
     )
 
 

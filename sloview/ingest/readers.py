@@ -159,6 +159,8 @@ def _gunzip(name: str, packed: bytes) -> bytes:
                         where=name,
                         hint="load the uncompressed file with the command line, aggregate it "
                         "with --aggregate, or raise the budget",
+                        app_hint="upload the file uncompressed, or aggregate it out of core with "
+                        "the command line (see the README's Limits)",
                     )
                 if unpacker.eof:
                     break

@@ -138,6 +138,8 @@ class Registry:
             f"{what} ({detail})",
             where=self.where,
             hint="check --registry or SLOVIEW_REGISTRY (host, port, database, user, password)",
+            app_hint="check the SLOVIEW_REGISTRY setting the app was started with (host, port, "
+            "database, user, password)",
         )
 
     def _migrate(self) -> None:
@@ -175,7 +177,12 @@ class Registry:
     ) -> AgreedVersion:
         """Record a new agreed version of `slo` (version 1, or the latest plus one)."""
         if not by.strip():
-            raise SpecError("who agreed must be named", where="agreed_by", hint="e.g. --by alice")
+            raise SpecError(
+                "who agreed must be named",
+                where="agreed_by",
+                hint="e.g. --by alice",
+                app_hint="type the names of the people agreeing",
+            )
         row = {
             "name": slo.name,
             "service": slo.service,
@@ -236,6 +243,7 @@ class Registry:
                 f"no SLO named {name!r} in the registry",
                 where=self.where,
                 hint=f"registered: {known}; add one with `sloview registry add FILE --by NAME`",
+                app_hint=f"registered: {known}; record one on the Compare page",
             )
         return found[-1]
 

@@ -155,6 +155,7 @@ def report_inputs(
             "there is no candidate SLO to report on",
             where="report",
             hint="shortlist candidates on the Design page, or give --slo FILE",
+            app_hint="shortlist candidates on the Design page",
         )
     if not 0 < desired_share <= 1:
         raise SpecError("must be in (0, 1]", where="desired_share")

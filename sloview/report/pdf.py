@@ -122,4 +122,6 @@ def _print(html: str, executable: str, title: str, paper: Paper, timeout_ms: flo
             f"Chromium could not print the report ({first})",
             where="pdf",
             hint=f"check that {executable} starts (`{executable} --headless --version`)",
+            app_hint="the HTML and Markdown reports work without it; whoever runs sloview can "
+            f"check that {executable} starts on the server",
         ) from None

@@ -376,6 +376,7 @@ def check_options(kind: SourceKind, options: SourceOptions, mapping: ColumnMappi
             "aggregates); Prometheus always gives aggregates"
             if kind == "sql"
             else "leave it out: Prometheus always gives aggregates",
+            app_hint="a database aggregates by itself beyond 'most requests read as rows'",
         )
     if options.timeout_s is not None and not options.timeout_s > 0:
         raise SourceError("must be a positive number of seconds", where="--timeout")
@@ -396,6 +397,7 @@ def check_options(kind: SourceKind, options: SourceOptions, mapping: ColumnMappi
                 where="--query" if both else "--table",
                 hint='e.g. --table requests, or --query "SELECT ts, latency_ms, status FROM '
                 "requests WHERE service = 'api'\"",
+                app_hint="choose a table, or write one SELECT",
             )
         if options.row_limit is not None and options.row_limit < 0:
             raise SourceError(
@@ -415,6 +417,8 @@ def _check_prometheus(options: SourceOptions, mapping: ColumnMapping) -> None:
                 where=flag,
                 hint="e.g. --histogram http_request_duration_seconds --start 2024-11-01 "
                 "--end 2024-12-01 (times in UTC unless they carry an offset)",
+                app_hint="enter the latency histogram's name and the time range (from and until, "
+                "in UTC)",
             )
     for name, flag, instead in _NOT_FOR_PROMETHEUS:
         if getattr(mapping, name) is not None and getattr(mapping, name) != ():
@@ -428,12 +432,14 @@ def _check_prometheus(options: SourceOptions, mapping: ColumnMapping) -> None:
             "--rate-limited applies to files and tables, and SOURCE is Prometheus",
             where="--rate-limited",
             hint="list the status values that count as good with --good",
+            app_hint="list the status values that count as good",
         )
     if (options.good or options.bad or mapping.good or mapping.bad) and not options.status_label:
         raise SourceError(
             "--good/--bad name values of the status label, and none is given",
             where="--status-label",
             hint="add --status-label LABEL, e.g. --status-label code",
+            app_hint="enter the status label, e.g. code",
         )
     if options.histogram_unit not in (None, "s", "ms"):
         raise SourceError(

@@ -405,7 +405,7 @@ def complete(loaded: state.Loaded, draft: Draft) -> SLO | None:
     try:
         return SLO.from_dict(data)
     except SloviewError as exc:
-        st.error(f"This candidate is not valid yet: {exc.one_line()}")
+        st.error(f"This candidate is not valid yet: {exc.one_line(app=True)}")
         return None
 
 

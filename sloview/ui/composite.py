@@ -64,7 +64,7 @@ def render_editor() -> None:
                     weights=tuple(float(w) for w in weights),
                 )
             except SloviewError as exc:
-                st.error(exc.one_line())
+                st.error(exc.one_line(app=True))
             else:
                 save([*(c for c in items() if c.name != composite.name), composite])
                 st.toast(f"{composite.name} added: compare it on the Compare page")
@@ -77,7 +77,7 @@ def simulations(engine: Engine) -> dict[str, CompositeSimulation]:
         try:
             out[composite.name] = simulate_composite(engine, composite)
         except SloviewError as exc:
-            st.error(f"{composite.name}: {exc.one_line()}")
+            st.error(f"{composite.name}: {exc.one_line(app=True)}")
     return out
 
 

@@ -81,7 +81,7 @@ def render() -> None:
             else:
                 text, env, options = _prometheus_form()
         except SloviewError as exc:
-            st.error(exc.one_line())
+            st.error(exc.one_line(app=True))
             return
         clicked = st.button("Connect", type="primary", key="src_connect", disabled=not text)
         if clicked and state.connect(text, options, env):
@@ -124,7 +124,7 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
                 st.session_state["src_sql_tables"] = list_tables(text)
                 st.session_state["src_sql_listed"] = text
             except SloviewError as exc:
-                st.error(exc.one_line())
+                st.error(exc.one_line(app=True))
             else:
                 st.rerun()
     else:

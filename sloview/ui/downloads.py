@@ -40,7 +40,7 @@ def pdf_button(html: str, title: str, stem: str, label: str) -> None:
         return
     error = job.future.exception()
     if isinstance(error, SloviewError):
-        st.error(error.one_line())
+        st.error(error.one_line(app=True))
         background.forget(job)
         return
     if error is not None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from sloview.errors import SloviewError
+from sloview.errors import MAPPING_FORM, SloviewError
 from sloview.ingest import Mapping, open_source
-from sloview.ingest.mapping import parse_unit
+from sloview.ingest.mapping import ResolvedMapping, parse_unit
 from sloview.sources.open import source_columns
 from sloview.ui import state
 from sloview.units import LATENCY_UNITS
@@ -48,22 +48,60 @@ def render(loaded: state.Loaded) -> None:
             key, source, name = state._source()
             columns = _columns(key, source, name)
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
-    m = state.mapping()
-    resolved = loaded.table.mapping
-    with st.form("mapping"):
+    new = _form("mapping", columns, state.mapping(), loaded.table.mapping, "Apply mapping")
+    if new is not None:
+        state.set_mapping(new)
+        st.rerun()
+    if st.button("Reset to detected mapping"):
+        state.set_mapping(Mapping())
+        st.rerun()
+
+
+def render_pending() -> None:
+    """An upload whose columns were not all found: ask which column is which, and read it
+    with those columns (the data loaded before stay until it reads)."""
+    pending = state.pending_upload()
+    if pending is None:
+        return
+    name = pending["name"]
+    with st.container(border=True):
+        st.markdown(f"**{MAPPING_FORM}: {name}**")
+        st.error(pending["error"])
+        st.caption(
+            f"{name} has the columns {', '.join(pending['columns'])}. Say which is which and "
+            "read it again; until then the bundled sample stays loaded."
+        )
+        new = _form("pending_mapping", pending["columns"], pending["mapping"], None, f"Read {name}")
+        if new is not None:
+            state.retry_pending(new)
+            st.rerun()
+        if st.button(f"Forget {name}", key="pending_forget"):
+            state.drop_pending()
+            st.rerun()
+
+
+def _form(
+    key: str, columns: list[str], m: Mapping, resolved: ResolvedMapping | None, submit: str
+) -> Mapping | None:
+    """The mapping widgets over `columns` (the detected choices as help); the new mapping
+    when submitted."""
+
+    def detected(field: str) -> str:
+        value = getattr(resolved, field) if resolved is not None else None
+        return f"detected: {value}" if value else "not detected"
+
+    with st.form(key):
         c1, c2, c3 = st.columns(3)
         with c1:
-            timestamp = _pick(
-                "time column", columns, m.timestamp, f"detected: {resolved.timestamp}"
-            )
-            latency = _pick("latency column", columns, m.latency, f"detected: {resolved.latency}")
+            timestamp = _pick("time column", columns, m.timestamp, detected("timestamp"))
+            latency = _pick("latency column", columns, m.latency, detected("latency"))
             unit = st.selectbox(
                 "latency unit",
                 [DETECT, *LATENCY_UNITS],
                 index=([DETECT, *LATENCY_UNITS].index(m.latency_unit) if m.latency_unit else 0),
-                help=f"detected: {resolved.latency_unit}",
+                help=detected("latency_unit"),
             )
             tz = st.text_input(
                 "timezone of naive times",
@@ -72,7 +110,7 @@ def render(loaded: state.Loaded) -> None:
                 help="IANA name, e.g. Europe/Berlin",
             )
         with c2:
-            status = _pick("status column", columns, m.status, f"detected: {resolved.status}")
+            status = _pick("status column", columns, m.status, detected("status"))
             good = st.text_input(
                 "good status values", value=",".join(m.good), placeholder="e.g. 200,204 or SUCCEED"
             )
@@ -83,35 +121,25 @@ def render(loaded: state.Loaded) -> None:
                 "HTTP 429 (rate limited) counts as bad", value=m.rate_limited_bad
             )
         with c3:
-            ttft = _pick(
-                "time to first token column", columns, m.ttft, f"detected: {resolved.ttft}"
-            )
+            ttft = _pick("time to first token column", columns, m.ttft, detected("ttft"))
             tokens = _pick(
-                "output tokens column",
-                columns,
-                m.output_tokens,
-                f"detected: {resolved.output_tokens}",
+                "output tokens column", columns, m.output_tokens, detected("output_tokens")
             )
             segments = st.multiselect(
                 "extra segment columns", columns, default=[s for s in m.segments if s in columns]
             )
-        applied = st.form_submit_button("Apply mapping", type="primary")
-    if applied:
-        new = Mapping(
-            timestamp=timestamp,
-            latency=latency,
-            latency_unit=None if unit == DETECT else parse_unit(unit),
-            status=status,
-            good=tuple(v.strip() for v in good.split(",") if v.strip()),
-            bad=tuple(v.strip() for v in bad.split(",") if v.strip()),
-            rate_limited_bad=rate_limited,
-            ttft=ttft,
-            output_tokens=tokens,
-            segments=tuple(segments),
-            tz=tz.strip() or None,
-        )
-        state.set_mapping(new)
-        st.rerun()
-    if st.button("Reset to detected mapping"):
-        state.set_mapping(Mapping())
-        st.rerun()
+        if not st.form_submit_button(submit, type="primary"):
+            return None
+    return Mapping(
+        timestamp=timestamp,
+        latency=latency,
+        latency_unit=None if unit == DETECT else parse_unit(unit),
+        status=status,
+        good=tuple(v.strip() for v in good.split(",") if v.strip()),
+        bad=tuple(v.strip() for v in bad.split(",") if v.strip()),
+        rate_limited_bad=rate_limited,
+        ttft=ttft,
+        output_tokens=tokens,
+        segments=tuple(segments),
+        tz=tz.strip() or None,
+    )

@@ -41,7 +41,7 @@ def open_registry() -> Registry | None:
     try:
         return _registry(default_url(os.environ))
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return None
 
 
@@ -108,7 +108,7 @@ def record_agreed(items: list[Candidate], sims: dict[str, Simulation]) -> None:
                 )
                 st.toast(f"Recorded {v.name} version {v.version}", icon=":material/task_alt:")
         except SloviewError as exc:
-            st.error(exc.one_line())
+            st.error(exc.one_line(app=True))
             return
         st.rerun()
 
@@ -173,7 +173,7 @@ def _record_review(registry: Registry, r: Review, reviewer: str) -> None:
                 )
             )
         except SloviewError as exc:
-            st.error(exc.one_line())
+            st.error(exc.one_line(app=True))
             return
         st.toast(f"Recorded the review of {r.agreed.name}", icon=":material/task_alt:")
         st.rerun()
@@ -238,7 +238,7 @@ def _agree_new_version(registry: Registry, r: Review, reviewer: str) -> None:
                     figures=decision_figures(sim),
                 )
             except SloviewError as exc:
-                st.error(exc.one_line())
+                st.error(exc.one_line(app=True))
                 return
             st.toast(f"Agreed {v.name} version {v.version}", icon=":material/task_alt:")
             st.rerun()
@@ -269,6 +269,6 @@ def review_report(loaded: state.Loaded, registry: Registry, reviews: list[Review
             recorded=all(r.recorded_before(fingerprint) is not None for r in reviews),
         )
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return
     downloads.report_buttons(inputs, "slo-review", "review")

@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,7 @@ from sloview.engine.aggregated import AggregateEngine
 from sloview.errors import SloviewError, SpanError
 from sloview.filters import Filters, apply_filters
 from sloview.ingest import Mapping, RequestTable, load_requests
+from sloview.ingest import open_source as open_file
 from sloview.ingest.span import MAX_SPAN_DAYS
 from sloview.registry import fingerprint
 from sloview.sources.aggregates import Aggregates
@@ -24,6 +26,8 @@ from sloview.sources.open import SourceOptions, describe_source, open_source
 
 BUNDLED = Path(__file__).resolve().parents[2] / "sample_data" / "genai_requests.parquet"
 # SLOVIEW_DATA opens another file first (a team's own export, or a benchmark's 1e7 rows).
+# An upload whose columns were not all found, waiting on the Data page (see `pending_upload`).
+PENDING = "pending_upload"
 SAMPLE = Path(os.environ["SLOVIEW_DATA"]) if os.environ.get("SLOVIEW_DATA") else BUNDLED
 SAMPLE_NAME = "sample: generative API, 42 days (bundled)" if SAMPLE == BUNDLED else SAMPLE.name
 
@@ -110,7 +114,7 @@ def connect(text: str, options: SourceOptions, env: dict[str, str] | None = None
     try:
         _open(f"src:{candidate.digest}|{{}}", candidate, "{}")
     except SloviewError as exc:
-        st.error(exc.one_line())
+        st.error(exc.one_line(app=True))
         return False
     st.session_state.pop("upload", None)
     st.session_state["connected"] = candidate
@@ -178,13 +182,58 @@ def set_upload(name: str, data: bytes) -> None:
     # The registry's fingerprint of a file's content: the same as `sloview review FILE`.
     digest = fingerprint.of_bytes(data)
     st.session_state.pop("connected", None)
+    st.session_state.pop(PENDING, None)
     st.session_state["upload"] = {"name": name, "bytes": data, "digest": digest}
     st.session_state["sv_mapping"] = Mapping()
     st.session_state["sv_filters"] = Filters()
 
 
+def pending_upload() -> dict[str, Any] | None:
+    """An upload waiting for its columns to be named: name, bytes, digest, its column
+    names, the mapping last tried and why it did not read."""
+    value = st.session_state.get(PENDING)
+    return value if isinstance(value, dict) else None
+
+
+def _keep_pending(upload: dict[str, Any], tried: Mapping, message: str) -> bool:
+    """Keep an upload whose columns were not all found (one the detection could not map, or
+    one whose chosen columns do not read) at hand; False when the mapping is not the reason:
+    the file does not read as a table, or its detected columns read and a new choice failed."""
+    if tried != Mapping() and not upload.get("chosen"):
+        return False
+    try:
+        columns = open_file(upload["bytes"], upload["name"]).columns
+    except SloviewError:
+        return False
+    st.session_state[PENDING] = {
+        **{k: upload[k] for k in ("name", "bytes", "digest")},
+        "columns": columns,
+        "mapping": tried,
+        "error": message,
+    }
+    return True
+
+
+def retry_pending(chosen: Mapping) -> None:
+    """Read the waiting upload again with the columns chosen for it."""
+    pending = st.session_state.pop(PENDING)
+    st.session_state.pop("connected", None)
+    st.session_state["upload"] = {
+        **{k: pending[k] for k in ("name", "bytes", "digest")},
+        "chosen": True,
+    }
+    st.session_state["sv_mapping"] = chosen
+    st.session_state["sv_filters"] = Filters()
+
+
+def drop_pending() -> None:
+    """Forget the waiting upload."""
+    st.session_state.pop(PENDING, None)
+
+
 def use_sample() -> None:
     """Go back to the bundled sample data."""
+    st.session_state.pop(PENDING, None)
     st.session_state.pop("upload", None)
     st.session_state.pop("connected", None)
     st.session_state["sv_mapping"] = Mapping()
@@ -237,9 +286,21 @@ def load() -> Loaded:
         else:
             table = _load(f"{key}|{mapping_json}", source, name, mapping_json)
     except SloviewError as exc:
-        st.session_state["load_error"] = exc.one_line()
+        message = exc.one_line(app=True)
         if key == "sample" and current_mapping == Mapping():
             raise
+        upload = st.session_state.get("upload")
+        if (
+            source_now is None
+            and upload is not None
+            and _keep_pending(upload, current_mapping, message)
+        ):
+            # The file reads as a table but its columns were not all found: the Data page
+            # asks which is which (the sample stands in meanwhile).
+            st.session_state.pop("upload", None)
+            st.session_state["sv_mapping"] = Mapping()
+            return load()
+        st.session_state["load_error"] = message
         if current_mapping != Mapping():
             st.session_state["sv_mapping"] = Mapping()
         else:
