@@ -70,8 +70,8 @@ def render_pending() -> None:
         st.markdown(f"**{MAPPING_FORM}: {name}**")
         st.error(pending["error"])
         st.caption(
-            f"{name} has the columns {', '.join(pending['columns'])}. Say which is which and "
-            "read it again; until then the bundled sample stays loaded."
+            f"Say which of its columns ({', '.join(pending['columns'])}) is which and read "
+            "it again; until then the bundled sample stays loaded."
         )
         new = _form("pending_mapping", pending["columns"], pending["mapping"], None, f"Read {name}")
         if new is not None:
