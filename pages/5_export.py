@@ -9,13 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from sloview import formatting as fmt
-from sloview.errors import SloviewError
+from sloview.errors import METRICS_FROM, SloviewError
 from sloview.export import MetricSource, to_openslo, validate_openslo
 from sloview.export.rules_test import promtool_tests
+from sloview.export.source import prometheus_needs
 from sloview.export.writers import WRITERS, write_export
+from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
 from sloview.model import SLO
 from sloview.report import report_inputs
 from sloview.session import Candidate, Session, agreement_conflicts, encode_slo
+from sloview.sources.presets import PRESETS
 from sloview.specfile import dump_slos
 from sloview.ui import composite, downloads, shortlist, state
 from sloview.ui.navigation import ensure_app
@@ -45,11 +48,11 @@ def service_name(loaded: state.Loaded, items: list[Candidate]) -> str:
     return typed.strip() or guess or "my-service"
 
 
-def metric_source(loaded: state.Loaded) -> MetricSource | None:
+def metric_source(loaded: state.Loaded, slos: list[SLO]) -> MetricSource | None:
     """Where production numbers come from (the queries in an OpenSLO or Sloth export)."""
     kinds = ["Prometheus histogram", "SQL table", "this request file"]
     kind = st.radio(
-        "production metrics come from",
+        METRICS_FROM,
         kinds,
         horizontal=True,
         key="export_source_kind",
@@ -71,9 +74,28 @@ def metric_source(loaded: state.Loaded) -> MetricSource | None:
             c3, c4 = st.columns(2)
             label = c3.text_input("status label", (options and options.status_label) or "code")
             codes = c4.text_input("error codes (regular expression)", "5..|429")
+            histograms = [(LATENCY, histogram.strip())]
+            # The TTFT/TPOT histograms and the token counter, asked for when an SLO needs them
+            # (from a connected Prometheus when it was given them).
+            metrics, needs_tokens = prometheus_needs(slos)
+            for column, metric in zip(st.columns(2), metrics, strict=False):
+                known = getattr(options, f"{metric.split('_')[0]}_histogram", None)
+                name = column.text_input(
+                    f"{LATENCY_COLUMNS[metric]} histogram (seconds)",
+                    known or "",
+                    placeholder=f"e.g. {getattr(PRESETS['vllm'], metric.split('_')[0])}",
+                )
+                if name.strip():
+                    histograms.append((metric, name.strip()))
+            tokens = ""
+            if needs_tokens:
+                tokens = st.text_input(
+                    "output token counter", placeholder="e.g. vllm:generation_tokens_total"
+                )
             return MetricSource(
                 kind="prometheus",
-                histograms=(("latency_ms", histogram.strip()),),
+                histograms=tuple(histograms),
+                tokens_counter=tokens.strip(),
                 status_label=label.strip(),
                 error_codes=codes.strip(),
                 buckets=tuple(float(b) for b in buckets.split(",") if b.strip()),
@@ -247,7 +269,7 @@ else:
         "of these files back."
     )
     fmt_name = st.radio("format", list(FORMATS), horizontal=True, key="export_format")
-    source = None if fmt_name == "sloview YAML" else metric_source(loaded)
+    source = None if fmt_name == "sloview YAML" else metric_source(loaded, [c.slo for c in chosen])
     definitions([c.slo for c in chosen], fmt_name, source)
 
 st.subheader("Stakeholder report")

@@ -131,7 +131,7 @@ def test_a_file_whose_latency_column_is_not_found_is_mapped_on_the_data_page() -
     clean(at)
     (error,) = [e.value for e in at.error]
     assert "'when' holds no numbers" in error and "--" not in error  # noqa: PT018
-    assert [s.value for s in at.selectbox if s.label == "latency column"][0] == "when"
+    assert next(s.value for s in at.selectbox if s.label == "latency column") == "when"
 
     _pick(at, "latency column", 0, "took")
     _pick(at, "latency unit", 0, "ms")
@@ -163,3 +163,31 @@ def test_the_data_page_names_its_mapping_form_as_the_hints_do() -> None:
     at = run_app()
     assert MAPPING_FORM in [e.label for e in at.expander]
     assert Path(ROOT / "pages" / "1_data.py").read_text().count('"Correct the mapping"') == 0
+
+
+def test_export_asks_for_the_histograms_the_slos_read() -> None:
+    """A TTFT SLO's Prometheus rules read the TTFT histogram: the page asks for it (the
+    hint says where), and writes the rules once it is given."""
+    at = run_app()
+    at.switch_page("pages/3_design.py").run()
+    at.radio(key="c_metric").set_value("ttft_ms").run()
+    at.text_input(key="c_name").set_value("first-token").run()
+    at.button[0].click().run()
+    at.switch_page("pages/5_export.py").run()
+    at.radio(key="export_format").set_value("Prometheus rules").run()
+    clean(at)
+    label = "time to first token histogram (seconds)"
+    (field,) = [t for t in at.text_input if t.label == label]
+    assert field.placeholder == "e.g. vllm:time_to_first_token_seconds"
+    (error,) = [e.value for e in at.error]
+    assert "no Prometheus histogram is given for ttft_ms" in error
+    assert (
+        "Enter the name of the time to first token histogram (in seconds) under "
+        "'production metrics come from'" in error
+    )
+    assert "--" not in error
+    field.set_value("vllm:time_to_first_token_seconds").run()
+    clean(at)
+    errors = [e.value for e in at.error]
+    assert not any("no Prometheus histogram" in e for e in errors), errors
+    assert not any(t.label == "output token counter" for t in at.text_input)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sloview import formatting as fmt
-from sloview.errors import SpecError
+from sloview.errors import METRICS_FROM, SpecError
 from sloview.export.common import format_shorthand, plain_decimal
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS, OUTPUT_TOKENS
 from sloview.model import SLO, Condition
@@ -155,7 +155,7 @@ class MetricSource:
             if metric != LATENCY
             else "add --prometheus-histogram METRIC (a histogram in seconds)",
             app_hint=f"enter the name of the {LATENCY_COLUMNS.get(metric, metric)} histogram "
-            "(in seconds) under 'production metrics come from'",
+            f"(in seconds) under '{METRICS_FROM}'",
         )
 
     def requests(self) -> str:
@@ -214,7 +214,7 @@ def failed_matchers(source: MetricSource) -> list[tuple[str, str, str]]:
             "an availability SLO on Prometheus needs the status label",
             where="source.status_label",
             hint="give --status-label, e.g. code",
-            app_hint="enter the status label under 'production metrics come from', e.g. code",
+            app_hint=f"enter the status label under '{METRICS_FROM}', e.g. code",
         )
     return [(source.status_label, "=~", source.error_codes)]
 
@@ -353,7 +353,7 @@ def _prometheus_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
                     "a throughput SLO of output tokens needs the token counter",
                     where="source.tokens_counter",
                     hint="give --prometheus-tokens METRIC",
-                    app_hint="enter the output token counter under 'production metrics come from'",
+                    app_hint=f"enter the output token counter under '{METRICS_FROM}'",
                 )
             query = f"sum(rate({selector(source.tokens_counter, base)}[{window}]))"
         else:
@@ -518,3 +518,12 @@ def _file_queries(slo: SLO, source: MetricSource) -> IndicatorQueries:
         good=spec(column=sli.metric, count=f"ok and {limit}"),
         total=spec(column=sli.metric, count=total),
     )
+
+
+def prometheus_needs(slos: Sequence[SLO]) -> tuple[tuple[str, ...], bool]:
+    """What PromQL for these SLOs reads beyond the end-to-end latency histogram and the
+    status label: the other latency histograms (TTFT, TPOT), and whether the output token
+    counter (a throughput SLO of tokens)."""
+    metrics = sorted({m for slo in slos for m in slo.sli.metrics} - {LATENCY})
+    tokens = any(s.sli.kind == "throughput" and s.sli.unit == "output_tokens" for s in slos)
+    return tuple(metrics), tokens
