@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## create .venv and install sloview with its dev tools
 
 run: $(STAMP)  ## start the app on http://127.0.0.1:$(PORT) with the bundled sample data
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
+	$(BIN)/streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 lint: $(STAMP)  ## ruff (lint + format) and mypy

@@ -1,6 +1,7 @@
 """Room benchmark: how the Design page feels under the hand, in a real browser.
 
-Serves the app (on the bundled sample, or on a synthetic file of N requests), opens the Design
+Serves the app as `make run` does (`streamlit run serve.py`: the opening data are read as the
+server starts), on the bundled sample or a synthetic file of N requests, opens the Design
 page in headless Chromium and moves the threshold one step at a time with the keyboard. Per
 move it measures the time from the key press until
 
@@ -8,8 +9,9 @@ move it measures the time from the key press until
 - the charts have settled: every chart of the page drew the new figures and the app stopped
   running.
 
-It also times the first load of the Design page, and runs several sessions at once (separate
-browsers moving their thresholds together) to report the statement latency under load, any
+It also times the first load of the Design page (opened as soon as the server answers its
+health check, as by a person opening the app at once), and runs several sessions at once
+(separate browsers moving their thresholds together) to report the statement latency under load, any
 error a session saw, and the server's memory with one session and with all of them.
 
 For scale it times, in the same run, what a notebook would do for one move: pandas recomputing
@@ -162,7 +164,7 @@ def main() -> None:
     env = {**os.environ, "SLOVIEW_DATA": str(data)}
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")),
+            *(sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py")),
             *("--server.port", str(port), "--server.address", "127.0.0.1"),
             *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
         ],

@@ -66,7 +66,7 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(ROOT / "serve.py"),
             "--server.port",
             str(port),
         ],

@@ -31,10 +31,20 @@ def free_port() -> int:
 
 @contextmanager
 def serve_app(env: dict[str, str] | None = None) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port, ready when /_stcore/health says ok."""
+    """The app as `make run` starts it (`streamlit run serve.py`) on a free loopback port,
+    ready when /_stcore/health says ok."""
+    with serve_process(env) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serve_app`, with the server process (its output in `.stdout`)."""
     port = free_port()
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py")]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
@@ -52,7 +62,7 @@ def serve_app(env: dict[str, str] | None = None) -> Iterator[str]:
                 time.sleep(0.3)
         else:
             pytest.fail("streamlit did not become healthy within 60 s")
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -262,11 +262,41 @@ def set_filters(new: Filters) -> None:
     st.session_state["sv_filters"] = new
 
 
+def _mapping_json(m: Mapping) -> str:
+    return json.dumps(m.to_dict(), sort_keys=True)
+
+
+# The cache keys of a data set's table and engine: `load` and `warm` must agree on them.
+def _table_key(key: str, mapping_json: str) -> str:
+    return f"{key}|{mapping_json}"
+
+
+def _engine_key(key: str, mapping_json: str, filters: Filters) -> str:
+    return f"{key}|{mapping_json}|{filters!r}"
+
+
+def warm() -> str:
+    """Read and index the data a new session opens on (the sample, or SLOVIEW_DATA, with the
+    detected mapping and no filters) into the shared caches, and say how it went in a line:
+    the server does it as it starts, so the first person to open the app does not wait for
+    it. A failure is only reported here; that session's own load shows it in the app."""
+    key, source, name = "sample", SAMPLE, SAMPLE_NAME
+    mapping_json = _mapping_json(Mapping())
+    try:
+        table = _load(_table_key(key, mapping_json), source, name, mapping_json)
+        _, engine = _engine(_engine_key(key, mapping_json, Filters()), table, Filters())
+        for column in table.segments:  # the Design page's scope pickers list them first
+            engine.segment_values(column)
+    except SloviewError as exc:
+        return f"the opening data could not be read: {exc.one_line()}"
+    return f"the opening data are ready: {table.rows:,} requests of {name}"
+
+
 def load() -> Loaded:
     """The current data; a bad upload or mapping shows st.error and falls back to the sample."""
     key, source, name = _source()
     current_mapping = mapping()
-    mapping_json = json.dumps(current_mapping.to_dict(), sort_keys=True)
+    mapping_json = _mapping_json(current_mapping)
     source_now = connected()
     try:
         if source_now is not None:
@@ -284,7 +314,7 @@ def load() -> Loaded:
                 )
             table = opened
         else:
-            table = _load(f"{key}|{mapping_json}", source, name, mapping_json)
+            table = _load(_table_key(key, mapping_json), source, name, mapping_json)
     except SloviewError as exc:
         message = exc.one_line(app=True)
         if key == "sample" and current_mapping == Mapping():
@@ -308,7 +338,7 @@ def load() -> Loaded:
             st.session_state.pop("connected", None)
         return load()
     current_filters = filters()
-    engine_key = f"{key}|{mapping_json}|{current_filters!r}"
+    engine_key = _engine_key(key, mapping_json, current_filters)
     try:
         view, engine = _engine(engine_key, table, current_filters)
     except SpanError as exc:
