@@ -288,7 +288,8 @@ def warm() -> str:
         for column in table.segments:  # the Design page's scope pickers list them first
             engine.segment_values(column)
     except SloviewError as exc:
-        return f"the opening data could not be read: {exc.one_line()}"
+        # For the server's log, read by whoever started it: the command line's words.
+        return f"the opening data could not be read: {exc.one_line(app=False)}"
     return f"the opening data are ready: {table.rows:,} requests of {name}"
 
 
