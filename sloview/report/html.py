@@ -372,8 +372,11 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
                 f"{_figure(f'slo-{i}-{key}', chart(sim), scripts)}\n</div>"
             )
         for table in text.appendix_tables(f):
-            parts.append(f"<p>{esc(table.caption)}</p>")
-            parts.append(_table(table.headers, table.rows, table.numeric))
+            # Caption and table on one page (the tables are a few rows: capped in text.py).
+            parts.append(
+                f'<div class="captioned">\n<p>{esc(table.caption)}</p>\n'
+                f"{_table(table.headers, table.rows, table.numeric)}\n</div>"
+            )
         if sim.notes:
             parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in sim.notes) + "</ul>")
     parts.append("<h3>How to read this report</h3>")

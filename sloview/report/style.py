@@ -60,8 +60,8 @@ footer { margin-top: 40px; font-size: 12px; color: var(--muted); }
   h3 { font-size: 12pt; }
   /* No forced page breaks: a break before every section (or before the appendix) left pages
      half empty; figures and table rows are kept whole instead. */
-  .figure, dl.figures, tr, .signature { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
+  .figure, dl.figures, tr, .signature, .captioned { break-inside: avoid; }
+  h2, h3, dt { break-after: avoid; }
   nav.contents, .modebar-container, .no-print { display: none !important; }
   a { color: inherit; text-decoration: none; }
   table { font-size: 9pt; }
