@@ -47,7 +47,7 @@ LOG_BIN_WIDTH = 10 ** (1 / LOG_BINS_PER_DECADE) - 1
 LOG_FLOOR_MS = 0.001
 LOG_FLOOR_BIN = -3 * LOG_BINS_PER_DECADE
 # Keeps values that are a power of ten up to float rounding of log10 in their own bin; SQL
-# computes the same expression, so the database and numpy agree on every bin.
+# computes the same expression (`sloview.sources.query.log_bin`), so the database and numpy agree on every bin.
 LOG_EPSILON = 1e-9
 
 Threshold = Literal["down", "up", "interpolate"]
@@ -75,14 +75,6 @@ def log_bin_index(values_ms: np.ndarray) -> np.ndarray:
         raw = np.ceil(np.log10(values[above]) * LOG_BINS_PER_DECADE - LOG_EPSILON)
     out[above] = raw.astype(np.int32)
     return out
-
-
-def log_bin_sql(value_ms: str, log10: str = "LOG10") -> str:
-    """SQL for `log_bin_index` of an expression known to be finite and >= 0."""
-    return (
-        f"CASE WHEN {value_ms} <= {LOG_FLOOR_MS!r} THEN {LOG_FLOOR_BIN} ELSE CAST(CEIL("
-        f"{log10}({value_ms}) * {LOG_BINS_PER_DECADE} - {LOG_EPSILON!r}) AS INTEGER) END"
-    )
 
 
 def log_edges(first_bin: int, last_bin: int) -> np.ndarray:
