@@ -47,7 +47,8 @@ LOG_BIN_WIDTH = 10 ** (1 / LOG_BINS_PER_DECADE) - 1
 LOG_FLOOR_MS = 0.001
 LOG_FLOOR_BIN = -3 * LOG_BINS_PER_DECADE
 # Keeps values that are a power of ten up to float rounding of log10 in their own bin; SQL
-# computes the same expression (`sloview.sources.query.log_bin`), so the database and numpy agree on every bin.
+# computes the same expression (`sloview.sources.query.log_bin`), so the database and numpy
+# agree on every bin.
 LOG_EPSILON = 1e-9
 
 Threshold = Literal["down", "up", "interpolate"]

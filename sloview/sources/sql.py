@@ -25,7 +25,7 @@ from sloview.sources import cube, dialects, exact, query
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.bounds import TimeLike
 from sloview.sources.secrets import Connection, Scrubber, resolve
-from sloview.sources.warehouse import ROW_LIMIT, SAMPLE_ROWS, WarehouseSource, first_line
+from sloview.sources.warehouse import ROW_LIMIT, SAMPLE_ROWS, WarehouseSource
 
 __all__ = ["ROW_LIMIT", "SAMPLE_ROWS", "SqlSource", "check_select"]
 
@@ -50,30 +50,54 @@ FORBIDDEN = frozenset(
         "dblink", "dblink_exec", "set_config", "pg_reload_conf",
     }
 )  # fmt: skip
-_TOKEN = re.compile(
-    r"""
+# Per dialect: words refused as well (ClickHouse's SETTINGS would lift read-only mode, its
+# system tables show other users' queries; Spark's CACHE and friends change the session), and
+# functions refused when called (they read files, URLs or other servers, or run code).
+DIALECT_WORDS = {
+    "clickhouse": frozenset({"settings", "system", "optimize", "kill", "watch"}),
+    "spark": frozenset({"cache", "uncache", "msck", "add", "use"}),
+}
+FORBIDDEN_CALLS = {
+    "clickhouse": frozenset(
+        {
+            "file", "url", "urlcluster", "s3", "s3cluster", "gcs", "azureblobstorage", "hdfs",
+            "remote", "remotesecure", "cluster", "clusterallreplicas", "executable", "input",
+            "jdbc", "odbc", "mysql", "postgresql", "mongodb", "redis", "sqlite", "dictionary",
+        }
+    ),
+    "spark": frozenset({"reflect", "java_method", "try_reflect"}),
+}  # fmt: skip
+# Dialects whose string literals take backslash escapes ('it\'s').
+BACKSLASH_STRINGS = frozenset({"clickhouse", "spark", "bigquery", "mysql"})
+_STRING = r"(?P<string>[eE]?'(?:[^']|'')*')"
+_BACKSLASH_STRING = r"(?P<string>'(?:[^'\\]|\\.|'')*')"
+_TOKEN_TEMPLATE = r"""
     (?P<line>--[^\n]*)
   | (?P<block>/\*.*?\*/)
-  | (?P<string>[eE]?'(?:[^']|'')*')
+  | STRING
   | (?P<dollar>\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$)
   | (?P<ident>"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\])
   | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
   | (?P<semi>;)
   | (?P<other>.)
-    """,
-    re.S | re.X,
-)
+    """
+_TOKEN = re.compile(_TOKEN_TEMPLATE.replace("STRING", _STRING), re.S | re.X)
+_TOKEN_BACKSLASH = re.compile(_TOKEN_TEMPLATE.replace("STRING", _BACKSLASH_STRING), re.S | re.X)
 
 
-def check_select(query: str) -> str:
-    """The query without comments if it is one read-only SELECT; a SpecError-style refusal
-    otherwise."""
+def check_select(query: str, dialect: str = "postgres") -> str:
+    """The query without comments if it is one read-only SELECT in `dialect`; a refusal
+    naming what is not allowed otherwise."""
     if not isinstance(query, str) or not query.strip():
         raise SourceError("the query is empty", where="query", hint="write one SELECT statement")
     pieces: list[str] = []
     words: list[str] = []
     tail = False
-    for m in _TOKEN.finditer(query):
+    calls: set[str] = set()
+    callable_words = FORBIDDEN_CALLS.get(dialect, frozenset())
+    last_word = ""
+    tokens = _TOKEN_BACKSLASH if dialect in BACKSLASH_STRINGS else _TOKEN
+    for m in tokens.finditer(query):
         kind = m.lastgroup if m.lastgroup != "tag" else "dollar"
         if kind in ("line", "block"):
             pieces.append(" ")
@@ -96,8 +120,13 @@ def check_select(query: str) -> str:
                 where="query",
                 hint="give one SELECT without `;` between statements",
             )
+        if kind == "other" and text == "(" and last_word in callable_words:
+            calls.add(last_word)
         if kind == "word":
             words.append(text.lower())
+            last_word = text.lower()
+        elif not text.isspace():
+            last_word = ""
         elif kind == "other" and text in "'\"$`":
             raise SourceError("the query has an unterminated quote", where="query")
         pieces.append(text)
@@ -108,7 +137,8 @@ def check_select(query: str) -> str:
             where="query",
             hint="sloview never writes to a database; give a SELECT statement",
         )
-    bad = sorted({w for w in words if w in FORBIDDEN})
+    forbidden = FORBIDDEN | DIALECT_WORDS.get(dialect, frozenset())
+    bad = sorted({w for w in words if w in forbidden} | calls)
     if bad:
         raise SourceError(
             f"the query contains {', '.join(w.upper() for w in bad)}, which sloview does not run",
@@ -209,7 +239,7 @@ class SqlSource(WarehouseSource):
                 self.conn.url, poolclass=NullPool, connect_args=connect_args
             )
         except Exception as exc:
-            raise self._error(exc, "the database URL is not usable") from None
+            raise self.error(exc, "the database URL is not usable") from None
         return self._engine
 
     @contextmanager
@@ -226,7 +256,7 @@ class SqlSource(WarehouseSource):
         except SloviewError:
             raise
         except Exception as exc:
-            raise self._error(exc) from None
+            raise self.error(exc) from None
 
     def _read_only(self, conn: Any) -> None:
         import sqlalchemy as sa
@@ -246,69 +276,6 @@ class SqlSource(WarehouseSource):
             )
         elif name == "sqlite":
             conn.exec_driver_sql("PRAGMA query_only = ON")
-
-    def _error(self, exc: BaseException, what: str | None = None) -> SourceError:
-        """A SourceError naming the source (never its secrets) and what to check."""
-        detail = self.scrub(first_line(exc))
-        low = detail.lower()
-        where = self.describe()
-        if what is not None:
-            return SourceError(f"{what} ({detail})", where=where, hint="check the URL and driver")
-        if "timeout" in low and ("statement" in low or "canceling" in low):
-            return SourceError(
-                f"the query took longer than {self.timeout_s:g} s and was cancelled",
-                where=where,
-                hint="narrow start/end, index the time column, or raise timeout_s",
-            )
-        if "timeout expired" in low or "timed out" in low:
-            return SourceError(
-                "the database did not answer in time",
-                where=where,
-                hint="check the host, port and network; raise connect_timeout_s if it is slow",
-            )
-        if any(w in low for w in ("authentication failed", "password", "access denied")) or (
-            "role" in low and "does not exist" in low
-        ):
-            return SourceError(
-                "the database refused the login",
-                where=where,
-                hint="check the user name and password (URL, .streamlit/secrets.toml "
-                "[connections.NAME] or SLOVIEW_NAME_URL)",
-            )
-        if any(
-            w in low
-            for w in (
-                "connection refused",
-                "could not connect",
-                "could not translate host",
-                "name or service not known",
-                "no route to host",
-                "unable to open database",
-                "connection failed",
-            )
-        ):
-            return SourceError(
-                f"cannot connect to the database ({detail})",
-                where=where,
-                hint="check the host and port, and that the server is running and reachable",
-            )
-        if "read-only" in low or "readonly" in low:
-            return SourceError(
-                "the query tried to write; sloview only reads",
-                where=where,
-                hint="give a plain SELECT",
-            )
-        if "permission denied" in low:
-            return SourceError(
-                f"the query was refused ({detail})",
-                where=where,
-                hint="grant the user SELECT on the table",
-            )
-        return SourceError(
-            f"the query failed ({detail})",
-            where=where,
-            hint="check the table and column names, and the query's syntax for this database",
-        )
 
     # -- reading -------------------------------------------------------------------------------
 

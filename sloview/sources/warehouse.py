@@ -100,6 +100,76 @@ class WarehouseSource:
 
     # -- shared ----------------------------------------------------------------------------
 
+    scrub: Any = staticmethod(lambda text: text)
+
+    def error(self, exc: BaseException, what: str | None = None) -> SourceError:
+        """A SourceError naming the source (never its secrets) and what to check."""
+        detail = self.scrub(first_line(exc))
+        low = detail.lower()
+        where = self.describe()
+        if what is not None:
+            return SourceError(f"{what} ({detail})", where=where, hint="check the URL and driver")
+        if (
+            "timeout" in low and ("statement" in low or "canceling" in low or "exceeded" in low)
+        ) or ("operation_canceled" in low or "interrupted" in low):
+            return SourceError(
+                f"the query took longer than {self.timeout_s:g} s and was cancelled",
+                where=where,
+                hint="narrow start/end, index the time column, or raise timeout_s",
+            )
+        if "timeout expired" in low or "timed out" in low:
+            return SourceError(
+                "the database did not answer in time",
+                where=where,
+                hint="check the host, port and network; raise connect_timeout_s if it is slow",
+            )
+        if any(w in low for w in ("authentication failed", "password", "access denied")) or (
+            "role" in low and "does not exist" in low
+        ):
+            return SourceError(
+                "the database refused the login",
+                where=where,
+                hint="check the user name and password (URL, .streamlit/secrets.toml "
+                "[connections.NAME] or SLOVIEW_NAME_URL)",
+            )
+        if any(
+            w in low
+            for w in (
+                "connection refused",
+                "could not connect",
+                "could not translate host",
+                "name or service not known",
+                "no route to host",
+                "unable to open database",
+                "connection failed",
+                "failed to establish",
+                "failed to connect",
+                "unavailable",
+            )
+        ):
+            return SourceError(
+                f"cannot connect to the database ({detail})",
+                where=where,
+                hint="check the host and port, and that the server is running and reachable",
+            )
+        if "read-only" in low or "readonly" in low or "read only" in low:
+            return SourceError(
+                "the query tried to write; sloview only reads",
+                where=where,
+                hint="give a plain SELECT",
+            )
+        if "permission denied" in low:
+            return SourceError(
+                f"the query was refused ({detail})",
+                where=where,
+                hint="grant the user SELECT on the table",
+            )
+        return SourceError(
+            f"the query failed ({detail})",
+            where=where,
+            hint="check the table and column names, and the query's syntax for this database",
+        )
+
     @property
     def bounds(self) -> query.Bounds:
         """The time range asked for."""
