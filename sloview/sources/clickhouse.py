@@ -37,7 +37,7 @@ def query_settings(timeout_s: float) -> dict[str, Any]:
     """The settings every query runs with: read-only, time-limited, text as strings."""
     return {
         "readonly": 2,
-        "max_execution_time": max(1, int(round(timeout_s))),
+        "max_execution_time": max(1, round(timeout_s)),
         **ARROW_SETTINGS,
     }
 
@@ -179,6 +179,12 @@ class ClickHouseSource(WarehouseSource):
             raise
         except Exception as exc:
             raise self.error(exc) from None
+
+    def tables(self) -> list[str]:
+        """Tables and views of the URL's database."""
+        with self.session() as conn:
+            got = self.fetch(conn, "SHOW TABLES")
+        return [str(v) for v in got.column(0).to_pylist()]
 
     def fetch(self, conn: Any, sql: str, binary: bool = False) -> pa.Table:
         """The rows of one query, read-only and time-limited."""

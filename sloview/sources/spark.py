@@ -124,8 +124,10 @@ class SparkSource(WarehouseSource):
         if self.conn.token and "token" not in params:
             params["token"] = self.conn.token
         tail = "".join(f";{k}={v}" for k, v in params.items())
-        return f"{SCHEME}://{self.host}:{self.port}/" + tail if tail else (
-            f"{SCHEME}://{self.host}:{self.port}"
+        return (
+            f"{SCHEME}://{self.host}:{self.port}/" + tail
+            if tail
+            else (f"{SCHEME}://{self.host}:{self.port}")
         )
 
     def _connect(self) -> Any:
@@ -172,6 +174,14 @@ class SparkSource(WarehouseSource):
             raise
         except Exception as exc:
             raise self.error(exc) from None
+
+    def tables(self) -> list[str]:
+        """Tables and views of the session's current database."""
+        with self.session() as conn:
+            got = self.fetch(conn, "SHOW TABLES")
+        names = got.column("tableName").to_pylist()
+        spaces = got.column("namespace").to_pylist()
+        return [f"{ns}.{name}" if ns else str(name) for ns, name in zip(spaces, names, strict=True)]
 
     def fetch(self, conn: Any, sql: str, binary: bool = False) -> pa.Table:
         """The rows of one query, interrupted on the server past the timeout."""

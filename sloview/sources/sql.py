@@ -299,6 +299,14 @@ class SqlSource(WarehouseSource):
         names = list(result.keys())
         return cube.rows_table(names, result.fetchall())
 
+    def tables(self) -> list[str]:
+        """Tables and views, in a read-only session."""
+        import sqlalchemy as sa
+
+        with self.session() as conn:
+            inspector = sa.inspect(conn)
+            return [*inspector.get_table_names(), *inspector.get_view_names()]
+
     def check_aggregation(self, conn: Any, spec: cube.CubeSpec) -> None:
         """Only dialects whose aggregation is tested run it; SQLite needs math functions."""
         if self.dialect not in ("postgres", "sqlite"):

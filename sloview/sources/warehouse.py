@@ -95,6 +95,10 @@ class WarehouseSource:
         """The rows of one query as an Arrow table."""
         raise NotImplementedError
 
+    def tables(self) -> list[str]:
+        """Tables and views this account can read."""
+        raise NotImplementedError
+
     def check_aggregation(self, conn: Any, spec: cube.CubeSpec) -> None:
         """Refuse, in one line, what this engine cannot aggregate (nothing by default)."""
 
