@@ -103,3 +103,14 @@ def auth_prom() -> servers.Prometheus:
         require(False, str(exc))
         raise
     return server
+
+
+@pytest.fixture(scope="session")
+def spark() -> servers.SparkConnect:
+    """A real Spark Connect server (local mode), started once per session (~15-40 s)."""
+    try:
+        server: servers.SparkConnect = servers.shared_spark()
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    return server

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sloview.errors import SourceError
+from sloview.sources import dialects, query
 from sloview.sources.aggregates import (
     LOG_BIN_WIDTH,
     LOG_FLOOR_BIN,
@@ -22,7 +23,6 @@ from sloview.sources.aggregates import (
     log_bin_index,
     log_edges,
 )
-from sloview.sources import dialects, query
 from sloview.sources.secrets import Scrubber, resolve
 from sloview.sources.sql import check_select
 

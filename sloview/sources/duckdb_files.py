@@ -20,10 +20,10 @@ from sloview.ingest.detect import detect
 from sloview.ingest.mapping import Mapping as ColumnMapping
 from sloview.ingest.readers import open_source
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.sources import assemble, cube, query
+from sloview.sources import assemble, cube, exact, query
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.bounds import TimeLike, time_bound
-from sloview.sources.warehouse import _iso
+from sloview.sources.warehouse import _iso, with_segments
 
 
 def _literal(value: str) -> str:
@@ -48,6 +48,7 @@ class DuckDbFileSource:
         memory_limit: str = "2GB",
         threads: int | None = None,
         temp_dir: str | Path | None = None,
+        thresholds: tuple[tuple[str, float], ...] = (),
     ) -> None:
         self.path = Path(path)
         self.mapping = mapping or ColumnMapping()
@@ -58,6 +59,8 @@ class DuckDbFileSource:
         self.memory_limit = memory_limit
         self.threads = threads
         self.temp_dir = Path(temp_dir) if temp_dir else Path(tempfile.gettempdir())
+        # End-to-end latency thresholds (op, ms) counted exactly in the same scan.
+        self.thresholds = tuple((op, float(v)) for op, v in thresholds)
 
     def describe(self) -> str:
         """The file read."""
@@ -99,7 +102,9 @@ class DuckDbFileSource:
         except SloviewError as exc:
             raise SourceError(exc.message, where=self.describe(), hint=exc.hint) from None
         if self.group_by is not None:
-            resolved = replace(resolved, segments=tuple(self.group_by))
+            resolved = with_segments(
+                resolved, self.group_by, raw.sample.column_names, self.describe()
+            )
         if not self.with_ttft:
             resolved = replace(resolved, ttft=None, ttft_unit=None)
         spec = cube.spec_for(resolved, policy, raw.sample)
@@ -160,7 +165,14 @@ class DuckDbFileSource:
             )
             parsed = parse_timestamps(bounds_seen, resolved.tz)
             first, last = (int(v) for v in parsed.ns)
-            latency = self._run(con, sql(query.aggregation("duckdb", spec, source, bounds=bounds)))
+            latency = self._run(
+                con,
+                sql(
+                    query.aggregation(
+                        "duckdb", spec, source, bounds=bounds, thresholds=self.thresholds
+                    )
+                ),
+            )
             ttft = None
             if resolved.ttft is not None:
                 ttft = self._run(
@@ -169,7 +181,7 @@ class DuckDbFileSource:
                 )
         finally:
             con.close()
-        return assemble.cells_to_aggregates(
+        agg = assemble.cells_to_aggregates(
             latency,
             spec,
             source=self.describe(),
@@ -178,6 +190,9 @@ class DuckDbFileSource:
             ttft_cells=ttft,
             rows_read=n,
         )
+        if self.thresholds:
+            agg = exact.with_threshold_counts(agg, latency, spec, self.thresholds)
+        return agg
 
 
 def _kind(duck_type: str, fallback: cube.TimeKind) -> cube.TimeKind:

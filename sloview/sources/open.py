@@ -491,6 +491,7 @@ def _open_file(
         start=options.start,
         end=options.end,
         group_by=options.group_by or None,
+        thresholds=options.thresholds,
     ).aggregate()
 
 

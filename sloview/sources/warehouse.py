@@ -26,8 +26,8 @@ from sloview.errors import SloviewError, SourceError
 from sloview.ingest import table as t
 from sloview.ingest.detect import detect
 from sloview.ingest.load import build_table
+from sloview.ingest.mapping import OUTPUT_LENGTH, ResolvedMapping
 from sloview.ingest.mapping import Mapping as ColumnMapping
-from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.readers import RawData
 from sloview.ingest.status import StatusPolicy
 from sloview.ingest.timestamps import parse_timestamps
@@ -329,19 +329,10 @@ class WarehouseSource:
         """What the aggregation groups by (segments as chosen, TTFT unless turned off)."""
         resolved, policy, sample = self.detect()
         if self.group_by is not None:
-            # Every segment multiplies the cells that travel: aggregate by the chosen ones only.
-            resolved = replace(resolved, segments=tuple(self.group_by))
+            resolved = with_segments(resolved, self.group_by, sample.column_names, self.describe())
         if not self.with_ttft:
             resolved = replace(resolved, ttft=None, ttft_unit=None)
-        spec = cube.spec_for(resolved, policy, sample)
-        for column in spec.group_columns:
-            if column not in sample.column_names:
-                raise SourceError(
-                    f"the segment column {column!r} is not in the table or query",
-                    where=self.describe(),
-                    hint=f"columns are: {', '.join(sample.column_names)}",
-                )
-        return spec
+        return cube.spec_for(resolved, policy, sample)
 
     def aggregate(self) -> Aggregates:
         """Per-minute aggregates computed in the database, segments included, in one query
@@ -384,6 +375,21 @@ class WarehouseSource:
     ) -> Aggregates:
         """Percentiles computed exactly by the engine (where it has percentile_cont)."""
         return agg
+
+
+def with_segments(
+    resolved: ResolvedMapping, chosen: tuple[str, ...], columns: list[str], where: str
+) -> ResolvedMapping:
+    """The mapping aggregated by the chosen segments only (every segment multiplies the cells
+    that travel); a column the source does not have is a typo, not a derived band."""
+    for column in chosen:
+        if column not in columns and column != OUTPUT_LENGTH:
+            raise SourceError(
+                f"the segment column {column!r} is not in the source",
+                where=where,
+                hint=f"columns are: {', '.join(columns)}",
+            )
+    return replace(resolved, segments=tuple(chosen))
 
 
 def _iso(ns: int | None) -> str:
