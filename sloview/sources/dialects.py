@@ -99,7 +99,6 @@ _SPELLINGS: dict[str, dict[type[exp.Expression], Render]] = {
     },
     "duckdb": {
         Log10: lambda g, n: _call("LOG10", _arg(g, n)),
-        # Casts bring nanosecond and second timestamps to the microseconds epoch_ms takes.
         MinuteOf: lambda g, n: f"(epoch_ms({_arg(g, n)}) // 60000)",
         ParseTime: lambda g, n: f"TRY_CAST({_arg(g, n)} AS TIMESTAMPTZ)",
         # Without the icu extension (not bundled, not downloadable offline) DuckDB knows no

@@ -184,6 +184,9 @@ def instant(dialect: str, spec: CubeSpec) -> exp.Expr:
         return dialects.ParseTime(this=column)
     if spec.kind == "naive" and (r.tz != "UTC" or dialect == "postgres"):
         return dialects.LocalToUtc(this=column, tz=exp.Literal.string(r.tz))
+    if dialect == "duckdb":
+        # Casts bring nanosecond and second timestamps to the microseconds epoch_ms takes.
+        return exp.cast(column, "TIMESTAMPTZ" if spec.kind == "tz" else "TIMESTAMP")
     return column
 
 
@@ -306,7 +309,11 @@ def aggregation(
     inner = _where(exp.select(*row).from_(source.node()), range_condition(dialect, spec, bounds))
     counts = [
         exp.alias_(
-            exp.Sum(this=_case((under(exp.column("v"), op, t), _int(1)), default=_int(0))),
+            # BIGINT: DuckDB's SUM would be a 128-bit integer, twice the bytes to carry.
+            exp.cast(
+                exp.Sum(this=_case((under(exp.column("v"), op, t), _int(1)), default=_int(0))),
+                "BIGINT",
+            ),
             f"c{i}",
         )
         for i, (op, t) in enumerate(thresholds)

@@ -6,12 +6,12 @@ SELECT
   k,
   g0,
   COUNT(*) AS n,
-  SUM(CASE WHEN (
+  CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
-  ) AND v <= 500.0 THEN 1 ELSE 0 END) AS c0,
-  SUM(CASE WHEN (
+  ) AND v <= 500.0 THEN 1 ELSE 0 END) AS Nullable(Int64)) AS c0,
+  CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
-  ) AND v < 2000.0 THEN 1 ELSE 0 END) AS c1
+  ) AND v < 2000.0 THEN 1 ELSE 0 END) AS Nullable(Int64)) AS c1
 FROM (
   SELECT
     CAST(intDiv(toUnixTimestamp("ts"), 60) AS Nullable(Int64)) AS b,

@@ -6,15 +6,15 @@ SELECT
   k,
   g0,
   COUNT(*) AS n,
-  SUM(CASE WHEN (
+  CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
-  ) AND v <= 500.0 THEN 1 ELSE 0 END) AS c0,
-  SUM(CASE WHEN (
+  ) AND v <= 500.0 THEN 1 ELSE 0 END) AS BIGINT) AS c0,
+  CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
-  ) AND v < 2000.0 THEN 1 ELSE 0 END) AS c1
+  ) AND v < 2000.0 THEN 1 ELSE 0 END) AS BIGINT) AS c1
 FROM (
   SELECT
-    CAST((epoch_ms("ts") // 60000) AS BIGINT) AS b,
+    CAST((epoch_ms(CAST("ts" AS TIMESTAMPTZ)) // 60000) AS BIGINT) AS b,
     "status" AS s,
     CASE
       WHEN TRY_CAST("latency_ms" AS DOUBLE) IS NULL
@@ -62,7 +62,7 @@ SELECT
   COUNT(*) AS n
 FROM (
   SELECT
-    CAST((epoch_ms("ts") // 60000) AS BIGINT) AS b,
+    CAST((epoch_ms(CAST("ts" AS TIMESTAMPTZ)) // 60000) AS BIGINT) AS b,
     "status" AS s,
     CASE
       WHEN TRY_CAST("latency_ms" AS DOUBLE) IS NULL
