@@ -30,6 +30,7 @@ from sloview.sources.open import SourceOptions, open_source
 from sloview.sources.spark import SparkSource
 from sloview.sources.sql import SqlSource
 from tests import servers
+from tests.apptest import clean, metric, navigation_like_the_server, run_app
 
 TABLE = servers.ALIBABA_TABLE
 ENGINES = ("postgres", "sqlite", "duckdb", "clickhouse", "spark")
@@ -332,3 +333,30 @@ def test_spark_urls_keep_their_token_out_of_sight(spark_url: str) -> None:
     assert "Secret" not in source.describe()
     assert "Secret" not in repr(source)
     assert source.describe() == f"{spark_url}, table {SPARK_TABLE}"
+
+
+# -- the Data page offers them -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures(navigation_like_the_server.__name__)
+def test_the_data_page_connects_spark_and_reports_clickhouse_in_one_line(spark_url: str) -> None:
+    at = run_app(240)
+    at.text_input(key="src_sql_url").set_value(spark_url)
+    at.text_input(key="src_sql_table").set_value(SPARK_TABLE)
+    at.number_input(key="src_sql_limit").set_value(0)
+    at.run()
+    at.button(key="src_connect").click().run()
+    clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "requests") == "26,790"
+    assert any("Aggregated in the source" in i.value for i in at.info)
+    port = servers.free_port()
+    at.text_input(key="src_sql_url").set_value(f"clickhouse://127.0.0.1:{port}/logs")
+    at.text_input(key="src_sql_password").set_value("ch-Secret-83")
+    at.run()
+    at.button(key="src_connect").click().run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert "cannot connect" in errors[0]
+    assert "\n" not in errors[0]
+    assert "Secret-83" not in errors[0]
