@@ -47,15 +47,46 @@ EXACT_SQL = (
 def parquet_file(rows: int, folder: str) -> str:
     """The cached synthetic Parquet file (written by a child, day by day)."""
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"warehouse_{rows}.parquet")
+    path = os.path.join(folder, f"warehouse_us_{rows}.parquet")
     if not os.path.exists(path):
         started = time.perf_counter()
-        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import duckdb_bench as b; "
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import warehouse_bench as b; "
         code += f"b.write_file({path + '.tmp'!r}, {rows})"
         subprocess.run([sys.executable, "-c", code], check=True)
         os.replace(path + ".tmp", path)
         print(f"wrote {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return path
+
+
+def write_file(path: str, rows: int, days: int = 30) -> None:
+    """`rows` synthetic requests over 30 days, a day at a time, times in microseconds (what
+    Spark reads; DuckDB and ClickHouse read either)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from synth import synthetic_requests
+
+    writer = None
+    per_day = rows // days
+    try:
+        for day in range(days):
+            n = per_day + (rows - per_day * days if day == days - 1 else 0)
+            frame = synthetic_requests(n, days=1, seed=1000 + day)
+            frame["timestamp"] = frame["timestamp"] + pd.Timedelta(days=day)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    path,
+                    table.schema,
+                    compression="zstd",
+                    coerce_timestamps="us",
+                    allow_truncated_timestamps=True,
+                )
+            writer.write_table(table, row_group_size=1 << 20)
+            del frame, table
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def reset_peak() -> None:
@@ -196,8 +227,10 @@ def child_postgres(url: str, segments: bool) -> dict[str, Any]:
 def run_child(*args: str) -> dict[str, Any]:
     """Run this script as a child with `args`; its last stdout line is JSON."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", *args], check=False, capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise SystemExit(f"the {args[0]} child failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
