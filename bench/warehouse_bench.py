@@ -268,7 +268,8 @@ def main() -> None:
     elif args.engine == "spark":
         from tests import servers
 
-        server = servers.start_spark_connect()
+        # The driver holds the per-minute cells before they travel (spark.driver.maxResultSize).
+        server = servers.start_spark_connect(memory="3g")
         try:
             for _ in range(args.repeat):
                 print(json.dumps({**base, **run_child("spark", path, server.url)}))
@@ -296,7 +297,6 @@ def load_postgres(server: Any, path: str) -> None:
 
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
-
     from sql_bench import COLUMNS
 
     with server.admin() as conn:

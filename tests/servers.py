@@ -425,7 +425,7 @@ def spark_home() -> Path:
     return home
 
 
-def start_spark_connect(timeout_s: float = 240.0) -> SparkConnect:
+def start_spark_connect(timeout_s: float = 240.0, memory: str = "1g") -> SparkConnect:
     """spark-submit the Spark Connect server on a free port; ready when its log says so."""
     home = spark_home()
     root = Path(tempfile.mkdtemp(prefix="sloview-spark-", dir="/tmp"))
@@ -443,7 +443,7 @@ def start_spark_connect(timeout_s: float = 240.0) -> SparkConnect:
     args = [str(home / "bin" / "spark-submit"), "--class", SPARK_CONNECT_CLASS]
     for key, value in confs.items():
         args += ["--conf", f"{key}={value}"]
-    args += ["--driver-memory", "1g", "--master", "local[2]", "spark-internal"]
+    args += ["--driver-memory", memory, "--master", "local[2]", "spark-internal"]
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
     log_path = root / "log"
     log = log_path.open("wb")

@@ -52,14 +52,17 @@ def rendered(dialect: str) -> str:
     bounds = query.Bounds(START, END)
     # SQLite keeps times as ISO text.
     chosen = replace(spec(), kind="text") if dialect == "sqlite" else spec()
-    latency = query.aggregation(
+    # What is sent: bins as lists where the dialect has them (PostgreSQL's packed form is
+    # pinned below), one row per bin elsewhere.
+    build = query.listed if dialect in query.LISTS else query.aggregation
+    latency = build(
         dialect,
         chosen,
         source,
         bounds=bounds,
         thresholds=(("lte", 500.0), ("lt", 2000.0)),
     )
-    ttft = query.aggregation(dialect, chosen, source, bounds=bounds, metric="ttft")
+    ttft = build(dialect, chosen, source, bounds=bounds, metric="ttft")
     return (
         f"-- sloview per-minute aggregation, {dialect}: latency with exact counts at 500 ms "
         "(lte) and 2000 ms (lt)\n"

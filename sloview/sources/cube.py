@@ -115,6 +115,8 @@ class Cells:
     k: np.ndarray
     lengths: np.ndarray | None = None
     w: np.ndarray | None = None
+    # With `lengths`: the requests in each entry's bin (None: one request per entry).
+    weights: np.ndarray | None = None
 
     @property
     def groups(self) -> int:
@@ -140,6 +142,12 @@ class Cells:
         if self.lengths is None:
             assert self.w is not None
             return minutes[pick], self.k[pick], self.w[pick]
+        if self.weights is not None:
+            # (bin, requests) entries: unsorted, repeats summed by the sparse matrix.
+            entries = np.repeat(pick, self.lengths)
+            entries &= self.k != NO_BIN
+            per_entry = np.repeat(minutes, self.lengths)[entries]
+            return per_entry, self.k[entries], self.weights[entries]
         values = np.repeat(pick, self.lengths)
         k = self.k[values]
         lengths = self.lengths[pick]
@@ -197,6 +205,37 @@ def histogram_by_group(
     minute = cm - code * width + first
     edges = np.searchsorted(code, np.arange(groups + 1))
     return [(minute[a:b], ck[a:b], cc[a:b]) for a, b in itertools.pairwise(edges)]
+
+
+def from_lists(table: pa.Table, base: int, offset: int) -> Cells:
+    """The cells of a `query.listed` result: keys, and each key's (bin, requests) entries
+    decoded from the `cells` list (requests * base + bin + offset, or requests * base for a
+    value without a bin)."""
+    keys = table.drop_columns(["cells"])
+    n = np.asarray(pc.fill_null(table.column("n"), 0).to_numpy(zero_copy_only=False), np.int64)
+    column = table.column("cells").combine_chunks()
+    if len(column) == 0:
+        return Cells(keys, n, np.zeros(0, np.int64), np.zeros(0, np.int64), None, np.zeros(0))
+    if column.null_count:
+        raise SourceError("the database sent the counts in an unexpected form")
+    offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
+    lengths = np.diff(offsets)
+    values = np.asarray(pc.list_flatten(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+    weights = values // base
+    code = values - weights * base
+    k = np.where(code == 0, NO_BIN, code - offset).astype(np.int32)
+    if values.size and (weights.min() < 1 or np.any(weights_per_key(lengths, weights) != n)):
+        raise SourceError("the database sent the counts in an unexpected form")
+    return Cells(keys, n, k, lengths, None, weights)
+
+
+def weights_per_key(lengths: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The requests of each key row, summed over its entries."""
+    if lengths.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    summed = np.add.reduceat(weights, np.minimum(starts, max(weights.size - 1, 0)))
+    return np.where(lengths > 0, summed, 0)
 
 
 def unpack(table: pa.Table) -> tuple[Cells, Cells | None]:

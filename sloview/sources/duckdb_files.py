@@ -23,7 +23,7 @@ from sloview.ingest.timestamps import parse_timestamps
 from sloview.sources import assemble, cube, exact, query
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.bounds import TimeLike, time_bound
-from sloview.sources.warehouse import _iso, with_segments
+from sloview.sources.warehouse import _iso, grouped_cells, with_segments
 
 
 def _literal(value: str) -> str:
@@ -165,20 +165,14 @@ class DuckDbFileSource:
             )
             parsed = parse_timestamps(bounds_seen, resolved.tz)
             first, last = (int(v) for v in parsed.ns)
-            latency = self._run(
-                con,
-                sql(
-                    query.aggregation(
-                        "duckdb", spec, source, bounds=bounds, thresholds=self.thresholds
-                    )
-                ),
+            latency, ttft = grouped_cells(
+                lambda expression: self._run(con, sql(expression)),
+                "duckdb",
+                spec,
+                source,
+                bounds,
+                self.thresholds,
             )
-            ttft = None
-            if resolved.ttft is not None:
-                ttft = self._run(
-                    con,
-                    sql(query.aggregation("duckdb", spec, source, bounds=bounds, metric="ttft")),
-                )
         finally:
             con.close()
         agg = assemble.cells_to_aggregates(

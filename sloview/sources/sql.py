@@ -124,11 +124,10 @@ def check_select(query: str, dialect: str = "postgres") -> str:
             calls.add(last_word)
         if kind == "word":
             words.append(text.lower())
-            last_word = text.lower()
-        elif not text.isspace():
-            last_word = ""
         elif kind == "other" and text in "'\"$`":
             raise SourceError("the query has an unterminated quote", where="query")
+        if kind == "word" or not text.isspace():
+            last_word = text.lower() if kind == "word" else ""
         pieces.append(text)
     cleaned = "".join(pieces).strip()
     if not words or words[0] not in ("select", "with"):

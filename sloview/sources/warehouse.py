@@ -15,6 +15,7 @@ secrets).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
@@ -356,19 +357,14 @@ class WarehouseSource:
         self, conn: Any, spec: cube.CubeSpec
     ) -> tuple[pa.Table | cube.Cells, pa.Table | cube.Cells | None]:
         """The latency (with threshold counts) and TTFT groups, by the one aggregation query."""
-        src = self.source()
-        latency = self.run(
-            conn,
-            query.aggregation(
-                self.dialect, spec, src, bounds=self.bounds, thresholds=self.thresholds
-            ),
+        return grouped_cells(
+            lambda expression: self.run(conn, expression),
+            self.dialect,
+            spec,
+            self.source(),
+            self.bounds,
+            self.thresholds,
         )
-        ttft = None
-        if spec.resolved.ttft is not None:
-            ttft = self.run(
-                conn, query.aggregation(self.dialect, spec, src, bounds=self.bounds, metric="ttft")
-            )
-        return latency, ttft
 
     def exact_percentiles(
         self, conn: Any, spec: cube.CubeSpec, latency: pa.Table | cube.Cells, agg: Aggregates
@@ -390,6 +386,34 @@ def with_segments(
                 hint=f"columns are: {', '.join(columns)}",
             )
     return replace(resolved, segments=tuple(chosen))
+
+
+def grouped_cells(
+    run: Callable[[Any], pa.Table],
+    dialect: str,
+    spec: cube.CubeSpec,
+    source: query.Source,
+    bounds: query.Bounds,
+    thresholds: tuple[tuple[str, float], ...],
+) -> tuple[pa.Table | cube.Cells, pa.Table | cube.Cells | None]:
+    """The latency (with threshold counts) and TTFT groups by the one aggregation query: bins
+    as lists where the dialect aggregates lists, else one row per bin."""
+
+    def one(metric: str, counted: tuple[tuple[str, float], ...]) -> pa.Table | cube.Cells:
+        if dialect in query.LISTS:
+            expression = query.listed(
+                dialect, spec, source, bounds=bounds, metric=metric, thresholds=counted
+            )
+            return cube.from_lists(run(expression), query.CELL_BASE, query.CELL_OFFSET)
+        return run(
+            query.aggregation(
+                dialect, spec, source, bounds=bounds, metric=metric, thresholds=counted
+            )
+        )
+
+    latency = one("latency", thresholds)
+    ttft = one("ttft", ()) if spec.resolved.ttft is not None else None
+    return latency, ttft
 
 
 def _iso(ns: int | None) -> str:

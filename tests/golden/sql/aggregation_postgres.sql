@@ -5,7 +5,7 @@ SELECT
   f,
   k,
   g0,
-  COUNT(*) AS n,
+  CAST(COUNT(*) AS BIGINT) AS n,
   CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
   ) AND v <= 500.0 THEN 1 ELSE 0 END) AS BIGINT) AS c0,
@@ -59,7 +59,7 @@ SELECT
   tf,
   k,
   g0,
-  COUNT(*) AS n
+  CAST(COUNT(*) AS BIGINT) AS n
 FROM (
   SELECT
     CAST(FLOOR(EXTRACT(EPOCH FROM "ts") / 60) AS BIGINT) AS b,

@@ -5,7 +5,7 @@ SELECT
   f,
   k,
   g0,
-  COUNT(*) AS n,
+  CAST(COUNT(*) AS INTEGER) AS n,
   CAST(SUM(CASE WHEN (
     v >= 0 AND v < 1e+300
   ) AND v <= 500.0 THEN 1 ELSE 0 END) AS INTEGER) AS c0,
@@ -56,7 +56,7 @@ SELECT
   tf,
   k,
   g0,
-  COUNT(*) AS n
+  CAST(COUNT(*) AS INTEGER) AS n
 FROM (
   SELECT
     CAST((CAST(strftime('%s', "ts") AS INTEGER) / 60) AS INTEGER) AS b,
