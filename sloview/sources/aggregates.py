@@ -357,7 +357,7 @@ def build_aggregates(
     total_b = np.bincount(rows, weights=total, minlength=n)[:n].astype(np.int64)
     ok_b = np.bincount(rows, weights=ok, minlength=n)[:n].astype(np.int64)
     latency = _histograms(
-        np.asarray(cell_minutes, dtype=np.int64) - first_minute,
+        _offsets(cell_minutes, first_minute, n),
         cell_bins,
         cell_counts,
         n,
@@ -367,9 +367,7 @@ def build_aggregates(
     ttft_hist = None
     if ttft is not None:
         tm, tb, tc = ttft
-        ttft_hist = _histograms(
-            np.asarray(tm, dtype=np.int64) - first_minute, tb, tc, n, ttft_edges_ms, None
-        )
+        ttft_hist = _histograms(_offsets(tm, first_minute, n), tb, tc, n, ttft_edges_ms, None)
     return Aggregates(
         source=source,
         origin_ns=int(origin_ns),
@@ -392,6 +390,20 @@ def check_aggregate_span(first_ns: int, last_ns: int, source: str) -> None:
         raise SourceError(refusal.message, where=source, hint="narrow start/end")
 
 
+def _offsets(minutes: np.ndarray, first_minute: int, n: int) -> np.ndarray:
+    """Bucket rows of absolute minutes: int32 (half the memory of millions of cells) when the
+    buckets fit, which they do within the span limit."""
+    values = np.asarray(minutes)
+    if (
+        n < 2**31
+        and values.size
+        and values.min() >= first_minute
+        and values.max() - first_minute < n
+    ):
+        return np.subtract(values, first_minute, dtype=np.int32, casting="unsafe")
+    return np.asarray(values, dtype=np.int64) - first_minute
+
+
 def _histograms(
     rows: np.ndarray,
     bins: np.ndarray,
@@ -400,18 +412,20 @@ def _histograms(
     edges_ms: np.ndarray | None,
     first_bin: int | None,
 ) -> Histograms:
-    bins = np.asarray(bins, dtype=np.int64)
     log_first: int | None = None
     if edges_ms is None:
         log_first = first_bin if first_bin is not None else int(bins.min()) if bins.size else 0
         last_bin = int(bins.max()) if bins.size else log_first
         edges_ms = log_edges(log_first, last_bin)
-        columns = bins - log_first
-    else:
-        columns = bins
     shape = (n, int(edges_ms.size - 1))
+    # int32 indexes where they fit (unless minutes or bins pass 2^31): half the memory of the
+    # millions of cells a large source sends.
+    index = np.int32 if max(shape) < 2**31 else np.int64
+    columns = np.subtract(bins, log_first or 0, dtype=index, casting="unsafe")
     matrix = sparse.coo_array(
-        (np.asarray(counts, dtype=np.int64), (rows, columns)), shape=shape
+        # Rows stay as `_offsets` made them: int32 only when every one is in range.
+        (np.asarray(counts, dtype=np.int64), (rows, columns)),
+        shape=shape,
     ).tocsr()
     matrix.sum_duplicates()
     return Histograms(

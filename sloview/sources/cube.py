@@ -143,11 +143,20 @@ class Cells:
             assert self.w is not None
             return minutes[pick], self.k[pick], self.w[pick]
         if self.weights is not None:
-            # (bin, requests) entries: unsorted, repeats summed by the sparse matrix.
+            # (bin, requests) entries: unsorted, repeats summed by the sparse matrix. Only the
+            # picked groups' minutes are repeated (millions of entries at 10^8 requests).
             entries = np.repeat(pick, self.lengths)
-            entries &= self.k != NO_BIN
-            per_entry = np.repeat(minutes, self.lengths)[entries]
-            return per_entry, self.k[entries], self.weights[entries]
+            k = self.k[entries]
+            weights = self.weights[entries]
+            del entries
+            picked = minutes[pick]
+            if picked.size and picked.min() > -(2**31) and picked.max() < 2**31:
+                picked = picked.astype(np.int32)  # minutes since 1970 fit until year 6053
+            per_entry = np.repeat(picked, self.lengths[pick])
+            binned = k != NO_BIN
+            if not binned.all():
+                return per_entry[binned], k[binned], weights[binned]
+            return per_entry, k, weights
         values = np.repeat(pick, self.lengths)
         k = self.k[values]
         lengths = self.lengths[pick]
@@ -210,21 +219,44 @@ def histogram_by_group(
 def from_lists(table: pa.Table, base: int, offset: int) -> Cells:
     """The cells of a `query.listed` result: keys, and each key's (bin, requests) entries
     decoded from the `cells` list (requests * base + bin + offset, or requests * base for a
-    value without a bin)."""
+    value without a bin).
+
+    Decoded chunk by chunk straight into int32 arrays (a cell's requests and a bin fit): at
+    10^8 requests a month there are 13 million entries, and int64 temporaries or a combined
+    copy of the lists would double sloview's memory.
+    """
     keys = table.drop_columns(["cells"])
     n = np.asarray(pc.fill_null(table.column("n"), 0).to_numpy(zero_copy_only=False), np.int64)
-    column = table.column("cells").combine_chunks()
-    if len(column) == 0:
-        return Cells(keys, n, np.zeros(0, np.int64), np.zeros(0, np.int64), None, np.zeros(0))
-    if column.null_count:
-        raise SourceError("the database sent the counts in an unexpected form")
-    offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
-    lengths = np.diff(offsets)
-    values = np.asarray(pc.list_flatten(column).to_numpy(zero_copy_only=False), dtype=np.int64)
-    weights = values // base
-    code = values - weights * base
-    k = np.where(code == 0, NO_BIN, code - offset).astype(np.int32)
-    if values.size and (weights.min() < 1 or np.any(weights_per_key(lengths, weights) != n)):
+    chunks = table.column("cells").chunks
+    lengths = np.zeros(n.size, dtype=np.int64)
+    total = 0
+    for chunk in chunks:
+        if chunk.null_count:
+            raise SourceError("the database sent the counts in an unexpected form")
+        total += int(pc.list_value_length(chunk).to_numpy(zero_copy_only=False).sum())
+    weights = np.empty(total, dtype=np.int32)
+    k = np.empty(total, dtype=np.int32)
+    shift = int(base).bit_length() - 1
+    if base != 1 << shift:
+        raise ValueError(f"the list cell base must be a power of two, not {base}")
+    row = entry = 0
+    for chunk in chunks:
+        size = len(chunk)
+        lengths[row : row + size] = pc.list_value_length(chunk).to_numpy(zero_copy_only=False)
+        values = np.asarray(
+            pc.list_flatten(chunk).cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64
+        )
+        if values.size and (values.min() < base or int(values.max()) >> shift >= 2**31):
+            raise SourceError("the database sent the counts in an unexpected form")
+        part = slice(entry, entry + values.size)
+        np.right_shift(values, shift, out=weights[part], casting="unsafe")
+        np.bitwise_and(values, base - 1, out=k[part], casting="unsafe")
+        row, entry = row + size, entry + values.size
+        del values
+    no_bin = k == 0
+    k -= offset
+    k[no_bin] = NO_BIN
+    if np.any(weights_per_key(lengths, weights) != n):
         raise SourceError("the database sent the counts in an unexpected form")
     return Cells(keys, n, k, lengths, None, weights)
 
@@ -234,7 +266,7 @@ def weights_per_key(lengths: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if lengths.size == 0:
         return np.zeros(0, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    summed = np.add.reduceat(weights, np.minimum(starts, max(weights.size - 1, 0)))
+    summed = np.add.reduceat(weights, np.minimum(starts, max(weights.size - 1, 0)), dtype=np.int64)
     return np.where(lengths > 0, summed, 0)
 
 

@@ -45,7 +45,7 @@ class DuckDbFileSource:
         end: TimeLike | None = None,
         group_by: tuple[str, ...] | None = None,
         with_ttft: bool = True,
-        memory_limit: str = "2GB",
+        memory_limit: str = "512MB",
         threads: int | None = None,
         temp_dir: str | Path | None = None,
         thresholds: tuple[tuple[str, float], ...] = (),
