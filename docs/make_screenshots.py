@@ -5,9 +5,11 @@ Run: `.venv/bin/python docs/make_screenshots.py` (needs Debian's chromium).
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +26,37 @@ from tests import servers  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 
 
-def _serve() -> tuple[subprocess.Popen[bytes], str]:
+SPECS = """\
+slos:
+  - name: chat-latency
+    service: genai
+    sli: {kind: latency, metric: latency_ms}
+    objective: {threshold: 16000, op: lte, target: 0.95}
+    window: {rolling: 7d}
+  - name: availability
+    service: genai
+    sli: {kind: availability}
+    objective: {target: 0.99}
+    window: {rolling: 7d}
+"""
+
+
+def _registry(folder: Path) -> str:
+    """A registry with two SLOs agreed at a workshop and reviewed twice since."""
+    from sloview.cli import main as cli
+
+    url = f"sqlite:///{folder / 'registry.db'}"
+    specs = folder / "slos.yaml"
+    specs.write_text(SPECS)
+    sample = str(ROOT / "sample_data" / "genai_requests.parquet")
+    common = ["--registry", url]
+    cli(["registry", "add", str(specs), "--by", "alice, bob", "--at", "2026-09-06", *common])
+    for end in ("2026-09-21", "2026-10-05"):
+        cli(["review", sample, "--end", end, "--by", "carol", *common])
+    return url
+
+
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -39,6 +71,7 @@ def _serve() -> tuple[subprocess.Popen[bytes], str]:
             str(port),
         ],
         cwd=ROOT,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -65,8 +98,6 @@ def _settle(page: Page, text: str) -> None:
 
 def _connected(page: Page, url: str) -> None:
     """The Data page after connecting a database too large to read as rows."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "requests.db"
         servers.sample_sqlite(db, ROOT / "sample_data" / "genai_requests.parquet")
@@ -86,9 +117,10 @@ def _connected(page: Page, url: str) -> None:
 
 
 def main() -> None:
-    """Capture Data, Explore, Design, Compare and Export at 1280 px wide."""
+    """Capture every page at 1280 px wide."""
     OUT.mkdir(parents=True, exist_ok=True)
-    proc, url = _serve()
+    folder = Path(tempfile.mkdtemp(prefix="sloview-shots-"))
+    proc, url = _serve({"SLOVIEW_REGISTRY": _registry(folder)})
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=list(LAUNCH_ARGS))
@@ -117,6 +149,9 @@ def main() -> None:
             page.get_by_role("link", name="Export").click()
             _settle(page, "SLO definitions")
             page.screenshot(path=str(OUT / "export.png"))
+            page.get_by_role("link", name="Review").click()
+            _settle(page, "chat-latency (version 1)")
+            page.screenshot(path=str(OUT / "review.png"))
             # The Design page as the room sees it on a projector: a fresh session in
             # presentation mode at 1280x720.
             room = browser.new_page(viewport={"width": 1280, "height": 720})

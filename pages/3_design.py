@@ -20,7 +20,7 @@ from sloview.generative import goodput_by_segment, goodput_over_time
 from sloview.ingest.table import LATENCY_COLUMNS
 from sloview.session import decode_slo, encode_slo
 from sloview.simulate import Simulation, data_notes, segment_results, simulate
-from sloview.ui import candidate, shortlist, show, state, style, tables
+from sloview.ui import candidate, composite, shortlist, show, state, style, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -263,3 +263,5 @@ if link and st.session_state.get("link_loaded") != link:
         st.error(f"The link's candidate could not be restored: {exc.one_line()}")
 
 workbench(loaded)
+# Below the workbench: combining shortlisted candidates is not part of a threshold move.
+composite.render_editor()

@@ -11,7 +11,7 @@ from sloview.engine import Scope
 from sloview.errors import SloviewError
 from sloview.session import agreement_conflicts
 from sloview.simulate import Simulation, simulate
-from sloview.ui import candidate, shortlist, state, tables
+from sloview.ui import candidate, composite, registry_view, shortlist, state, tables
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
@@ -76,6 +76,10 @@ if changed:
     shortlist.save(updated)
     st.rerun()
 
+registry_view.record_agreed(items, sims)
+
 if sims:
     st.plotly_chart(charts.compare_budgets(sims), width="stretch")
     st.plotly_chart(charts.compare_margins(sims), width="stretch")
+
+composite.render_compare(loaded.engine)

@@ -10,19 +10,24 @@ import streamlit as st
 
 from sloview import formatting as fmt
 from sloview.errors import SloviewError
-from sloview.export import MetricSource, to_openslo, to_sloth, validate_openslo
+from sloview.export import MetricSource, to_openslo, validate_openslo
+from sloview.export.rules_test import promtool_tests
+from sloview.export.writers import WRITERS, write_export
 from sloview.model import SLO
-from sloview.report import render_html, render_markdown, report_inputs
+from sloview.report import report_inputs
 from sloview.session import Candidate, Session, agreement_conflicts, encode_slo
 from sloview.specfile import dump_slos
-from sloview.ui import background, shortlist, state
+from sloview.ui import composite, downloads, shortlist, state
 from sloview.ui.navigation import ensure_app
 
 ensure_app()
+# The radio's words -> the format's key in `sloview.export.writers` (the CLI's --format).
 FORMATS = {
-    "OpenSLO v1": "openslo.yaml",
-    "Sloth (prometheus/v1)": "sloth.yaml",
-    "sloview YAML": "slos.yaml",
+    "OpenSLO v1": "openslo",
+    "Sloth (prometheus/v1)": "sloth",
+    "Prometheus rules": "prometheus-rules",
+    "Grafana dashboard": "grafana",
+    "sloview YAML": "sloview",
 }
 
 
@@ -87,12 +92,17 @@ def metric_source(loaded: state.Loaded) -> MetricSource | None:
 
 
 def definitions(slos: list[SLO], fmt_name: str, source: MetricSource | None) -> None:
-    """The chosen format's YAML: checked, previewed folded, copied or downloaded."""
-    name = FORMATS[fmt_name]
+    """The chosen format: checked, previewed folded, copied or downloaded (with the promtool
+    test file for Prometheus rules)."""
+    key = FORMATS[fmt_name]
+    tests = None
     try:
-        if fmt_name == "OpenSLO v1":
-            result = to_openslo(slos, source)
-            text, warnings = result.text, result.warnings
+        if key == "sloview":
+            text, name, warnings = dump_slos(slos), "slos.yaml", ()
+        elif key == "openslo":
+            # Composites built on Design are OpenSLO composite SLOs over the agreed objectives.
+            result = to_openslo([*slos, *composite.items()], source)
+            text, name, warnings = result.text, WRITERS[key][2], result.warnings
             problems = validate_openslo(text)
             if problems:
                 st.error(
@@ -101,20 +111,34 @@ def definitions(slos: list[SLO], fmt_name: str, source: MetricSource | None) -> 
                 )
             else:
                 st.success("Valid OpenSLO v1 (checked against the OpenSLO SDK's rules).")
-        elif fmt_name.startswith("Sloth"):
-            result = to_sloth(slos, source)
-            text, warnings = result.text, result.warnings
         else:
-            text, warnings = dump_slos(slos), ()
+            result = write_export(key, slos, source)
+            text, name, warnings = result.text, WRITERS[key][2], result.warnings
+        if key == "prometheus-rules":
+            tests = promtool_tests(slos, source, rules_file=name).text
     except SloviewError as exc:
         st.error(exc.one_line())
         return
     for warning in warnings:
         st.warning(warning)
+    language = "json" if name.endswith(".json") else "yaml"
+    mime = "application/json" if language == "json" else "application/x-yaml"
     lines = text.count("\n")
     with st.expander(f"Preview {name} ({lines} lines; the copy button is at its top right)"):
-        st.code(text, language="yaml")
-    st.download_button(f"Download {name}", text, file_name=name, mime="application/x-yaml")
+        st.code(text, language=language)
+    st.download_button(f"Download {name}", text, file_name=name, mime=mime)
+    if tests is not None:
+        st.caption(
+            "A promtool unit test whose expected ratios and alerts are sloview's backtest of "
+            f"synthetic traffic: put it beside {name} and run "
+            "`promtool test rules slo-rules.test.yml`."
+        )
+        st.download_button(
+            "Download slo-rules.test.yml",
+            tests,
+            file_name="slo-rules.test.yml",
+            mime="application/x-yaml",
+        )
 
 
 def report(loaded: state.Loaded, items: list[Candidate]) -> None:
@@ -129,50 +153,17 @@ def report(loaded: state.Loaded, items: list[Candidate]) -> None:
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     try:
         inputs = report_inputs(
-            loaded.data, loaded.engine, items, generated_at=generated, title=title
+            loaded.data,
+            loaded.engine,
+            items,
+            generated_at=generated,
+            title=title,
+            composites=composite.items(),
         )
     except SloviewError as exc:
         st.error(exc.one_line())
         return
-    html = render_html(inputs)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Download report.html", html, file_name="slo-report.html", mime="text/html")
-    c2.download_button(
-        "Download report.md",
-        render_markdown(inputs),
-        file_name="slo-report.md",
-        mime="text/markdown",
-    )
-    with c3:
-        pdf_button(html, title)
-
-
-@st.fragment(run_every=1.0)
-def pdf_button(html: str, title: str) -> None:
-    """The PDF's download button once printed; until then, how long the print has taken."""
-    job = background.pdf(html, title)
-    if not job.future.done():
-        st.button(
-            f"Preparing report.pdf ... {job.seconds:.0f} s",
-            disabled=True,
-            help="Printed by headless Chromium in the background",
-        )
-        return
-    error = job.future.exception()
-    if isinstance(error, SloviewError):
-        st.error(error.one_line())
-        background.forget(job)
-        return
-    if error is not None:
-        st.error(f"The PDF could not be printed ({type(error).__name__}); try again.")
-        background.forget(job)
-        return
-    st.download_button(
-        "Download report.pdf",
-        job.future.result(),
-        file_name="slo-report.pdf",
-        mime="application/pdf",
-    )
+    downloads.report_buttons(inputs, "slo-report", "report")
 
 
 def session_file(loaded: state.Loaded, items: list[Candidate]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from sloview import formatting as fmt
 from sloview.design import JointDesign, Sweep
 from sloview.generative import LengthTrend
 from sloview.ingest.table import LATENCY_COLUMNS
-from sloview.simulate import SegmentResult, Simulation
+from sloview.simulate import SegmentResult, Series, Simulation
 from sloview.wording import METRIC_ABBREVIATIONS
 
 GOOD = "#2e7d32"
@@ -49,6 +49,9 @@ TIME_TICKS = [
     {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
     {"dtickrange": ["M12", None], "value": "%Y"},
 ]
+
+if TYPE_CHECKING:  # the review module pulls in the registry's database layer
+    from sloview.review import TrendPoint
 
 Decoration = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
@@ -497,14 +500,22 @@ def sweep_curve(
 
 def compare_budgets(sims: dict[str, Simulation]) -> go.Figure:
     """Error budget remaining over time for several candidates on one chart."""
+    return budget_lines(
+        {name: sim.budget for name, sim in sims.items()},
+        "Error budget left, candidate by candidate",
+    )
+
+
+def budget_lines(budgets: dict[str, Series], title: str) -> go.Figure:
+    """Error budget remaining series (candidates, composites) on one chart."""
     fig, deco = _new()
-    for i, (name, sim) in enumerate(sims.items()):
-        x, y = _thin(sim.budget.times_ns, sim.budget.values, np.argmin)
+    for i, (name, budget) in enumerate(budgets.items()):
+        x, y = _thin(budget.times_ns, budget.values, np.argmin)
         fig.add_scatter(x=x / 1e6, y=y, mode="lines", name=name, line={"color": PALETTE[i % 7]})
     _hline(deco, 0.0, BAD, dash="solid")
     fig.update_yaxes(title="error budget remaining", tickformat=".0%")
     fig.update_xaxes(type="date", title="time (UTC)")
-    return _layout(fig, "Error budget left, candidate by candidate", deco)
+    return _layout(fig, title, deco)
 
 
 def compare_margins(sims: dict[str, Simulation]) -> go.Figure:
@@ -641,15 +652,19 @@ def latency_vs_tokens(trend: LengthTrend) -> go.Figure:
     return _layout(fig, "Latency grows with the answer's length", deco, height=440)
 
 
+def _block_step(n: int, points: int) -> int:
+    """Values per block so that n values draw as at most `points` (1: draw them all)."""
+    return 1 if n <= points else -(-n // points)
+
+
 def _mean_blocks(
     times_ns: np.ndarray, values: np.ndarray, points: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most `points` points: the mean of each block, at the block's last time."""
-    n = values.size
-    if n <= points:
+    step = _block_step(values.size, points)
+    if step == 1:
         return np.asarray(times_ns, dtype=np.float64), values
-    step = -(-n // points)
-    m = n // step * step
+    m = values.size // step * step
     blocks = values[:m].reshape(-1, step)
     finite = np.isfinite(blocks)
     counts = finite.sum(axis=1)
@@ -662,11 +677,10 @@ def _thin(
     times_ns: np.ndarray, values: np.ndarray, pick: Any = np.argmax, points: int = MAX_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most `points` points, keeping each block's extreme so no spike disappears."""
-    n = values.size
-    if n <= points:
+    step = _block_step(values.size, points)
+    if step == 1:
         return np.asarray(times_ns, dtype=np.float64), values
-    step = -(-n // points)
-    m = n // step * step
+    m = values.size // step * step
     blocks = np.nan_to_num(
         values[:m].reshape(-1, step), nan=-np.inf if pick is np.argmax else np.inf
     )
@@ -730,3 +744,50 @@ def segment_targets(frame: pd.DataFrame, column: str, target: float, label: str)
     fig.update_yaxes(title=f"share within the {label} threshold", tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=column, type="category")
     return _layout(fig, f"{label}: each {column} against one threshold", deco)
+
+
+def review_trend(points: Sequence[TrendPoint]) -> go.Figure:
+    """Attainment per review (95% CI) against the target agreed at the time, oldest first."""
+    fig, deco = _new()
+    # Numbered: two reviews of the same days must stay two points on a category axis.
+    labels = [
+        f"{n}. {p.label}<br>v{p.version}{' (this review)' if p.current else ''}"
+        for n, p in enumerate(points, start=1)
+    ]
+    att = np.array([np.nan if p.attainment is None else p.attainment for p in points])
+    lo = np.array([np.nan if p.ci_low is None else p.ci_low for p in points])
+    hi = np.array([np.nan if p.ci_high is None else p.ci_high for p in points])
+    verdicts = ["n/a" if p.met is None else ("met" if p.met else "missed") for p in points]
+    targets = [p.target for p in points]
+    # The target may change between versions: a step line, not one reference line.
+    fig.add_scatter(
+        x=labels,
+        y=targets,
+        mode="lines",
+        line={"color": "black", "dash": "dash", "width": 1.5, "shape": "hvh"},
+        name="target agreed",
+        hovertemplate="target %{y:.3%}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=labels,
+        y=att,
+        mode="markers+lines",
+        line={"color": MUTED, "width": 1},
+        marker={"color": [VERDICT_COLOURS[v] for v in verdicts], "size": 14},
+        error_y={"type": "data", "symmetric": False, "array": hi - att, "arrayminus": att - lo},
+        name="attainment (95% CI)",
+        customdata=[
+            [fmt.attainment(p.attainment, p.target), fmt.ci_range(p.ci_low, p.ci_high, p.target), v]
+            for p, v in zip(points, verdicts, strict=True)
+        ],
+        hovertemplate="%{x}: %{customdata[0]} (95% CI %{customdata[1]}), %{customdata[2]}"
+        "<extra></extra>",
+    )
+    finite = np.concatenate([lo[np.isfinite(lo)], att[np.isfinite(att)], np.array(targets)])
+    low = float(finite.min()) if finite.size else 0.0
+    pad = max((1 - low) * 0.15, 1e-4)
+    fig.update_yaxes(title="attainment", tickformat=".2%", range=[max(0.0, low - pad), 1 + pad / 4])
+    fig.update_xaxes(title="period reviewed", type="category")
+    missed = verdicts.count("missed")
+    title = f"{len(points)} review{'s' if len(points) != 1 else ''}: {missed} missed"
+    return _layout(fig, title, deco)

@@ -233,3 +233,14 @@ def period_label(
         return f"{s.year} Q{(s.month - 1) // 3 + 1}"
     days = round((e - s).total_seconds() / 86400)
     return f"{days} days to {e:%Y-%m-%d}"
+
+
+def recorded(text: str | None) -> str:
+    """A time the registry recorded as text (`2026-12-04T09:00:12Z`) as people read it:
+    `2026-12-04 09:00 UTC` (the text itself when it is not a time)."""
+    if not text:
+        return MISSING
+    try:
+        return when(pd.Timestamp(text), 86400.0)
+    except ValueError:
+        return text

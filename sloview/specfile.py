@@ -7,9 +7,11 @@ from typing import Any
 
 import yaml
 
+from sloview.composite_slo import CompositeSLO, spec_from_dict
 from sloview.errors import SpecError
-from sloview.export import detect_format, from_openslo, from_sloth, load_documents, read_text
-from sloview.model import SLO, CompositeSLO, spec_from_dict
+from sloview.export import detect_format, from_sloth, load_documents, read_text
+from sloview.export.openslo_read import from_openslo_specs
+from sloview.model import SLO
 
 MAX_SPEC_BYTES = 5_000_000
 
@@ -37,20 +39,24 @@ def slos_from_data(data: Any, name: str = "SLO file") -> list[SLO]:
 
 
 def flatten(specs: list[SLO | CompositeSLO]) -> list[SLO]:
-    """The plain SLOs of a list, composites replaced by their objectives."""
+    """The plain SLOs of a list, composites replaced by their objectives (an objective that
+    is also in the list, as a combined candidate is, comes once)."""
     out: list[SLO] = []
     for spec in specs:
-        out.extend(spec.objectives if isinstance(spec, CompositeSLO) else (spec,))
+        if isinstance(spec, CompositeSLO):
+            out.extend(slo for slo in spec.objectives if slo not in out)
+        else:
+            out.append(spec)
     return out
 
 
 def load_specs(path: Path | str) -> list[SLO | CompositeSLO]:
-    """Read SLOs (and, from sloview YAML, composite SLOs) from an SLO file."""
+    """Read SLOs and composite SLOs (sloview YAML, OpenSLO v1) from an SLO file."""
     try:
         docs = load_documents(read_text(path), str(path))
         fmt = detect_format(docs)
         if fmt == "openslo":
-            return list(from_openslo(docs))
+            return from_openslo_specs(docs)
         if fmt == "sloth":
             return list(from_sloth(docs))
         return specs_from_data(docs[0] if docs else None, str(path))

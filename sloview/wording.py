@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sloview import formatting as fmt
+from sloview.composite_slo import CompositeSLO
 from sloview.ingest.table import OUTPUT_LENGTH
-from sloview.model import SLO, CompositeSLO, Condition
+from sloview.model import SLO, Condition
 
 METRIC_VERBS = {
     "latency_ms": "complete within",
@@ -157,11 +158,19 @@ def statement(slo: SLO) -> str:
 
 
 def composite_statement(composite: CompositeSLO) -> str:
-    """`All of these hold, measured over ...: (1) ...; (2) ...`."""
+    """`A composite of 2 objectives measured over ... (its error budget burns at the weighted
+    sum of theirs): (1) ...; (2) ... (weight 2)`."""
     window = f"measured over {composite.window.describe()}"
     parts = []
-    for i, slo in enumerate(composite.objectives, start=1):
+    for i, (slo, weight) in enumerate(
+        zip(composite.objectives, composite.weights, strict=True), start=1
+    ):
         text = statement(slo).rstrip(".")
         text = text.replace(f", {window}", "")
-        parts.append(f"({i}) {text[:1].lower()}{text[1:]}")
-    return f"All of these hold, {window}: " + "; ".join(parts) + "."
+        weighs = "" if weight == 1 else f" (weight {weight:g})"
+        parts.append(f"({i}) {text[:1].lower()}{text[1:]}{weighs}")
+    n = len(composite.objectives)
+    return (
+        f"A composite of {n} objectives {window} (its error budget burns at the weighted sum "
+        "of theirs): " + "; ".join(parts) + "."
+    )

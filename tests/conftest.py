@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 SPECS = ROOT.parent / "shared" / "specs"
 SAMPLE = ROOT / "sample_data" / "genai_requests.parquet"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# No test ever writes to the user's own SLO registry (~/.local/share/sloview/registry.db):
+# one throw-away registry for the session, apps started by the tests inherit it.
+if not os.environ.get("SLOVIEW_REGISTRY", "").startswith("sqlite:///" + tempfile.gettempdir()):
+    os.environ["SLOVIEW_REGISTRY"] = (
+        f"sqlite:///{tempfile.mkdtemp(prefix='sloview-registry-')}/registry.db"
+    )
 
 
 def require(condition: bool, reason: str) -> None:
@@ -83,11 +90,22 @@ def om_path(realdata: Path) -> Path:
     return realdata / ALIBABA_OM
 
 
-@pytest.fixture(scope="session")
-def prom(om_path: Path) -> servers.Prometheus:
-    """Prometheus over blocks backfilled from the OpenMetrics file (once per session)."""
+# The Prometheus query API is served by Prometheus itself and by VictoriaMetrics (standing
+# for the scalable Prometheus-compatible stores): every test of a Prometheus source runs on both.
+PROMETHEUS_BACKENDS = ("prometheus", "victoriametrics")
+
+
+@pytest.fixture(scope="session", params=PROMETHEUS_BACKENDS)
+def prom(request: pytest.FixtureRequest, om_path: Path) -> servers.Prometheus:
+    """A server with the OpenMetrics file loaded (once per session and backend): Prometheus
+    over backfilled blocks, or VictoriaMetrics through its Prometheus import endpoint."""
+    start = (
+        servers.shared_prometheus
+        if request.param == "prometheus"
+        else servers.shared_victoriametrics
+    )
     try:
-        server: servers.Prometheus = servers.shared_prometheus(om_path)
+        server: servers.Prometheus = start(om_path)
     except servers.ServerMissingError as exc:
         require(False, str(exc))
         raise
@@ -114,3 +132,11 @@ def spark() -> servers.SparkConnect:
         require(False, str(exc))
         raise
     return server
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty SQLite registry of this test's own, also what SLOVIEW_REGISTRY names."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("SLOVIEW_REGISTRY", url)
+    return url

@@ -1,4 +1,4 @@
-"""Real PostgreSQL, Prometheus and Spark Connect servers for integration tests and benchmarks.
+"""Real PostgreSQL, Prometheus, VictoriaMetrics and Spark Connect servers for tests and benches.
 
 Each server runs on a free loopback port with its data in a fresh temporary directory, is
 started at most once per process (tests in several modules share it) and is stopped at exit.
@@ -379,6 +379,110 @@ def backfilled_prometheus(source: Path) -> Prometheus:
     return server
 
 
+# -- VictoriaMetrics -----------------------------------------------------------------------
+
+
+@dataclass
+class VictoriaMetrics:
+    """A running single-node VictoriaMetrics on loopback (it serves the Prometheus query API)."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (the Prometheus API is under /api/v1 as in Prometheus)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the server and delete its files."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def import_openmetrics(self, source: Path) -> int:
+        """Load an OpenMetrics file (timestamps in seconds) through /api/v1/import/prometheus.
+
+        That endpoint reads the Prometheus text format, whose timestamps are milliseconds:
+        each sample's timestamp is multiplied by 1000 on the way. Returns the samples sent.
+        """
+        lines = []
+        with source.open() as fh:
+            for line in fh:
+                if line.startswith("#") or not line.strip():
+                    continue
+                head, stamp = line.rsplit(" ", 1)
+                lines.append(f"{head} {int(float(stamp) * 1000)}\n")
+        for i in range(0, len(lines), 200_000):
+            body = "".join(lines[i : i + 200_000]).encode()
+            request = urllib.request.Request(
+                f"{self.url}/api/v1/import/prometheus", data=body, method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                if answer.status not in (200, 204):
+                    raise RuntimeError(f"VictoriaMetrics import answered {answer.status}")
+        # Make the new samples visible to queries at once.
+        with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=60):
+            pass
+        return len(lines)
+
+
+def start_victoriametrics() -> VictoriaMetrics:
+    """Start VictoriaMetrics on a free port with a fresh data folder and a 100-year retention."""
+    binary = shutil.which("victoria-metrics")
+    if binary is None:
+        raise ServerMissingError(
+            "VictoriaMetrics is not installed (Debian package victoria-metrics)"
+        )
+    root = Path(tempfile.mkdtemp(prefix="sloview-vm-", dir="/tmp"))
+    port = free_port()
+    args = [
+        binary,
+        f"-storageDataPath={root / 'data'}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        # Backfilled history from 2024 would otherwise fall outside the default 1 month.
+        "-retentionPeriod=100y",
+        # Answers must reflect imports made a moment ago, not a cached empty range.
+        "-search.disableCache",
+        "-loggerLevel=ERROR",
+    ]
+    log = (root / "log").open("wb")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    server = VictoriaMetrics(root=root, port=port, process=process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            text = (root / "log").read_text(errors="replace")[-1000:]
+            server.stop()
+            raise RuntimeError(f"victoria-metrics exited: {text}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError("victoria-metrics did not become ready within 60 s")
+
+
+def loaded_victoriametrics(source: Path) -> VictoriaMetrics:
+    """VictoriaMetrics with an OpenMetrics file imported."""
+    server = start_victoriametrics()
+    try:
+        server.import_openmetrics(source)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 # -- Spark Connect ----------------------------------------------------------------------------
 
 SPARK_CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -490,6 +594,7 @@ def _once(start: Any) -> Any:
 shared_postgres = _once(start_postgres)
 shared_prometheus = _once(backfilled_prometheus)
 shared_auth_prometheus = _once(lambda: start_prometheus(basic_auth=(PROM_USER, PROM_PASSWORD)))
+shared_victoriametrics = _once(loaded_victoriametrics)
 shared_spark = _once(start_spark_connect)
 
 

@@ -234,6 +234,12 @@ def test_shortlist_compare_and_export() -> None:
     clean(at)
     assert at.code[0].value.startswith("slos:\n- name: chat-latency")
     assert "/design?slo=" in at.code[-1].value
+    # Prometheus rules: the chat threshold is no bound of the client's default buckets, so
+    # the page says which bounds are nearest instead of writing a rule for another SLO.
+    at.radio(key="export_format").set_value("Prometheus rules").run()
+    (error,) = [e.value for e in at.error]
+    assert "no bucket bound of http_request_duration_seconds equals the threshold" in error
+    assert "the nearest are le=" in error
 
 
 def test_a_conflict_of_agreements_stands_until_resolved() -> None:

@@ -190,3 +190,18 @@ def test_a_prometheus_form_without_a_histogram_names_the_field() -> None:
     message = at.error[0].value
     assert "'latency histogram'" in message
     assert "--" not in message
+
+
+def test_a_preset_fills_the_prometheus_form() -> None:
+    at = run_app(TIMEOUT)
+    at.radio(key="src_kind").set_value("Prometheus").run()
+    at.selectbox(key="src_prom_preset").set_value("otel-genai").run()
+    clean(at)
+    assert at.text_input(key="src_prom_metric").value == "gen_ai_server_request_duration_seconds"
+    assert at.text_input(key="src_prom_ttft").value == "gen_ai_server_time_to_first_token_seconds"
+    assert at.text_input(key="src_prom_tpot").value == "gen_ai_server_time_per_output_token_seconds"
+    assert at.text_input(key="src_prom_label").value == "error_type"
+    assert any("error_type" in c.value for c in at.caption)
+    at.selectbox(key="src_prom_preset").set_value("tgi").run()
+    assert at.text_input(key="src_prom_ttft").value == ""
+    assert at.text_input(key="src_prom_metric").value == "tgi_request_duration"

@@ -653,7 +653,8 @@ def test_settings_sloview_cannot_check_name_the_openslo_path(
         _read(_openslo(spec))
 
 
-def test_composite_slos_and_other_openslo_versions_are_refused_clearly() -> None:
+def test_a_composite_of_one_objective_is_refused_clearly() -> None:
+    # Composites are read (tests/test_composite.py); one objective makes no composite.
     ratio = {"counter": True, "good": _prom("g"), "total": _prom("t")}
     spec = _spec({"ratioMetric": ratio}, {"target": 0.99})
     composite = dict(spec)
@@ -661,7 +662,7 @@ def test_composite_slos_and_other_openslo_versions_are_refused_clearly() -> None
     composite["objectives"] = [
         {"target": 0.99, "indicator": {"metadata": {"name": "a"}, "spec": {"ratioMetric": ratio}}}
     ]
-    with pytest.raises(SpecError, match="composite SLOs are not supported"):
+    with pytest.raises(SpecError, match=r"spec\.objectives: a composite SLO needs at least two"):
         _read(_openslo(composite))
 
 

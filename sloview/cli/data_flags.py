@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sloview.cli.base import csv_list, flag
+from sloview.composite_slo import CompositeSLO
 from sloview.ingest import Mapping, RequestTable
 from sloview.ingest.mapping import parse_unit, parse_where
-from sloview.model import SLO, CompositeSLO
+from sloview.model import SLO
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import SourceKind, SourceOptions, open_source, parse_matcher
+from sloview.sources.presets import PRESETS, preset
 
 
 def add_mapping_flags(parser: argparse.ArgumentParser) -> None:
@@ -154,6 +156,24 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
         help="Prometheus: the latency histogram (the name before _bucket)",
     )
     group.add_argument(
+        "--ttft-histogram",
+        metavar="METRIC",
+        help="Prometheus: the time-to-first-token histogram in seconds (joint SLIs and "
+        "goodput read it with the others)",
+    )
+    group.add_argument(
+        "--tpot-histogram",
+        metavar="METRIC",
+        help="Prometheus: the time-per-output-token histogram in seconds (one observation "
+        "per request)",
+    )
+    group.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        help="Prometheus: the histograms and labels a generative-serving server exports "
+        "(vllm, tgi, otel-genai); flags given as well take precedence",
+    )
+    group.add_argument(
         "--status-label",
         metavar="LABEL",
         help="Prometheus: the label that tells good from bad requests, e.g. code (HTTP codes "
@@ -194,16 +214,22 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> SourceOptions:
-    """The SourceOptions the reading flags describe."""
+    """The SourceOptions the reading flags describe (a --preset fills what is not given)."""
+    chosen = preset(args.preset) if getattr(args, "preset", None) else None
+    good = tuple(args.good)
+    if chosen is not None and not good and not args.bad and not args.status_label:
+        good = chosen.good
     return SourceOptions(
         table=args.table,
         query=args.query,
         start=args.start,
         end=args.end,
         step=args.step,
-        histogram=args.histogram,
-        status_label=args.status_label,
-        good=tuple(args.good),
+        histogram=args.histogram or (chosen.latency if chosen else None),
+        ttft_histogram=args.ttft_histogram or (chosen.ttft if chosen else None),
+        tpot_histogram=args.tpot_histogram or (chosen.tpot if chosen else None),
+        status_label=args.status_label or (chosen.status_label if chosen else None),
+        good=good,
         bad=tuple(args.bad),
         group_by=tuple(args.segment),
         row_limit=args.row_limit,

@@ -8,7 +8,14 @@ import sys
 from collections.abc import Sequence
 
 from sloview import __version__
-from sloview.cli import export_cmd, report_cmd, simulate_cmd, summarize_cmd
+from sloview.cli import (
+    export_cmd,
+    registry_cmd,
+    report_cmd,
+    review_cmd,
+    simulate_cmd,
+    summarize_cmd,
+)
 from sloview.cli.base import EXIT_BAD_INPUT, Parser
 from sloview.errors import SloviewError
 from sloview.sources.open import source_secrets
@@ -21,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sloview {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for command in (summarize_cmd, simulate_cmd, export_cmd, report_cmd):
+    for command in (summarize_cmd, simulate_cmd, export_cmd, report_cmd, review_cmd, registry_cmd):
         command.register(sub)
     return parser
 
@@ -58,9 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _secrets_of(args: argparse.Namespace) -> tuple[str, ...]:
-    """Secrets SOURCE (or export's --source/--url) carries or resolves to."""
+    """Secrets SOURCE (or export's --source/--url, or --registry) carries or resolves to."""
     found: list[str] = []
-    for text in (getattr(args, "source", None), getattr(args, "url", None)):
+    for text in (
+        getattr(args, "source", None),
+        getattr(args, "url", None),
+        getattr(args, "registry", None),
+    ):
         if text:
             found += source_secrets(text)
     return tuple(found)

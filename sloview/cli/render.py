@@ -20,8 +20,10 @@ def render_composite(
     judged = int(composite.judged.sum())
     lines = [
         f"{composite.composite.name}: {composite.statement}",
-        f"  periods     all objectives met in "
-        f"{fmt.periods_met(composite.periods_met, judged)} whole periods",
+        f"  periods     {fmt.periods_met(composite.periods_met, judged)} whole periods met "
+        "(weighted budget, as OpenSLO judges composites); every objective met its own target "
+        f"in {int(composite.all_met.sum())}",
+        f"  budget left in the latest period {fmt.budget(composite.error_budget_remaining)}",
         "",
     ]
     text = "\n\n".join(render_simulation(sim, rec, by, verbose=verbose) for sim, rec, by in parts)

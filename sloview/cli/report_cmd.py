@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
-from datetime import UTC, datetime
 from typing import Any
 
-from sloview.cli.base import EXIT_OK, SOURCE_HELP, share
+from sloview.cli.base import EXIT_OK, SOURCE_HELP, now_text, share
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags
 from sloview.cli.simulate_cmd import engine_and_slos
 from sloview.cli.slo_flags import add_objective_flags
+from sloview.composite_slo import CompositeSLO
 from sloview.errors import SpecError
 from sloview.session import Candidate
 from sloview.specfile import flatten
@@ -66,10 +65,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         loaded,
         engine,
         [Candidate(slo=slo, agreed=True) for slo in flatten(slos)],
-        generated_at=args.generated_at or _generated_at(),
+        generated_at=args.generated_at or now_text(),
         title=args.title or DEFAULT_TITLE,
         desired_share=args.desired_share,
         segment_columns=tuple(args.segment),
+        composites=[s for s in slos if isinstance(s, CompositeSLO)],
     )
     data = render(inputs, fmt)
     try:
@@ -83,19 +83,3 @@ def _cmd_report(args: argparse.Namespace) -> int:
         f"({kind}, {len(data):,} bytes)"
     )
     return EXIT_OK
-
-
-def _generated_at() -> str:
-    """Now in UTC, or SOURCE_DATE_EPOCH when set (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return f"{datetime.fromtimestamp(int(epoch), tz=UTC):%Y-%m-%d %H:%M} UTC"
-        except (ValueError, OverflowError, OSError):
-            raise SpecError(
-                f"{epoch!r} is not a Unix time",
-                where="SOURCE_DATE_EPOCH",
-                hint="unset it or give whole seconds since 1970",
-            ) from None
-    # The CLI is the edge where the clock may be read; renderers get the text.
-    return f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC"

@@ -11,13 +11,14 @@ from sloview.cli.base import EXIT_OK, SOURCE_HELP, share
 from sloview.cli.data_flags import add_mapping_flags, add_reading_flags, load_from_args
 from sloview.cli.render import render_composite, render_simulation
 from sloview.cli.slo_flags import add_objective_flags, slos_from_args
+from sloview.composite_slo import CompositeSLO
 from sloview.design import Recommendation, joint_design, recommend, segment_recommendations
 from sloview.engine import Engine
 from sloview.engine.aggregated import AggregateEngine
 from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest import RequestTable
-from sloview.model import SLO, CompositeSLO
+from sloview.model import SLO
 from sloview.simulate import (
     SegmentResult,
     Simulation,

@@ -25,6 +25,14 @@ JOINT_HINT = (
     "cannot; load the requests as rows (narrow the time range below the row limit) or "
     "simulate one condition at a time"
 )
+# What a joint SLI means on histograms, said wherever it is shown (notes, README).
+JOINT_BOUND_NOTE = (
+    "Joint SLI from separate histograms: which request met which condition is not recorded, "
+    "so each minute counts the fewest requests that can have met every condition "
+    "(max(0, sum of the conditions' good counts - (conditions - 1) x successful requests), "
+    "a lower bound: a target met here is met on the requests too); at most {upper} of "
+    "requests can have met them all"
+)
 
 
 class AggregateEngine(Engine):
@@ -72,15 +80,15 @@ class AggregateEngine(Engine):
         return int(self.rows - self.ok_count.sum())
 
     def _histograms(self, metric: str) -> Histograms:
-        if metric == "latency_ms":
-            return self.part.latency
-        if metric == "ttft_ms" and self.part.ttft is not None:
-            return self.part.ttft
+        found = self.part.histogram(metric)
+        if found is not None:
+            return found
         raise SpecError(
             f"the aggregates of {self.source_name} have no {metric} histogram",
             where="sli.metric",
-            hint="aggregated sources carry end-to-end latency (and time to first token when "
-            "mapped); simulate latency_ms",
+            hint="aggregated sources carry end-to-end latency, and time to first token or per "
+            "output token when their histograms are given (--ttft-histogram, "
+            "--tpot-histogram, or a --preset); simulate latency_ms",
         )
 
     def index(self, metric: str) -> BinnedIndex:  # type: ignore[override]
@@ -147,15 +155,39 @@ class AggregateEngine(Engine):
 
     def metrics(self) -> tuple[str, ...]:
         """Latency columns these aggregates carry."""
-        return ("latency_ms", "ttft_ms") if self.part.ttft is not None else ("latency_ms",)
+        return tuple(
+            m for m in ("latency_ms", "ttft_ms", "tpot_ms") if self.part.histogram(m) is not None
+        )
 
     def joint_counts(self, conditions: tuple[Condition, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Refused: joint conditions need request rows."""
-        raise SpecError(
-            "a joint SLI cannot be simulated on aggregated data",
-            where="sli.conditions",
-            hint=JOINT_HINT,
-        )
+        """Per minute: the fewest requests that can have met every condition, and all requests.
+
+        Separate histograms only give, per condition, how many successful requests met it;
+        with n successful requests and k conditions at least sum(good) - (k - 1) n met all
+        (Frechet's bound, and no tighter one follows from the counts). A request a
+        condition's histogram did not measure counts as not meeting it. Failed requests are
+        bad, as in every joint SLI. See `joint_upper` for the other side.
+        """
+        ok = self.ok_count
+        goods = [self._condition_good(c) for c in conditions]
+        lower = np.maximum(0, np.sum(goods, axis=0) - (len(goods) - 1) * ok)
+        return np.minimum(lower, ok), self.total.copy()
+
+    def joint_upper(self, conditions: tuple[Condition, ...]) -> np.ndarray:
+        """Per minute: the most requests that can have met every condition (the fewest met
+        by any one condition)."""
+        return np.min([self._condition_good(c) for c in conditions], axis=0)
+
+    def _condition_good(self, condition: Condition) -> np.ndarray:
+        if condition.metric not in self.metrics():
+            raise SpecError(
+                f"the aggregates of {self.source_name} have no {condition.metric} histogram",
+                where="sli.conditions",
+                hint="give its histogram (--ttft-histogram / --tpot-histogram, or a --preset), "
+                + JOINT_HINT,
+            )
+        # Bins at or under the threshold: a lower bound when it falls between bounds.
+        return self.good_per_bucket(condition.metric, condition.threshold, condition.op)
 
     def tokens_per_bucket(self) -> np.ndarray:
         """Refused: aggregates count requests, not output tokens."""
@@ -222,10 +254,18 @@ def _select(agg: Aggregates, segment: tuple[tuple[str, str], ...]) -> Aggregates
     ok = sum((p.ok for p in parts[1:]), parts[0].ok.copy())
     latency = parts[0].latency
     counts = sum((p.latency.counts for p in parts[1:]), latency.counts)
-    ttft = parts[0].ttft
-    if ttft is not None:
-        ttft_counts = sum((p.ttft.counts for p in parts[1:] if p.ttft is not None), ttft.counts)
-        ttft = Histograms(edges_ms=ttft.edges_ms, counts=ttft_counts, first_bin=ttft.first_bin)
+
+    def summed(metric: str) -> Histograms | None:
+        first = parts[0].histogram(metric)
+        if first is None:
+            return None
+        counts = first.counts
+        for p in parts[1:]:
+            other = p.histogram(metric)
+            if other is not None:
+                counts = counts + other.counts
+        return Histograms(edges_ms=first.edges_ms, counts=counts, first_bin=first.first_bin)
+
     counted = {
         key: sum((p.threshold_counts[key] for p in parts[1:]), parts[0].threshold_counts[key])
         for key in parts[0].threshold_counts
@@ -240,7 +280,8 @@ def _select(agg: Aggregates, segment: tuple[tuple[str, str], ...]) -> Aggregates
         total=total,
         ok=ok,
         latency=Histograms(edges_ms=latency.edges_ms, counts=counts, first_bin=latency.first_bin),
-        ttft=ttft,
+        ttft=summed("ttft_ms"),
+        tpot=summed("tpot_ms"),
         exactness=agg.exactness,
         segment=tuple(segment),
         threshold_counts=counted,

@@ -7,7 +7,8 @@ file breaks, and `load_documents` parses YAML refusing unsafe tags and alias bom
 
 from sloview.export.common import Export
 from sloview.export.formats import detect_format
-from sloview.export.openslo import from_openslo, is_openslo, to_openslo
+from sloview.export.openslo import to_openslo
+from sloview.export.openslo_read import from_openslo, is_openslo
 from sloview.export.sloth import from_sloth, is_sloth, to_sloth
 from sloview.export.source import MetricSource, redact_url
 from sloview.export.validate import Violation, validate_documents, validate_openslo

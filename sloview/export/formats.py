@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from sloview.errors import SpecError
-from sloview.export.openslo import is_openslo
+from sloview.export.openslo_read import is_openslo
 from sloview.export.sloth import is_sloth
 from sloview.export.validate import API_VERSION, document_label
 

@@ -32,15 +32,8 @@ from sloview.export.common import (
     to_percent,
     yaml_number,
 )
-from sloview.export.source import (
-    MetricSource,
-    base_matchers,
-    bucket_le,
-    bucket_threshold_ms,
-    failed_matchers,
-    ok_matchers,
-    selector,
-)
+from sloview.export.events import event_queries
+from sloview.export.source import MetricSource, bucket_threshold_ms
 from sloview.export.yamlio import dump_documents
 from sloview.ingest.table import LATENCY, LATENCY_COLUMNS
 from sloview.model import CALENDARS, SLI, SLO, Objective, TimeWindow
@@ -48,7 +41,6 @@ from sloview.units import parse_duration
 from sloview.wording import statement
 
 VERSION = "prometheus/v1"
-WINDOW = "[{{.window}}]"
 SLOTH_PERIOD_S = 30 * 86400
 HEADER = (
     "# Sloth prometheus/v1 spec written by sloview; generate rules with `sloth generate -i FILE`.\n"
@@ -88,58 +80,12 @@ def to_sloth(slos: Sequence[SLO], source: MetricSource | None) -> Export:
     return Export(format="sloth", text=dump_documents(docs, HEADER), warnings=tuple(warnings))
 
 
-def _refuse_joint(slo: SLO) -> None:
-    # Sloth computes every SLI from PromQL, and separate histograms cannot tell which
-    # requests met several conditions at once: a query would change the SLO, not write it.
-    if slo.sli.uses_conditions:
-        what = "a joint SLI" if slo.sli.kind == "joint" else "goodput"
-        raise SpecError(
-            f"Sloth needs PromQL, and {what} (several conditions on the same request: "
-            f"{', '.join(c.text() for c in slo.sli.conditions)}) cannot be written in PromQL",
-            where=f"{slo.name}: sli.kind",
-            hint="export this SLO to OpenSLO (its conditions are kept), or count requests "
-            "meeting every condition in the service and write a Sloth SLO on that counter",
-        )
-
-
-def _refuse_slices(slo: SLO) -> None:
-    if slo.budgeting.method != "Occurrences":
-        what = {
-            "latency": "a latency percentile per slice" if slo.sli.is_percentile else "latency",
-            "availability": "availability",
-            "throughput": "throughput",
-            "joint": "a joint SLI",
-        }[slo.sli.kind]
-        raise SpecError(
-            f"Sloth has no time slices, so {what} judged with {slo.budgeting.method} cannot "
-            "be written for it",
-            where=f"{slo.name}: budgeting.method",
-            hint="export this SLO to OpenSLO, or judge it with Occurrences "
-            "(a share of requests) for Sloth",
-        )
-
-
 def _slo_entry(slo: SLO, source: MetricSource, service: str) -> tuple[dict[str, Any], list[str]]:
-    _refuse_joint(slo)
-    _refuse_slices(slo)
-    warnings: list[str] = []
+    queries = event_queries(slo, source)
+    warnings: list[str] = list(queries.warnings)
     labels: dict[str, str] = {"category": slo.sli.kind}
     labels.update(_sloview_labels(slo))
-    base = base_matchers(source, slo)
-    if slo.sli.kind == "availability":
-        counter = source.requests()
-        error = f"sum(rate({selector(counter, base + failed_matchers(source))}{WINDOW}))"
-        total = f"sum(rate({selector(counter, base)}{WINDOW}))"
-    else:
-        hist = source.histogram(slo.sli.metric)
-        le, warning = bucket_le(source, float(slo.objective.threshold or 0), hist)
-        if warning:
-            warnings.append(f"{slo.name}: {warning}")
-        ok = ok_matchers(source)
-        counted = base + ok if slo.sli.failed_requests == "exclude" else base
-        total = f"sum(rate({selector(hist + '_count', counted)}{WINDOW}))"
-        good = f"sum(rate({selector(hist + '_bucket', [*base, *ok, ('le', '=', le)])}{WINDOW}))"
-        error = f"{total} - {good}"
+    error, total = queries.at("{{.window}}")
     warnings.extend(_lost(slo))
     entry: dict[str, Any] = {
         "name": slo.name,
@@ -199,11 +145,6 @@ def _lost(slo: SLO) -> list[str]:
         out.append(
             f"{slo.name}: Sloth has no maintenance exclusions; {len(slo.exclusions)} "
             "excluded time ranges are not in the spec"
-        )
-    if slo.sli.kind == "latency" and slo.objective.op == "lt":
-        out.append(
-            f"{slo.name}: histogram buckets count requests at or under their bound, so `lt` "
-            "is counted as `lte`"
         )
     return out
 

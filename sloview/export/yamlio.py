@@ -111,10 +111,24 @@ def load_documents(text: str, name: str = "YAML") -> list[Any]:
     return docs
 
 
-def dump_documents(docs: list[dict[str, Any]], header: str = "") -> str:
-    """Documents as one YAML stream, each starting with `---`, keys in the given order."""
-    body = yaml.safe_dump_all(
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks (`|`), as PromQL in rule files reads best."""
+
+
+def _block_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar(_CORE + "str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _block_str)
+
+
+def dump_documents(docs: list[dict[str, Any]], header: str = "", blocks: bool = False) -> str:
+    """Documents as one YAML stream, each starting with `---`, keys in the given order;
+    with `blocks`, multi-line strings as literal blocks."""
+    body = yaml.dump_all(
         docs,
+        Dumper=_BlockDumper if blocks else yaml.SafeDumper,
         explicit_start=True,
         sort_keys=False,
         allow_unicode=True,

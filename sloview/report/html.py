@@ -21,8 +21,9 @@ import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 from sloview import charts
+from sloview.report import review as review_text
 from sloview.report import text
-from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.inputs import ReportInputs, SLOFindings, composite_figures
 from sloview.report.style import (
     CHART_WIDTH_PX,
     CONTENT_SECURITY_POLICY,
@@ -75,17 +76,21 @@ def render_html(inputs: ReportInputs) -> str:
     # The scripts the body runs are collected as they are written (never found by searching
     # the page), so the policy below can allow exactly these and nothing else.
     body_scripts: list[str] = []
+    review = _review(inputs, body_scripts) if inputs.review else ""
     sections = [
         _slo_section(inputs, f, i, body_scripts) for i, f in enumerate(inputs.agreed, start=1)
     ]
     statistics = _statistics(inputs, body_scripts)
     body_scripts.append("sloviewDone();")
     body = "\n".join(
-        [
+        part
+        for part in [
             _header(inputs),
+            review,
             _summary(inputs),
             _contents(inputs),
             *sections,
+            _composites(inputs),
             statistics,
             _alternatives(inputs),
             _provenance(inputs),
@@ -93,6 +98,7 @@ def render_html(inputs: ReportInputs) -> str:
             f"<footer><p>{esc(text.headline(inputs))}</p></footer>",
             f"<script>{body_scripts[-1]}</script>",
         ]
+        if part
     )
     # The first keeps plotly.js from looking for MathJax on a CDN.
     head_scripts = ("window.PlotlyConfig = {MathJaxConfig: 'local'};", plotly_bundle(), PLOTS_JS)
@@ -139,7 +145,12 @@ def figure_ids(inputs: ReportInputs) -> tuple[str, ...]:
     appendix = tuple(
         f"slo-{i}-{key}" for i in range(1, len(inputs.agreed) + 1) for key, *_ in APPENDIX_FIGURES
     )
-    return main + appendix
+    review = (
+        tuple(f"review-{i}-trend" for i in range(1, len(inputs.review.reviews) + 1))
+        if inputs.review
+        else ()
+    )
+    return review + main + appendix
 
 
 # -- building blocks -------------------------------------------------------------------------
@@ -212,10 +223,13 @@ def _header(inputs: ReportInputs) -> str:
 
 
 def _contents(inputs: ReportInputs) -> str:
-    items = [
+    items = ['<li><a href="#review">Review</a></li>'] if inputs.review else []
+    items += [
         f'<li><a href="#slo-{i}">{esc(f.name)}</a></li>'
         for i, f in enumerate(inputs.agreed, start=1)
     ]
+    if inputs.composites:
+        items.append('<li><a href="#composites">Composite SLOs</a></li>')
     items += [
         '<li><a href="#statistics">Appendix: the statistics behind each SLO</a></li>',
         '<li><a href="#alternatives">Alternatives considered</a></li>',
@@ -223,6 +237,41 @@ def _contents(inputs: ReportInputs) -> str:
         '<li><a href="#decisions">Decision log and sign-off</a></li>',
     ]
     return f'<nav class="contents">\n<ol>\n{chr(10).join(items)}\n</ol>\n</nav>'
+
+
+def _review(inputs: ReportInputs, scripts: list[str]) -> str:
+    """The review section: this period's verdicts, each SLO's trend, suggestion and history."""
+    section = inputs.review
+    assert section is not None
+    parts = [
+        '<section id="review">',
+        "<h2>Review</h2>",
+        f"<p>{esc(review_text.period_sentence(section))} "
+        f"{esc(review_text.recorded_sentence(section))}</p>",
+        _table(
+            review_text.VERDICT_HEADERS,
+            (review_text.verdict_row(f.review) for f in section.reviews),
+            numeric=(2, 3, 5),
+        ),
+    ]
+    for i, f in enumerate(section.reviews, start=1):
+        r = f.review
+        parts += [
+            f'<div class="review-slo" id="review-{i}">',
+            f"<h3>{esc(r.agreed.name)} (version {r.agreed.version})</h3>",
+            f'<p class="statement">{esc(r.simulation.statement)}</p>',
+            f"<p>{esc(review_text.figures_sentence(r))}</p>",
+            f"<p><strong>Suggestion.</strong> {esc(review_text.suggestion_sentence(r))}</p>",
+            f'<div class="figure">\n<h4>Attainment per review</h4>\n'
+            f"<p>{esc(review_text.trend_sentence(r))}</p>\n"
+            f"{_figure(f'review-{i}-trend', charts.review_trend(r.trend()), scripts)}\n</div>",
+            "<h4>Versions agreed</h4>",
+            _table(review_text.HISTORY_HEADERS, review_text.history_rows(f)),
+        ]
+        parts += [f'<p class="warning">{esc(w)}</p>' for w in r.simulation.warnings]
+        parts.append("</div>")
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _summary(inputs: ReportInputs) -> str:
@@ -337,6 +386,23 @@ def _statistics(inputs: ReportInputs, scripts: list[str]) -> str:
 
 def _key_figures_table(items: Sequence[SLOFindings]) -> str:
     return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
+
+
+def _composites(inputs: ReportInputs) -> str:
+    """Composite SLOs: each with its key figures (empty when there are none)."""
+    if not inputs.composites:
+        return ""
+    parts = ['<section id="composites">', "<h2>Composite SLOs</h2>"]
+    parts.append(
+        "<p>A composite's error budget burns at the weighted sum of its objectives' burn rates, "
+        "as OpenSLO v1 defines composite SLOs; a period is met while that stays within the "
+        "budget.</p>"
+    )
+    for sim in inputs.composites:
+        parts.append(f"<h3>{esc(sim.composite.name)}</h3>")
+        parts.append(_figures_dl(composite_figures(sim)))
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _alternatives(inputs: ReportInputs) -> str:

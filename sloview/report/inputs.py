@@ -10,20 +10,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from sloview import formatting as fmt
+from sloview.composite_slo import CompositeSLO
 from sloview.design import Recommendation, recommend
 from sloview.engine import Engine
 from sloview.engine.scope import Scope
 from sloview.errors import SpecError
 from sloview.ingest.table import TS, RequestTable
 from sloview.session import Candidate
-from sloview.simulate import AlertFiring, PeriodResult, Simulation, Violation, simulate
+from sloview.simulate import (
+    AlertFiring,
+    CompositeSimulation,
+    PeriodResult,
+    Simulation,
+    Violation,
+    simulate,
+    simulate_composite,
+)
 from sloview.sources.aggregates import Aggregates
 from sloview.stats import PERCENTILE_DEFINITION
 from sloview.units import UNIT_WORDS
+
+if TYPE_CHECKING:  # the review module builds on this one
+    from sloview.report.review import ReviewSection
 
 DEFAULT_TITLE = "Service level objectives: decision report"
 SIGN_OFF_ROLES = ("Product owner", "Service owner (SRE)", "Engineering lead")
@@ -110,6 +123,10 @@ class ReportInputs:
     candidates: tuple[Candidate, ...]
     desired_share: float
     sign_off_roles: tuple[str, ...]
+    # Composite SLOs built from the candidates, judged as OpenSLO v1 defines composites.
+    composites: tuple[CompositeSimulation, ...] = ()
+    # A review report's section in front (see `sloview.report.review`); None for a workshop's.
+    review: ReviewSection | None = None
 
     def related(self, findings: SLOFindings) -> tuple[SLOFindings, ...]:
         """Alternatives that measure the same thing for the same requests as an agreed SLO."""
@@ -126,6 +143,7 @@ def report_inputs(
     desired_share: float = 0.9,
     segment_columns: tuple[str, ...] = (),
     sign_off_roles: tuple[str, ...] = SIGN_OFF_ROLES,
+    composites: Sequence[CompositeSLO] = (),
 ) -> ReportInputs:
     """Simulate every candidate and gather provenance: agreed ones first, then alternatives.
 
@@ -162,7 +180,24 @@ def report_inputs(
         candidates=tuple(candidates),
         desired_share=desired_share,
         sign_off_roles=sign_off_roles,
+        composites=tuple(simulate_composite(engine, c) for c in composites),
     )
+
+
+def composite_figures(sim: CompositeSimulation) -> list[tuple[str, str]]:
+    """The key figures of a composite SLO, as both renderers show them."""
+    weights = ", ".join(
+        f"{o.name} x{w:g}" for o, w in zip(sim.composite.objectives, sim.weights, strict=True)
+    )
+    left = sim.error_budget_remaining
+    return [
+        ("promise", sim.statement),
+        ("weights", weights),
+        ("periods met (weighted budget)", fmt.periods_met(sim.periods_met, sim.periods_with_data)),
+        ("every objective met", f"{int(sim.all_met.sum())} of {sim.periods_with_data}"),
+        ("budget left (latest period)", fmt.budget(left)),
+        ("alerts fired (all objectives)", f"{len(sim.firings)}"),
+    ]
 
 
 def findings(

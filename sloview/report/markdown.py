@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from sloview.report import review as review_text
 from sloview.report import text
-from sloview.report.inputs import ReportInputs, SLOFindings
+from sloview.report.inputs import ReportInputs, SLOFindings, composite_figures
 
 # Characters that would start Markdown syntax (emphasis, code, links, tables) or raw HTML.
 _ESCAPES = {
@@ -38,8 +39,10 @@ def render_markdown(inputs: ReportInputs) -> str:
     blocks = [
         f"# {md(inputs.title)}",
         md(text.headline(inputs)),
+        _review(inputs),
         _summary(inputs),
         *(_slo(f, i) for i, f in enumerate(inputs.agreed, start=1)),
+        _composites(inputs),
         _statistics(inputs),
         _alternatives(inputs),
         _provenance(inputs),
@@ -62,6 +65,36 @@ def _table(
 
 def _bullets(pairs: Iterable[tuple[str, str]]) -> str:
     return "\n".join(f"- {md(k)}: {md(v)}" for k, v in pairs)
+
+
+def _review(inputs: ReportInputs) -> str:
+    """The review section (no chart: the trend as a table)."""
+    section = inputs.review
+    if section is None:
+        return ""
+    blocks = [
+        "## Review",
+        md(f"{review_text.period_sentence(section)} {review_text.recorded_sentence(section)}"),
+        _table(
+            review_text.VERDICT_HEADERS,
+            (review_text.verdict_row(f.review) for f in section.reviews),
+            numeric=(2, 3, 5),
+        ),
+    ]
+    for f in section.reviews:
+        r = f.review
+        blocks += [
+            f"### {md(r.agreed.name)} (version {r.agreed.version})",
+            md(r.simulation.statement),
+            md(review_text.figures_sentence(r)),
+            f"**Suggestion.** {md(review_text.suggestion_sentence(r))}",
+            "**Attainment per review**",
+            _table(review_text.TREND_HEADERS, review_text.trend_rows(r), numeric=(2, 3)),
+            "**Versions agreed**",
+            _table(review_text.HISTORY_HEADERS, review_text.history_rows(f)),
+            *(f"> {md(w)}" for w in r.simulation.warnings),
+        ]
+    return "\n\n".join(blocks)
 
 
 def _summary(inputs: ReportInputs) -> str:
@@ -142,6 +175,22 @@ def _statistics(inputs: ReportInputs) -> str:
 
 def _key_figures(items: Sequence[SLOFindings]) -> str:
     return _table(text.KEY_FIGURE_HEADERS, text.key_figure_rows(items), numeric=(3, 4, 5))
+
+
+def _composites(inputs: ReportInputs) -> str:
+    """Composite SLOs with their key figures (nothing when there are none)."""
+    if not inputs.composites:
+        return ""
+    parts = [
+        "## Composite SLOs",
+        "A composite's error budget burns at the weighted sum of its objectives' burn rates, "
+        "as OpenSLO v1 defines composite SLOs; a period is met while that stays within the "
+        "budget.",
+    ]
+    for sim in inputs.composites:
+        parts.append(f"### {md(sim.composite.name)}")
+        parts.append(_bullets(composite_figures(sim)))
+    return "\n\n".join(parts)
 
 
 def _alternatives(inputs: ReportInputs) -> str:

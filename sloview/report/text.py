@@ -343,6 +343,11 @@ def source_span(p: Provenance) -> str:
 def headline(inputs: ReportInputs) -> str:
     """`Generated 2026-10-20 09:00 UTC from genai_requests.parquet: 2 agreed SLOs, 1 ...`."""
     n_a, n_alt = len(inputs.agreed), len(inputs.alternatives)
+    if inputs.review is not None:
+        return (
+            f"Generated {inputs.generated_at} from {inputs.provenance.source_name}: review of "
+            f"{n_a} agreed SLO{'s' if n_a != 1 else ''}."
+        )
     return (
         f"Generated {inputs.generated_at} from {inputs.provenance.source_name}: "
         f"{n_a} agreed SLO{'s' if n_a != 1 else ''}, {n_alt} alternative"

@@ -167,12 +167,3 @@ def merge_runs(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
         else:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
-
-
-def hold_through_gaps(fire: np.ndarray, has_data: np.ndarray) -> np.ndarray:
-    """Carry the firing state across cells without data."""
-    if fire.all() or not fire.any() or has_data.all():
-        return fire
-    idx = np.where(has_data, np.arange(fire.size), -1)
-    np.maximum.accumulate(idx, out=idx)
-    return np.where(idx >= 0, fire[np.maximum(idx, 0)], False)

@@ -13,7 +13,7 @@ import numpy as np
 from sloview.engine import BUCKET_S, Periods
 from sloview.engine.scope import Scope
 from sloview.model import SLO
-from sloview.simulate.grid import Grid
+from sloview.simulate.grid import Grid, build_grid
 from sloview.simulate.results import PeriodTable
 
 
@@ -125,3 +125,17 @@ def hour_ends(n_cells: int, cell_s: int) -> np.ndarray:
     if n_cells and (picks.size == 0 or picks[-1] != n_cells - 1):
         picks = np.append(picks, n_cells - 1)
     return picks
+
+
+def trailing_events(scope: Scope, window_s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell end times ns, bad, valid events) over the trailing window at every cell end.
+
+    The error ratio bad / valid is what a recording rule `rate(errors[W]) / rate(total[W])`
+    evaluated at the cell's end holds; the burn rates and alerts are built from the same sums.
+    """
+    grid = build_grid(scope)
+    cells = max(1, window_s // grid.cell_s)
+    cg, ct = cumsum0(grid.good), cumsum0(grid.total)
+    total = trailing_sums(ct, cells)
+    bad = trailing_sums(ct - cg, cells)
+    return scope.engine.cell_ends(grid.cell_s, grid.size), bad, total

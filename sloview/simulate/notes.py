@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sloview import formatting as fmt
+from sloview.engine.aggregated import JOINT_BOUND_NOTE, AggregateEngine
 from sloview.engine.scope import Scope
 from sloview.engine.timebase import longest_rolling_days
 from sloview.ingest.table import LATENCY_COLUMNS
@@ -158,6 +159,12 @@ def joint_notes(scope: Scope) -> tuple[str, ...]:
     engine, slo = scope.engine, scope.slo
     if not slo.sli.uses_conditions:
         return ()
+    if isinstance(engine, AggregateEngine):
+        # Histograms: the good count is a lower bound; say how high it could be.
+        _, total = engine.joint_counts(slo.sli.conditions)
+        upper = float(engine.joint_upper(slo.sli.conditions).sum())
+        share = upper / float(total.sum()) if total.sum() else 0.0
+        return (JOINT_BOUND_NOTE.format(upper=fmt.percent(share)) + ".",)
     rows = engine.joint_rows(slo.sli.metrics)
     what = "this joint SLI" if slo.sli.kind == "joint" else "goodput"
     notes = []

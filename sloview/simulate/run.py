@@ -11,7 +11,6 @@ from sloview.model import AlertWindow
 from sloview.simulate.alerts import (
     backtest,
     find_violations,
-    hold_through_gaps,
     merge_runs,
     true_runs,
 )
@@ -70,9 +69,10 @@ def simulate(
     budget = Series("error budget remaining", cell_end_ns[hourly], 1.0 - consumed[hourly])
 
     # Alerts are judged only once the data cover the rule's long window: a backtest should
-    # not page on the first few minutes of a file.
+    # not page on the first few minutes of a file. After that, every cell end is an
+    # evaluation, with or without requests in that cell, as Prometheus evaluates the
+    # exported rules every minute: a window can start burning when good requests leave it.
     first_cell = (base.first_ns - base.origin_ns) // cell_ns
-    has_data = grid.total > 0
     cb = ct - cg
     burns = []
     runs: list[tuple[AlertWindow, int, int]] = []
@@ -84,12 +84,9 @@ def simulate(
         label = rule.label()
         burns.append(Series(f"{label} long", cell_end_ns, long_b))
         burns.append(Series(f"{label} short", cell_end_ns, short_b))
-        fire = (long_b > rule.burn_rate) & (short_b > rule.burn_rate) & has_data
+        fire = (long_b > rule.burn_rate) & (short_b > rule.burn_rate)
         fire[: first_cell + long_cells - 1] = False
-        runs.extend(
-            (rule, s, e)
-            for s, e in merge_runs(true_runs(hold_through_gaps(fire, has_data)), short_cells)
-        )
+        runs.extend((rule, s, e) for s, e in merge_runs(true_runs(fire), short_cells))
 
     raw_violations = find_violations(slo, grid, cg, ct)
     runs.sort(key=lambda f: (f[1], f[0].long_s))

@@ -248,6 +248,8 @@ class Aggregates:
     ok: np.ndarray
     latency: Histograms
     ttft: Histograms | None = None
+    # Time per output token per request (Prometheus: a TPOT histogram such as vLLM's).
+    tpot: Histograms | None = None
     exactness: str = LOG_EXACTNESS
     segment: tuple[tuple[str, str], ...] = ()
     group_by: tuple[str, ...] = ()
@@ -300,11 +302,14 @@ class Aggregates:
         return self._hist(metric).good(threshold_ms, how)
 
     def _hist(self, metric: str) -> Histograms:
-        if metric == "ttft_ms":
-            if self.ttft is None:
-                raise KeyError("these aggregates have no time to first token")
-            return self.ttft
-        return self.latency
+        found = self.histogram(metric)
+        if found is None:
+            raise KeyError(f"these aggregates have no {metric} histogram")
+        return found
+
+    def histogram(self, metric: str) -> Histograms | None:
+        """The histogram of a latency column (None when these aggregates do not carry it)."""
+        return {"latency_ms": self.latency, "ttft_ms": self.ttft, "tpot_ms": self.tpot}.get(metric)
 
     def segment_values(self) -> list[tuple[str, ...]]:
         """Group keys, most requests first."""
@@ -339,6 +344,8 @@ def build_aggregates(
     exactness: str = LOG_EXACTNESS,
     ttft: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ttft_edges_ms: np.ndarray | None = None,
+    tpot: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    tpot_edges_ms: np.ndarray | None = None,
     **extra: Any,
 ) -> Aggregates:
     """Aggregates from sparse pieces keyed by absolute minute (UTC ns // 60 s).
@@ -364,10 +371,15 @@ def build_aggregates(
         edges_ms,
         first_bin,
     )
-    ttft_hist = None
-    if ttft is not None:
-        tm, tb, tc = ttft
-        ttft_hist = _histograms(_offsets(tm, first_minute, n), tb, tc, n, ttft_edges_ms, None)
+
+    def extra_hist(
+        cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None, edges: np.ndarray | None
+    ) -> Histograms | None:
+        if cells is None:
+            return None
+        tm, tb, tc = cells
+        return _histograms(_offsets(tm, first_minute, n), tb, tc, n, edges, None)
+
     return Aggregates(
         source=source,
         origin_ns=int(origin_ns),
@@ -377,7 +389,8 @@ def build_aggregates(
         total=total_b,
         ok=ok_b,
         latency=latency,
-        ttft=ttft_hist,
+        ttft=extra_hist(ttft, ttft_edges_ms),
+        tpot=extra_hist(tpot, tpot_edges_ms),
         exactness=exactness,
         **extra,
     )

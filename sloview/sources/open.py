@@ -88,6 +88,9 @@ class SourceOptions:
     end: str | None = None
     step: str | None = None
     histogram: str | None = None
+    # Prometheus: histograms of time to first token and time per output token (seconds).
+    ttft_histogram: str | None = None
+    tpot_histogram: str | None = None
     status_label: str | None = None
     good: tuple[str, ...] = ()
     bad: tuple[str, ...] = ()
@@ -297,6 +300,8 @@ def open_source(
 # The Data page's labels for the flags an error may name (longest first: prefixes).
 _FIELD_WORDS = (
     ("--histogram-unit", "'histogram unit'"),
+    ("--ttft-histogram", "'TTFT histogram'"),
+    ("--tpot-histogram", "'TPOT histogram'"),
     ("--histogram", "'latency histogram'"),
     ("--status-label", "'status label'"),
     ("--start/--end", "'from'/'until'"),
@@ -341,6 +346,8 @@ def _in_flag_words(exc: SourceError) -> SourceError:
 
 _PROMETHEUS_ONLY = (
     ("histogram", "--histogram"),
+    ("ttft_histogram", "--ttft-histogram"),
+    ("tpot_histogram", "--tpot-histogram"),
     ("status_label", "--status-label"),
     ("step", "--step"),
     ("histogram_unit", "--histogram-unit"),
@@ -354,8 +361,8 @@ _NOT_FOR_PROMETHEUS = (
     ("latency_unit", "--latency-unit", "give the histogram's unit with --histogram-unit s|ms"),
     ("status", "--status", "name the status label with --status-label LABEL"),
     ("ok_column", "--status", "name the status label with --status-label LABEL"),
-    ("ttft", "--ttft", "a Prometheus source reads one latency histogram"),
-    ("ttft_unit", "--ttft", "a Prometheus source reads one latency histogram"),
+    ("ttft", "--ttft", "name the time-to-first-token histogram with --ttft-histogram METRIC"),
+    ("ttft_unit", "--ttft", "name the time-to-first-token histogram with --ttft-histogram"),
     ("output_tokens", "--output-tokens", "a histogram counts requests, not tokens"),
     ("where", "--where", "select series with --match LABEL=VALUE"),
     ("tz", "--tz", "give --start/--end with an offset (they are UTC otherwise)"),
@@ -579,6 +586,8 @@ def _open_prometheus(
         target.url,
         connection=target.connection,
         metric=options.histogram or "",
+        ttft_metric=options.ttft_histogram,
+        tpot_metric=options.tpot_histogram,
         start=options.start,
         end=options.end,
         step=options.step or DEFAULT_STEP,

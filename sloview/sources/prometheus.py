@@ -98,6 +98,7 @@ class PrometheusSource:
         group_by: tuple[str, ...] = (),
         unit: str = "s",
         ttft_metric: str | None = None,
+        tpot_metric: str | None = None,
         connection: str | None = None,
         token: str | None = None,
         username: str | None = None,
@@ -132,7 +133,7 @@ class PrometheusSource:
         )
         self.username = self.conn.username or (unquote(parts.username) if parts.username else None)
         self.password = self.conn.password or (unquote(parts.password) if parts.password else None)
-        for name in (metric, ttft_metric):
+        for name in (metric, ttft_metric, tpot_metric):
             if name is not None and not _METRIC.match(name):
                 raise SourceError(f"{name!r} is not a Prometheus metric name", where="metric")
         for label in (status_label, *group_by, *(m[0] for m in matchers)):
@@ -143,6 +144,7 @@ class PrometheusSource:
                 raise SourceError(f"{op!r} is not a label matcher", where="matchers")
         self.metric = metric
         self.ttft_metric = ttft_metric
+        self.tpot_metric = tpot_metric
         self.status_label = status_label
         self.good, self.bad = tuple(good), tuple(bad)
         self.matchers = tuple(matchers)
@@ -318,10 +320,15 @@ class PrometheusSource:
     # -- conversion ----------------------------------------------------------------------------
 
     def aggregate(self) -> Aggregates:
-        """Per-minute requests, successes and `le`-bucket counts over the range."""
+        """Per-minute requests, successes and `le`-bucket counts over the range (and the
+        TTFT and TPOT histograms when given)."""
         series = self._series(self.metric)
-        ttft = self._series(self.ttft_metric) if self.ttft_metric else None
-        return self._convert(series, ttft)
+        extra = {
+            column: self._series(name)
+            for column, name in (("ttft_ms", self.ttft_metric), ("tpot_ms", self.tpot_metric))
+            if name
+        }
+        return self._convert(series, extra)
 
     def _policy(self, values: list[str]) -> StatusPolicy:
         if self.status_label is None:
@@ -396,13 +403,15 @@ class PrometheusSource:
         return times, les * self.unit_ms, out, statuses
 
     def _convert(
-        self, series: list[dict[str, Any]], ttft: list[dict[str, Any]] | None
+        self, series: list[dict[str, Any]], extra: dict[str, list[dict[str, Any]]]
     ) -> Aggregates:
         times, les_ms, cums, statuses = self._counts(series)
         policy = self._policy(statuses)
         ok_d, known_d = policy.classify(pa.array(statuses, pa.string()), len(statuses))
         verdict = {s: (bool(o), bool(k)) for s, o, k in zip(statuses, ok_d, known_d, strict=True)}
-        if self.status_label and statuses == [""]:
+        # Without the label anywhere, the label is likely wrong (unless an absent label is
+        # itself the good value, as OpenTelemetry's error_type is).
+        if self.status_label and statuses == [""] and "" not in self.good:
             labels = sorted({k for s in series for k in s["metric"]} - {"le"})
             raise SourceError(
                 f"the series have no {self.status_label!r} label",
@@ -437,7 +446,7 @@ class PrometheusSource:
             return total, ok, bins, (minutes[rows], cols, bins[rows, cols])
 
         def build(
-            keys: list[tuple[str, ...]], like: Aggregates | None, extra: dict[str, Any]
+            keys: list[tuple[str, ...]], like: Aggregates | None, fields: dict[str, Any]
         ) -> Aggregates:
             total, ok, _, cells = group_cells(keys)
             nonzero = np.flatnonzero(total > 0)
@@ -454,18 +463,21 @@ class PrometheusSource:
             )
             last_ns = like.last_ns if like is not None else int(times[nonzero[-1]] * 10**9 - 1)
             origin = first_ns - first_ns % DAY_NS
-            ttft_cells = None
-            if ttft_cum is not None:
-                tcells = []
-                wanted = {k[1:] for k in keys}
-                for key, cum in ttft_cum.items():
-                    # A TTFT histogram without the status label counts every request.
+            wanted = {k[1:] for k in keys}
+            more: dict[str, Any] = {}
+            for column, (cum_by_key, edges_ms) in extra_cums.items():
+                parts = []
+                for key, cum in cum_by_key.items():
+                    # A TTFT/TPOT histogram without the status label counts successes only
+                    # (servers observe them for requests that produced tokens).
                     good = key[0] == "" or verdict.get(key[0], (False, False))[0]
                     if good and key[1:] in wanted:
-                        tcells.append(np.diff(cum, axis=1, prepend=0.0))
-                dense = np.sum(tcells, axis=0) if tcells else np.zeros((times.size, 1))
+                        parts.append(np.diff(cum, axis=1, prepend=0.0))
+                dense = np.sum(parts, axis=0) if parts else np.zeros((times.size, 1))
                 r, c = np.nonzero(dense)
-                ttft_cells = (minutes[r], c, dense[r, c])
+                name = column.removesuffix("_ms")
+                more[name] = (minutes[r], c, dense[r, c])
+                more[f"{name}_edges_ms"] = edges_ms
             return build_aggregates(
                 source=self.describe(),
                 minutes=minutes,
@@ -480,16 +492,14 @@ class PrometheusSource:
                 origin_ns=like.origin_ns if like is not None else origin,
                 n=like.n if like is not None else (last_ns - origin) // BUCKET_NS + 1,
                 exactness=f"{LE_EXACTNESS}; step {self.step_s // 60} min",
-                ttft=ttft_cells,
-                ttft_edges_ms=ttft_edges,
-                **extra,
+                **more,
+                **fields,
             )
 
-        ttft_cum: dict[tuple[str, ...], np.ndarray] | None = None
-        ttft_edges = None
-        if ttft is not None:
-            _, t_les, ttft_cum, _ = self._counts(ttft)
-            ttft_edges = np.concatenate([[0.0], t_les])
+        extra_cums: dict[str, tuple[dict[tuple[str, ...], np.ndarray], np.ndarray]] = {}
+        for column, extra_series in extra.items():
+            _, extra_les, cum_by_key, _ = self._counts(extra_series)
+            extra_cums[column] = (cum_by_key, np.concatenate([[0.0], extra_les]))
         keys = list(cums)
         whole = build(
             keys,

@@ -14,6 +14,7 @@ from sloview.errors import SloviewError
 from sloview.explore import TABLE_PERCENTILES
 from sloview.sources.catalog import connection_names, list_tables, with_password
 from sloview.sources.open import SourceOptions, parse_matcher
+from sloview.sources.presets import PRESETS
 from sloview.sources.sql import ROW_LIMIT
 from sloview.ui import state
 from sloview.units import parse_ms_list
@@ -190,8 +191,34 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
     return text, env, options
 
 
+def _apply_preset() -> None:
+    """Fill the histogram and label fields with the chosen server's names."""
+    name = st.session_state.get("src_prom_preset")
+    if not name:
+        return
+    chosen = PRESETS[name]
+    st.session_state["src_prom_metric"] = chosen.latency
+    st.session_state["src_prom_ttft"] = chosen.ttft or ""
+    st.session_state["src_prom_tpot"] = chosen.tpot or ""
+    st.session_state["src_prom_label"] = chosen.status_label or ""
+    st.session_state["src_prom_good"] = ", ".join(v for v in chosen.good if v)
+    st.session_state["src_prom_unit"] = "s"
+
+
 def _prometheus_form() -> tuple[str, dict[str, str], SourceOptions]:
     text, env = _connection_field("prom", "http://prometheus.example:9090")
+    name = st.selectbox(
+        "preset",
+        ["", *PRESETS],
+        key="src_prom_preset",
+        format_func=lambda n: PRESETS[n].title if n else "none (name the histogram below)",
+        on_change=_apply_preset,
+        help="The latency histograms a generative-serving server exports: vLLM, Hugging Face "
+        "TGI or the OpenTelemetry GenAI conventions (end to end, time to first token, time "
+        "per output token).",
+    )
+    if name:
+        st.caption(PRESETS[name].note)
     c1, c2, c3 = st.columns(3)
     histogram = c1.text_input(
         "latency histogram",
@@ -202,6 +229,20 @@ def _prometheus_form() -> tuple[str, dict[str, str], SourceOptions]:
     )
     unit = c2.selectbox("histogram unit", ["s", "ms"], key="src_prom_unit")
     step = c3.text_input("step", "1m", key="src_prom_step")
+    c1, c2 = st.columns(2)
+    ttft = c1.text_input(
+        "TTFT histogram (optional)",
+        key="src_prom_ttft",
+        placeholder="vllm:time_to_first_token_seconds",
+        help="Time to first token, in seconds: for TTFT SLIs and joint SLIs.",
+    )
+    tpot = c2.text_input(
+        "TPOT histogram (optional)",
+        key="src_prom_tpot",
+        placeholder="vllm:request_time_per_output_token_seconds",
+        help="Time per output token, one observation per request, in seconds. A joint SLI "
+        "over separate histograms is a lower bound (the page says how high it could be).",
+    )
     c1, c2, c3 = st.columns(3)
     label = c1.text_input("status label", key="src_prom_label", placeholder="code")
     good = c2.text_input("good values (optional)", key="src_prom_good", placeholder="2xx, 3xx")
@@ -214,10 +255,13 @@ def _prometheus_form() -> tuple[str, dict[str, str], SourceOptions]:
     span = _time_range(required=True)
     options = SourceOptions(
         histogram=histogram.strip() or None,
+        ttft_histogram=ttft.strip() or None,
+        tpot_histogram=tpot.strip() or None,
         histogram_unit=unit,
         step=step.strip() or None,
         status_label=label.strip() or None,
-        good=_csv(good),
+        # OpenTelemetry's good value is "no error_type", which the field cannot show.
+        good=_csv(good) or (PRESETS[name].good if name and label.strip() else ()),
         bad=_csv(bad),
         group_by=_csv(group),
         matchers=tuple(parse_matcher(m) for m in _csv(match)),

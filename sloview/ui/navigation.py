@@ -11,6 +11,7 @@ PAGE_SPECS = (
     ("pages/3_design.py", "Design", "design", ":material/target:"),
     ("pages/4_compare.py", "Compare", "compare", ":material/compare_arrows:"),
     ("pages/5_export.py", "Export", "export", ":material/ios_share:"),
+    ("pages/6_review.py", "Review", "review", ":material/fact_check:"),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from sloview.errors import SloviewError, SpanError
 from sloview.filters import Filters, apply_filters
 from sloview.ingest import Mapping, RequestTable, load_requests
 from sloview.ingest.span import MAX_SPAN_DAYS
+from sloview.registry import fingerprint
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.open import SourceOptions, describe_source, open_source
 
@@ -153,9 +155,28 @@ def dataset_key() -> str:
     return _source()[0]
 
 
+def data_fingerprint() -> str:
+    """What the registry records as the data a decision or review was made on: the same
+    fingerprint `sloview review` computes for the same file or source."""
+    source_now = connected()
+    if source_now is not None:
+        o = source_now.options
+        return fingerprint.of_source(source_now.text, o.table, o.query, o.histogram, o.start, o.end)
+    upload = st.session_state.get("upload")
+    if upload is not None:
+        return str(upload["digest"])
+    return _file_fingerprint(str(SAMPLE))
+
+
+@functools.cache
+def _file_fingerprint(path: str) -> str:
+    return fingerprint.of_file(Path(path))
+
+
 def set_upload(name: str, data: bytes) -> None:
     """Make an uploaded file the current data (the mapping starts from detection again)."""
-    digest = hashlib.sha256(data).hexdigest()[:16]
+    # The registry's fingerprint of a file's content: the same as `sloview review FILE`.
+    digest = fingerprint.of_bytes(data)
     st.session_state.pop("connected", None)
     st.session_state["upload"] = {"name": name, "bytes": data, "digest": digest}
     st.session_state["sv_mapping"] = Mapping()

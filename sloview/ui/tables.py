@@ -15,7 +15,7 @@ from sloview.design import Recommendation, TargetSweep
 from sloview.report.inputs import verdict
 from sloview.report.text import VERDICTS
 from sloview.session import Candidate
-from sloview.simulate import SegmentResult, Simulation
+from sloview.simulate import CompositeSimulation, SegmentResult, Simulation
 
 VERDICT_WORDS = {"met": "met", "missed": "missed", "failing": "fails too often", "n/a": "n/a"}
 
@@ -144,6 +144,30 @@ def decision_table(items: list[Candidate], sims: dict[str, Simulation], share: f
     return (
         f'{TABLE_CSS}<table class="sv-table sv-decisions"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def composites(sims: dict[str, CompositeSimulation]) -> pd.DataFrame:
+    """Composite SLOs side by side: promise, weights, periods met under the weighted budget,
+    periods every objective met, budget left, alerts."""
+    return pd.DataFrame(
+        [
+            {
+                "composite": name,
+                "promise": sim.statement,
+                "weights": ", ".join(
+                    f"{o.name} x{w:g}"
+                    for o, w in zip(sim.composite.objectives, sim.weights, strict=True)
+                ),
+                "whole periods met (weighted budget)": fmt.periods_met(
+                    sim.periods_met, sim.periods_with_data
+                ),
+                "every objective met": f"{int(sim.all_met.sum())} of {sim.periods_with_data}",
+                "budget left (latest period)": fmt.budget(sim.error_budget_remaining),
+                "alerts fired": fmt.count(len(sim.firings)),
+            }
+            for name, sim in sims.items()
+        ]
     )
 
 
