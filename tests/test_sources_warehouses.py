@@ -11,6 +11,7 @@ pyspark fails).
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sloview.cli import main
 from sloview.errors import SourceError
 from sloview.ingest.mapping import Mapping
 from sloview.ingest.table import RequestTable, times_ns
@@ -293,10 +295,15 @@ def test_the_engine_itself_refuses_writes(engine: str, make: Make) -> None:
     assert aggregate(make).requests == 26_790
 
 
-@pytest.mark.parametrize("engine", ["clickhouse", "spark"])
+@pytest.mark.parametrize("engine", DATABASES)
 def test_the_timeout_cancels_on_the_server(engine: str, make: Make) -> None:
+    # PostgreSQL's statement_timeout, SQLite's progress handler, ClickHouse's
+    # max_execution_time, Spark's interruptAll.
     source = make(timeout_s=1.0)
     slow = {
+        "postgres": "SELECT pg_sleep(30) AS s",
+        "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT count(*) AS n FROM c",
         "clickhouse": "SELECT count() FROM numbers(100000000000)",
         "spark": "SELECT sum(id % 7) AS s FROM range(1000000000000)",
     }
@@ -328,11 +335,65 @@ def test_an_unknown_kind_of_database_is_one_line() -> None:
     assert "tiger-pw" not in line
 
 
+def cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """stderr of a `sloview` command that must fail in one line with exit code 2."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("sloview: error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "Secret-84" not in err
+    return err
+
+
+def test_the_cli_refuses_bad_warehouse_input_in_one_line(
+    capsys: pytest.CaptureFixture[str], spark_url: str
+) -> None:
+    port = servers.free_port()
+    for url in (
+        f"clickhouse://reader:ch-Secret-84@127.0.0.1:{port}/logs",
+        f"clickhouses://reader:ch-Secret-84@127.0.0.1:{port}/logs",
+        f"sc://127.0.0.1:{port}/;token=spark-Secret-84",
+    ):
+        err = cli_error(capsys, "summarize", url, "--table", "requests", "--timeout", "3")
+        assert "cannot connect" in err
+        assert f"127.0.0.1:{port}" in err
+    err = cli_error(capsys, "summarize", f"{spark_url}/;token=spark-Secret-84", "--table", "t")
+    assert "the TLS handshake failed" in err
+    err = cli_error(capsys, "summarize", "oracle9://scott:tiger-Secret-84@db/x", "--table", "t")
+    assert "oracle9:// is not a kind of source" in err
+    # A Spark table without the mapped columns, read as rows and aggregated alike.
+    for limit in ("500000", "0"):
+        common = ("summarize", spark_url, "--table", SPARK_TABLE, "--row-limit", limit)
+        err = cli_error(capsys, *common, "--latency", "no_such_column")
+        assert "no_such_column" in err
+        err = cli_error(capsys, *common, "--segment", "nope")
+        assert "nope" in err
+    err = cli_error(capsys, "summarize", spark_url, "--table", "global_temp.no_such_table")
+    assert "no_such_table" in err
+    err = cli_error(capsys, "summarize", spark_url, "--query", f"DROP TABLE {SPARK_TABLE}")
+    assert "SELECT" in err
+
+
 def test_spark_urls_keep_their_token_out_of_sight(spark_url: str) -> None:
     source = SparkSource(spark_url + "/;token=spark-Secret-82", table=SPARK_TABLE)
     assert "Secret" not in source.describe()
     assert "Secret" not in repr(source)
     assert source.describe() == f"{spark_url}, table {SPARK_TABLE}"
+
+
+def test_a_token_against_a_plain_spark_server_fails_fast_in_one_line(spark_url: str) -> None:
+    # A token makes the client speak TLS; the client's own retries would take ten minutes.
+    started = time.monotonic()
+    with pytest.raises(SourceError) as err:
+        SparkSource(spark_url + "/;token=spark-Secret-85", table=SPARK_TABLE).load()
+    line = err.value.one_line()
+    assert "the TLS handshake failed" in line
+    assert "leave the token out" in line
+    assert "Secret-85" not in line
+    assert time.monotonic() - started < 60
 
 
 # -- the Data page offers them -----------------------------------------------------------------
@@ -359,4 +420,24 @@ def test_the_data_page_connects_spark_and_reports_clickhouse_in_one_line(spark_u
     assert len(errors) == 1
     assert "cannot connect" in errors[0]
     assert "\n" not in errors[0]
+    assert "Secret-83" not in errors[0]
+    # A Spark SELECT without the mapped columns, and an unknown kind of database: one error.
+    at.text_input(key="src_sql_url").set_value(spark_url)
+    at.text_input(key="src_sql_password").set_value("")
+    at.run()
+    at.radio(key="src_sql_how").set_value("a SELECT").run()
+    at.text_area(key="src_sql_query").set_value(f"SELECT predict_type FROM {SPARK_TABLE}")
+    at.run()
+    at.button(key="src_connect").click().run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert "\n" not in errors[0]
+    assert "no latency column found" in errors[0]
+    assert "predict_type" in errors[0]
+    at.text_input(key="src_sql_url").set_value("oracle9://scott:tiger-Secret-83@db/x")
+    at.run()
+    at.button(key="src_connect").click().run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert "oracle9:// is not a kind of source" in errors[0]
     assert "Secret-83" not in errors[0]

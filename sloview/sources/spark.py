@@ -14,6 +14,7 @@ ever appears in a description or a message.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import warnings
@@ -146,6 +147,8 @@ class SparkSource(WarehouseSource):
                 # no pandas objects.
                 warnings.simplefilter("ignore", FutureWarning)
                 from pyspark.sql import SparkSession
+
+                _quiet_query_loggers()
         except ImportError:
             raise SourceError(
                 "the Spark Connect client is not installed",
@@ -156,7 +159,7 @@ class SparkSource(WarehouseSource):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
                 spark = SparkSession.builder.remote(self._remote_url()).create()
-            spark.conf.set("spark.sql.session.timeZone", "UTC")
+            _first_call(spark, lambda: spark.conf.set("spark.sql.session.timeZone", "UTC"))
         except SloviewError:
             raise
         except Exception as exc:
@@ -216,3 +219,36 @@ class SparkSource(WarehouseSource):
         if self._spark is not None:
             self._spark.stop()
             self._spark = None
+
+
+def _quiet_query_loggers() -> None:
+    """Silence the loggers pyspark writes a failed query to: sloview reports the failure in
+    one line itself, and their JSON line on stderr would make two and quote the query."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
+def _first_call(spark: Any, call: Any) -> None:
+    """Make the session's first call with few retries: the client's own policy retries a
+    server that cannot answer (a TLS client, which a token implies, on a plain port) for ten
+    minutes, and the first call is where that shows. The policy is restored after a success,
+    for the long queries that follow."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    client = spark.client
+    kept = client.get_retry_policies()
+    client.set_retry_policies([DefaultPolicy(max_retries=3, initial_backoff=200, max_backoff=2000)])
+    try:
+        with warnings.catch_warnings():
+            # Its RETRIES_EXCEEDED warning would be a second line beside sloview's error.
+            warnings.simplefilter("ignore", UserWarning)
+            call()
+    except BaseException:
+        # Closed now: else the client's exit handler releases the session with the full
+        # policy, and the process waits ten minutes to end.
+        with contextlib.suppress(Exception):
+            client.close()
+        raise
+    client.set_retry_policies(kept)

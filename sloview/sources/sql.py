@@ -2,15 +2,17 @@
 
 The logic (rows when few, aggregates beyond, the one aggregation query) is
 `sloview.sources.warehouse`; here is what SQLAlchemy engines add: the read-only session
-(PostgreSQL `SET TRANSACTION READ ONLY` with a statement timeout, SQLite `PRAGMA
-query_only`; nothing is ever committed), the SELECT check every engine shares
-(`check_select`), PostgreSQL's packed form of the aggregation in parallel block ranges, and
-its exact `percentile_cont`. No password or token appears in `describe()` or in any error.
+(PostgreSQL `SET TRANSACTION READ ONLY` with a statement timeout, SQLite `PRAGMA query_only`
+with a progress-handler deadline; nothing is ever committed), the SELECT check every engine
+shares (`check_select`), PostgreSQL's packed form of the aggregation in parallel block
+ranges, and its exact `percentile_cont`. No password or token appears in `describe()` or in
+any error.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -294,9 +296,10 @@ class SqlSource(WarehouseSource):
                 cur.execute(compiled.string, {})
                 names = [column.name for column in cur.description or ()]
                 return cube.rows_table(names, cur.fetchall())
-        result = conn.execute(statement)
-        names = list(result.keys())
-        return cube.rows_table(names, result.fetchall())
+        with _sqlite_deadline(conn, self.timeout_s):
+            result = conn.execute(statement)
+            names = list(result.keys())
+            return cube.rows_table(names, result.fetchall())
 
     def tables(self) -> list[str]:
         """Tables and views, in a read-only session."""
@@ -423,6 +426,22 @@ class SqlSource(WarehouseSource):
                 where=self.describe(),
                 hint="store UTC times, or narrow start/end so the requests load as rows",
             )
+
+
+@contextmanager
+def _sqlite_deadline(conn: Any, timeout_s: float) -> Iterator[None]:
+    """SQLite has no statement timeout: a progress handler interrupts a statement that runs
+    past `timeout_s` (sqlite3 then raises "interrupted", reported as a timeout)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + timeout_s
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 # A colon SQLAlchemy's text() would take for a bind parameter (`:name` not after a word

@@ -137,6 +137,13 @@ class WarehouseSource:
                 hint="check the user name and password (URL, .streamlit/secrets.toml "
                 "[connections.NAME] or SLOVIEW_NAME_URL)",
             )
+        if "handshake" in low or "wrong_version_number" in low or "ssl" in low:
+            return SourceError(
+                "cannot connect to the database: the TLS handshake failed",
+                where=where,
+                hint="a token (or use_ssl=true) makes the client use TLS: check that the server "
+                "serves TLS on that port, or leave the token out for a plain server",
+            )
         if any(
             w in low
             for w in (
@@ -423,6 +430,12 @@ def _iso(ns: int | None) -> str:
 def first_line(exc: BaseException) -> str:
     """The first line of an engine's error (its driver's own error when wrapped)."""
     orig = getattr(exc, "orig", None)
+    for cause in (exc, exc.__cause__, exc.__context__):
+        details, code = getattr(cause, "details", None), getattr(cause, "code", None)
+        if orig is None and callable(details) and callable(code):
+            # A gRPC error (Spark Connect, maybe wrapped): its text opens with a line that
+            # says nothing.
+            return f"{code()}: {details()}"[:300]
     text = str(orig if orig is not None else exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line[:300]
