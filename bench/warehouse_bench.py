@@ -10,7 +10,10 @@ Parquet file (DuckDB reads it in place, Spark reads it with `parquet.` in a --qu
 ClickHouse and PostgreSQL load it into a table first; loading is not timed). A fresh child
 process then times sloview from nothing to ready `Aggregates` with one threshold (500 ms)
 counted exactly, and reports its own peak RSS over that step only (the kernel's high-water
-mark is reset first; in-process engines, DuckDB and chdb, count in it). Then the engine itself
+mark is reset first; in-process engines, DuckDB and chdb, count in it, so they run with
+their memory bounded as a server's would be: DuckDB's --memory-limit, chdb's GROUP BY spilling
+past --chdb-spill-mb, then unbounded for comparison; chdb's table is loaded by another child
+into a database folder the measured one opens). Then the engine itself
 computes the exact attainment (successful requests at or under 500 ms and 1 s, over successful
 requests) with a plain COUNT, and the figures are compared: 500 ms from the exact counts, 1 s
 (a bin edge) from the bins alone.
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -179,12 +183,24 @@ def child_spark(path: str, url: str) -> dict[str, Any]:
     return {"engine": "spark (local[2])", **figures(agg, exact, seconds, peak)}
 
 
-def child_clickhouse(path: str) -> dict[str, Any]:
+def chdb_store(path: str, rows: int, folder: str) -> str:
+    """A chdb database folder holding the Parquet file as MergeTree table b.requests, written
+    by a child (loading is not timed, and its caches stay out of the measured process)."""
+    store = os.path.join(folder, f"chdb_{rows}")
+    if not os.path.exists(os.path.join(store, ".loaded")):
+        shutil.rmtree(store, ignore_errors=True)
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import warehouse_bench as b; "
+        code += f"b.load_chdb({path!r}, {store!r})"
+        subprocess.run([sys.executable, "-c", code], check=True)
+        Path(store, ".loaded").touch()
+    return store
+
+
+def load_chdb(path: str, store: str) -> None:
+    """The Parquet file into a MergeTree table of a chdb database folder."""
     from chdb import session
 
-    from sloview.sources.clickhouse import ChdbClient, ClickHouseSource
-
-    db = session.Session()
+    db = session.Session(store)
     db.query("CREATE DATABASE IF NOT EXISTS b ENGINE = Atomic")
     db.query(
         # Parquet columns arrive Nullable; the sort key may be one with this setting.
@@ -192,10 +208,23 @@ def child_clickhouse(path: str) -> dict[str, Any]:
         "SETTINGS allow_nullable_key = 1 AS "
         f"SELECT * FROM file('{path}', 'Parquet')"
     )
+    db.close()
+
+
+def child_clickhouse(store: str, spill_mb: str) -> dict[str, Any]:
+    from chdb import session
+
+    from sloview.sources.clickhouse import ChdbClient, ClickHouseSource
+
+    db = session.Session(store)
+    # In-process the engine's GROUP BY memory is this process's: bounded as DuckDB's is (a
+    # server's would not count in sloview's at all). 0: unbounded.
+    spill = int(spill_mb) * 2**20
+    settings = {"max_bytes_before_external_group_by": spill} if spill else {}
     reset_peak()
     started = time.perf_counter()
     agg = ClickHouseSource(
-        client=ChdbClient(db),
+        client=ChdbClient(db, settings),
         table="b.requests",
         row_limit=0,
         group_by=(),
@@ -206,7 +235,11 @@ def child_clickhouse(path: str) -> dict[str, Any]:
     seconds, peak = time.perf_counter() - started, peak_gib()
     got = db.query(EXACT_SQL.replace("SOURCE", "b.requests"), "ArrowTable")
     exact = {k: int(got.column(k)[0].as_py()) for k in ("good", "good_edge", "ok", "n")}
-    return {"engine": "clickhouse (chdb)", **figures(agg, exact, seconds, peak)}
+    return {
+        "engine": "clickhouse (chdb)",
+        "spill_mb": int(spill_mb),
+        **figures(agg, exact, seconds, peak),
+    }
 
 
 def child_postgres(url: str, segments: bool) -> dict[str, Any]:
@@ -295,6 +328,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--memory-limit", default="512MB", help="DuckDB's memory limit")
+    parser.add_argument(
+        "--chdb-spill-mb",
+        type=int,
+        default=128,
+        help="chdb: GROUP BY memory before it spills to disk (also run unbounded)",
+    )
     parser.add_argument("--segments", action="store_true", help="postgres: also with segments")
     parser.add_argument("--folder", default=os.path.join(tempfile.gettempdir(), "sloview-bench"))
     parser.add_argument(
@@ -307,7 +346,7 @@ def main() -> None:
         children = {
             "duckdb": lambda: child_duckdb(rest[0], rest[1]),
             "spark": lambda: child_spark(rest[0], rest[1]),
-            "clickhouse": lambda: child_clickhouse(rest[0]),
+            "clickhouse": lambda: child_clickhouse(rest[0], rest[1]),
             "postgres": lambda: child_postgres(rest[0], rest[1] == "1"),
             "pandas": lambda: child_pandas(rest[0]),
         }
@@ -324,9 +363,11 @@ def main() -> None:
             result = run_child("duckdb", path, args.memory_limit)
             print(json.dumps({**base, **with_baseline(result, baseline)}))
     elif args.engine == "clickhouse":
+        store = chdb_store(path, args.rows, args.folder)
         for _ in range(args.repeat):
-            result = run_child("clickhouse", path)
-            print(json.dumps({**base, **with_baseline(result, baseline)}))
+            for spill in (args.chdb_spill_mb, 0):
+                result = run_child("clickhouse", store, str(spill))
+                print(json.dumps({**base, **with_baseline(result, baseline)}))
     elif args.engine == "spark":
         from tests import servers
 

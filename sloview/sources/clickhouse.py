@@ -45,12 +45,16 @@ def query_settings(timeout_s: float) -> dict[str, Any]:
 class ChdbClient:
     """ClickHouse's engine in-process (chdb), answering as the HTTP client does."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, settings: Mapping[str, int] | None = None) -> None:
         self.session = session
+        # Added to every query's: in-process, the engine's memory is the caller's (a
+        # benchmark bounds it with max_bytes_before_external_group_by, as a server would).
+        self.settings = dict(settings or {})
 
     def query_arrow(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
         """The rows of one query, with the settings as a SETTINGS clause."""
-        clause = ", ".join(f"{k} = {int(v)}" for k, v in settings.items())
+        merged = {**settings, **self.settings}
+        clause = ", ".join(f"{k} = {int(v)}" for k, v in merged.items())
         result = self.session.query(f"{sql} SETTINGS {clause}", "ArrowTable")
         table: pa.Table = result
         return table
