@@ -295,7 +295,14 @@ class SqlSource(WarehouseSource):
             with conn.connection.driver_connection.cursor(binary=True) as cur:
                 cur.execute(compiled.string, {})
                 names = [column.name for column in cur.description or ()]
-                return cube.rows_table(names, cur.fetchall())
+                # Converted a slice at a time: as Python tuples all at once, the 430,000
+                # groups of 10^7 requests with segments lifted sloview's peak by 0.25 GiB.
+                parts = []
+                while rows := cur.fetchmany(FETCH_ROWS):
+                    parts.append(cube.rows_table(names, rows))
+                if not parts:
+                    return cube.rows_table(names, [])
+                return pa.concat_tables(parts, promote_options="permissive")
         with _sqlite_deadline(conn, self.timeout_s):
             result = conn.execute(statement)
             names = list(result.keys())
@@ -426,6 +433,10 @@ class SqlSource(WarehouseSource):
                 where=self.describe(),
                 hint="store UTC times, or narrow start/end so the requests load as rows",
             )
+
+
+# Rows of a binary (packed) result turned into Arrow at a time.
+FETCH_ROWS = 20_000
 
 
 @contextmanager
