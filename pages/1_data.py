@@ -19,8 +19,9 @@ ensure_app()
 st.title("Data")
 st.caption(
     "Bring request-level samples: CSV/TSV (UTF-8 or UTF-16), Parquet, JSON Lines or JSON arrays, "
-    "JMeter JTL (CSV or XML) or LLMPerf results, optionally gzip-compressed; or connect a SQL "
-    "database or a Prometheus server. sloview detects the columns; check and correct them below."
+    "JMeter JTL (CSV or XML) or LLMPerf results, optionally gzip-compressed; or connect a "
+    "database or warehouse (PostgreSQL, SQLite, ClickHouse, Spark or Databricks) or a Prometheus "
+    "server. sloview detects the columns; check and correct them below."
 )
 
 upload = st.file_uploader(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 # The app's places that hints name; the pages title them with these same words, so an app
 # hint always points at something on the screen.
 MAPPING_FORM = "Correct the mapping"
@@ -31,6 +33,11 @@ class SloviewError(Exception):
         self.app_hint = app_hint
         super().__init__(self.one_line())
 
+    def relocated(self, where: str | None, kind: type[E]) -> E:
+        """The same error placed elsewhere (a path under its parent's), as `kind`: both
+        hints go with it."""
+        return kind(self.message, where=where, hint=self.hint, app_hint=self.app_hint)
+
     def one_line(self, *, app: bool = False) -> str:
         """The message as one line: `where: message. hint` (the app's hint when `app`)."""
         text = self.message.rstrip(".")
@@ -43,6 +50,9 @@ class SloviewError(Exception):
         else:
             text = f"{text}."
         return " ".join(text.split())
+
+
+E = TypeVar("E", bound=SloviewError)
 
 
 class DataError(SloviewError):

@@ -62,7 +62,7 @@ def load_specs(path: Path | str) -> list[SLO | CompositeSLO]:
         return specs_from_data(docs[0] if docs else None, str(path))
     except SpecError as exc:
         if exc.where and not exc.where.startswith(str(path)):
-            raise SpecError(exc.message, where=f"{path}: {exc.where}", hint=exc.hint) from None
+            raise exc.relocated(f"{path}: {exc.where}", SpecError) from None
         raise
 
 

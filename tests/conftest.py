@@ -123,6 +123,17 @@ def auth_prom() -> servers.Prometheus:
     return server
 
 
+@pytest.fixture(scope="session")
+def spark() -> servers.SparkConnect:
+    """A real Spark Connect server (local mode), started once per session (~15-40 s)."""
+    try:
+        server: servers.SparkConnect = servers.shared_spark()
+    except servers.ServerMissingError as exc:
+        require(False, str(exc))
+        raise
+    return server
+
+
 @pytest.fixture
 def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty SQLite registry of this test's own, also what SLOVIEW_REGISTRY names."""

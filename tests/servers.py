@@ -1,4 +1,4 @@
-"""Real PostgreSQL and Prometheus servers for integration tests and benchmarks.
+"""Real PostgreSQL, Prometheus, VictoriaMetrics and Spark Connect servers for tests and benches.
 
 Each server runs on a free loopback port with its data in a fresh temporary directory, is
 started at most once per process (tests in several modules share it) and is stopped at exit.
@@ -483,6 +483,89 @@ def loaded_victoriametrics(source: Path) -> VictoriaMetrics:
     return server
 
 
+# -- Spark Connect ----------------------------------------------------------------------------
+
+SPARK_CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+@dataclass
+class SparkConnect:
+    """A Spark Connect server (local mode, 2 cores) on loopback."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """The Spark Connect URL."""
+        return f"sc://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the server and delete its files."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def spark_home() -> Path:
+    """The installed pyspark package, which ships spark-submit and the Spark Connect jar."""
+    if shutil.which("java") is None:
+        raise ServerMissingError("Java is not installed (Debian package openjdk-17-jre-headless)")
+    try:
+        import pyspark
+    except ImportError as exc:
+        raise ServerMissingError(
+            "pyspark is not installed (pip install 'pyspark[connect]')"
+        ) from exc
+    home = Path(pyspark.__file__).parent
+    if not glob.glob(str(home / "jars" / "spark-connect_*.jar")):
+        raise ServerMissingError(f"no Spark Connect jar in {home / 'jars'}")
+    return home
+
+
+def start_spark_connect(timeout_s: float = 240.0, memory: str = "1g") -> SparkConnect:
+    """spark-submit the Spark Connect server on a free port; ready when its log says so."""
+    home = spark_home()
+    root = Path(tempfile.mkdtemp(prefix="sloview-spark-", dir="/tmp"))
+    port = free_port()
+    confs = {
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.sql.shuffle.partitions": "4",
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={root}",
+    }
+    args = [str(home / "bin" / "spark-submit"), "--class", SPARK_CONNECT_CLASS]
+    for key, value in confs.items():
+        args += ["--conf", f"{key}={value}"]
+    args += ["--driver-memory", memory, "--master", "local[2]", "spark-internal"]
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    log_path = root / "log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+    server = SparkConnect(root=root, port=port, process=process)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if "Spark Connect server started" in text:
+            return server
+        if process.poll() is not None:
+            server.stop()
+            raise RuntimeError(f"the Spark Connect server exited: {text[-1500:]}")
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"the Spark Connect server did not start within {timeout_s:g} s")
+
+
 # -- once per process -------------------------------------------------------------------------
 
 
@@ -512,6 +595,7 @@ shared_postgres = _once(start_postgres)
 shared_prometheus = _once(backfilled_prometheus)
 shared_auth_prometheus = _once(lambda: start_prometheus(basic_auth=(PROM_USER, PROM_PASSWORD)))
 shared_victoriametrics = _once(loaded_victoriametrics)
+shared_spark = _once(start_spark_connect)
 
 
 def _alibaba_postgres(csv_path: Path) -> Postgres:

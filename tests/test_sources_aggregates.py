@@ -8,18 +8,19 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sloview.errors import SourceError
+from sloview.sources import dialects, query
 from sloview.sources.aggregates import (
     LOG_BIN_WIDTH,
     LOG_FLOOR_BIN,
     from_requests,
     histogram_percentiles,
     log_bin_index,
-    log_bin_sql,
     log_edges,
 )
 from sloview.sources.secrets import Scrubber, resolve
@@ -66,20 +67,44 @@ def test_every_value_lies_in_its_right_closed_bin(values: list[float]) -> None:
     assert np.all(v > lo * (1 - 1e-10))
 
 
-def test_sql_bin_formula_matches_numpy() -> None:
+def bin_values() -> np.ndarray:
+    """Latencies on and around bin edges, and lognormal ones."""
     values = np.concatenate(
         [[0.0, 0.0005, 0.001, 0.0011, 1.0, 10.0, 100.0, 1000.0, 60000.0, 999.999999]],
     )
     rng = np.random.default_rng(3)
-    values = np.concatenate([values, rng.lognormal(5, 2, 2000), np.round(rng.lognormal(8, 1, 500))])
-    con = sqlite3.connect(":memory:")
-    try:
-        con.execute("SELECT LOG10(10.0)")
-    except sqlite3.OperationalError:
-        pytest.skip("this sqlite3 has no math functions")
-    con.execute("CREATE TABLE t (x REAL)")
-    con.executemany("INSERT INTO t VALUES (?)", [(float(x),) for x in values])
-    got = np.array([r[0] for r in con.execute(f"SELECT {log_bin_sql('x')} FROM t")])
+    return np.concatenate([values, rng.lognormal(5, 2, 2000), np.round(rng.lognormal(8, 1, 500))])
+
+
+def bins_sql(dialect: str) -> str:
+    """The log bin of column x of table t, as the aggregation query writes it."""
+    expression = query.log_bin(query.col("x"))
+    return f"SELECT {dialects.render(expression, dialect)} AS k FROM t"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "clickhouse"])
+def test_sql_bin_formula_matches_numpy(dialect: str) -> None:
+    values = bin_values()
+    if dialect == "sqlite":
+        con = sqlite3.connect(":memory:")
+        try:
+            con.execute("SELECT LOG10(10.0)")
+        except sqlite3.OperationalError:
+            pytest.skip("this sqlite3 has no math functions")
+        con.execute("CREATE TABLE t (x REAL)")
+        con.executemany("INSERT INTO t VALUES (?)", [(float(x),) for x in values])
+        got = np.array([r[0] for r in con.execute(bins_sql(dialect))])
+    elif dialect == "duckdb":
+        import duckdb
+
+        t = pa.table({"x": values})  # noqa: F841 - read by DuckDB's replacement scan
+        got = duckdb.sql(bins_sql(dialect)).to_arrow_table().column("k").to_numpy()
+    else:
+        import chdb
+
+        listed = ", ".join(repr(float(x)) for x in values)
+        sql = bins_sql(dialect).replace("FROM t", f"FROM (SELECT arrayJoin([{listed}]) AS x) AS t")
+        got = chdb.query(sql, "ArrowTable").column("k").to_numpy()
     assert np.array_equal(got, log_bin_index(values))
 
 

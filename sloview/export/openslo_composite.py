@@ -101,6 +101,4 @@ def read_annotation(text: str, where: str) -> CompositeSLO:
     try:
         return CompositeSLO.from_dict(data)
     except SpecError as exc:
-        raise SpecError(
-            exc.message, where=f"{where} {exc.where or ''}".strip(), hint=exc.hint
-        ) from None
+        raise exc.relocated(f"{where} {exc.where or ''}".strip(), SpecError) from None

@@ -144,9 +144,7 @@ def _read_composite(ctx: _Context, i: int, doc: dict[str, Any]) -> CompositeSLO:
                 )
             )
         except SpecError as exc:
-            raise SpecError(
-                exc.message, where=ctx.where(i, _openslo_path(exc.where, where)), hint=exc.hint
-            ) from None
+            raise exc.relocated(ctx.where(i, _openslo_path(exc.where, where)), SpecError) from None
         weights.append(float(objective.get("compositeWeight", 1.0)))
     try:
         return CompositeSLO(
@@ -156,7 +154,7 @@ def _read_composite(ctx: _Context, i: int, doc: dict[str, Any]) -> CompositeSLO:
             service=spec["service"],
         )
     except SpecError as exc:
-        raise SpecError(exc.message, where=ctx.where(i, "spec.objectives"), hint=exc.hint) from None
+        raise exc.relocated(ctx.where(i, "spec.objectives"), SpecError) from None
 
 
 def _read_slo(ctx: _Context, i: int, doc: dict[str, Any]) -> list[SLO]:
@@ -189,9 +187,7 @@ def _read_slo(ctx: _Context, i: int, doc: dict[str, Any]) -> list[SLO]:
         except SpecError as exc:
             if (exc.where or "").startswith("document "):
                 raise  # already names its document (an SLI referred to by name)
-            raise SpecError(
-                exc.message, where=ctx.where(i, _openslo_path(exc.where, where)), hint=exc.hint
-            ) from None
+            raise exc.relocated(ctx.where(i, _openslo_path(exc.where, where)), SpecError) from None
     return out
 
 
@@ -278,7 +274,7 @@ def _window(ctx: _Context, i: int, item: dict[str, Any], ann: dict[str, str]) ->
     except SpecError as exc:
         if exc.where == where:
             raise
-        raise SpecError(exc.message, where=where, hint=exc.hint) from None
+        raise exc.relocated(where, SpecError) from None
 
 
 def _json_annotation(ctx: _Context, i: int, ann: dict[str, str], key: str) -> Any:
@@ -315,7 +311,7 @@ def _exclusions(ctx: _Context, i: int, ann: dict[str, str]) -> tuple[Exclusion, 
     try:
         return tuple(Exclusion.from_dict(e, f"[{k}]") for k, e in enumerate(data))
     except SpecError as exc:
-        raise SpecError(exc.message, where=f"{where}{exc.where}", hint=exc.hint) from None
+        raise exc.relocated(f"{where}{exc.where}", SpecError) from None
 
 
 def _alerts(
@@ -382,7 +378,7 @@ def _alert_row(spec: dict[str, Any], at: str) -> AlertWindow:
             burn_rate=float(cond["threshold"]),
         )
     except SpecError as exc:
-        raise SpecError(exc.message, where=f"{at}.condition", hint=exc.hint) from None
+        raise exc.relocated(f"{at}.condition", SpecError) from None
 
 
 def _sources_text(sli_spec: dict[str, Any], *keys: str) -> str:
@@ -525,7 +521,7 @@ def _conditions(ann: dict[str, str]) -> tuple[Condition, ...]:
     try:
         return tuple(Condition.from_dict(c, f"[{k}]") for k, c in enumerate(data))
     except SpecError as exc:
-        raise SpecError(exc.message, where=f"{where}{exc.where}", hint=exc.hint) from None
+        raise exc.relocated(f"{where}{exc.where}", SpecError) from None
 
 
 def _float_annotation(ann: dict[str, str], key: str) -> float:

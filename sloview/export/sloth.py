@@ -228,7 +228,7 @@ def _read_entry(item: Any, service: str, where: str) -> SLO:
             op=cast(Any, labels.get(L + "op", "lte")) if threshold is not None else "lte",
         )
     except SpecError as exc:
-        raise SpecError(exc.message, where=f"{where}.objective", hint=exc.hint) from None
+        raise exc.relocated(f"{where}.objective", SpecError) from None
     try:
         slo = SLO(
             name=name if _valid_name(name) else dns_name(name),
@@ -240,7 +240,7 @@ def _read_entry(item: Any, service: str, where: str) -> SLO:
             alerts=() if _alerts_disabled(item) else None,
         )
     except SpecError as exc:
-        raise SpecError(exc.message, where=_sloth_path(where, exc.where), hint=exc.hint) from None
+        raise exc.relocated(_sloth_path(where, exc.where), SpecError) from None
     description = item.get("description")
     if isinstance(description, str) and description and description != statement(slo):
         slo = slo.with_changes(description=description)

@@ -81,7 +81,7 @@ def _rebase(exc: SpecError, local_root: str, where: str) -> SpecError:
     if local_root and path.startswith(local_root):
         path = path[len(local_root) :].lstrip(".")
     full = f"{where}.{path}" if where and path else (where or path)
-    return SpecError(exc.message, where=full, hint=exc.hint)
+    return exc.relocated(full, SpecError)
 
 
 def _iso(ts: pd.Timestamp) -> str:

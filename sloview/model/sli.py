@@ -81,9 +81,7 @@ class Condition:
                 metric=METRIC_ALIASES.get(metric, metric), threshold=cast(float, threshold), op=op
             )
         except SpecError as exc:
-            raise SpecError(
-                exc.message, where=_path(where, exc.where or ""), hint=exc.hint
-            ) from None
+            raise exc.relocated(_path(where, exc.where or ""), SpecError) from None
 
 
 def parse_condition(text: str, where: str = "condition") -> Condition:

@@ -47,7 +47,8 @@ LOG_BIN_WIDTH = 10 ** (1 / LOG_BINS_PER_DECADE) - 1
 LOG_FLOOR_MS = 0.001
 LOG_FLOOR_BIN = -3 * LOG_BINS_PER_DECADE
 # Keeps values that are a power of ten up to float rounding of log10 in their own bin; SQL
-# computes the same expression, so the database and numpy agree on every bin.
+# computes the same expression (`sloview.sources.query.log_bin`), so the database and numpy
+# agree on every bin.
 LOG_EPSILON = 1e-9
 
 Threshold = Literal["down", "up", "interpolate"]
@@ -75,14 +76,6 @@ def log_bin_index(values_ms: np.ndarray) -> np.ndarray:
         raw = np.ceil(np.log10(values[above]) * LOG_BINS_PER_DECADE - LOG_EPSILON)
     out[above] = raw.astype(np.int32)
     return out
-
-
-def log_bin_sql(value_ms: str, log10: str = "LOG10") -> str:
-    """SQL for `log_bin_index` of an expression known to be finite and >= 0."""
-    return (
-        f"CASE WHEN {value_ms} <= {LOG_FLOOR_MS!r} THEN {LOG_FLOOR_BIN} ELSE CAST(CEIL("
-        f"{log10}({value_ms}) * {LOG_BINS_PER_DECADE} - {LOG_EPSILON!r}) AS INTEGER) END"
-    )
 
 
 def log_edges(first_bin: int, last_bin: int) -> np.ndarray:
@@ -371,7 +364,7 @@ def build_aggregates(
     total_b = np.bincount(rows, weights=total, minlength=n)[:n].astype(np.int64)
     ok_b = np.bincount(rows, weights=ok, minlength=n)[:n].astype(np.int64)
     latency = _histograms(
-        np.asarray(cell_minutes, dtype=np.int64) - first_minute,
+        _offsets(cell_minutes, first_minute, n),
         cell_bins,
         cell_counts,
         n,
@@ -385,7 +378,7 @@ def build_aggregates(
         if cells is None:
             return None
         tm, tb, tc = cells
-        return _histograms(np.asarray(tm, dtype=np.int64) - first_minute, tb, tc, n, edges, None)
+        return _histograms(_offsets(tm, first_minute, n), tb, tc, n, edges, None)
 
     return Aggregates(
         source=source,
@@ -410,6 +403,20 @@ def check_aggregate_span(first_ns: int, last_ns: int, source: str) -> None:
         raise SourceError(refusal.message, where=source, hint="narrow start/end")
 
 
+def _offsets(minutes: np.ndarray, first_minute: int, n: int) -> np.ndarray:
+    """Bucket rows of absolute minutes: int32 (half the memory of millions of cells) when the
+    buckets fit, which they do within the span limit."""
+    values = np.asarray(minutes)
+    if (
+        n < 2**31
+        and values.size
+        and values.min() >= first_minute
+        and values.max() - first_minute < n
+    ):
+        return np.subtract(values, first_minute, dtype=np.int32, casting="unsafe")
+    return np.asarray(values, dtype=np.int64) - first_minute
+
+
 def _histograms(
     rows: np.ndarray,
     bins: np.ndarray,
@@ -418,18 +425,20 @@ def _histograms(
     edges_ms: np.ndarray | None,
     first_bin: int | None,
 ) -> Histograms:
-    bins = np.asarray(bins, dtype=np.int64)
     log_first: int | None = None
     if edges_ms is None:
         log_first = first_bin if first_bin is not None else int(bins.min()) if bins.size else 0
         last_bin = int(bins.max()) if bins.size else log_first
         edges_ms = log_edges(log_first, last_bin)
-        columns = bins - log_first
-    else:
-        columns = bins
     shape = (n, int(edges_ms.size - 1))
+    # int32 indexes where they fit (unless minutes or bins pass 2^31): half the memory of the
+    # millions of cells a large source sends.
+    index = np.int32 if max(shape) < 2**31 else np.int64
+    columns = np.subtract(bins, log_first or 0, dtype=index, casting="unsafe")
     matrix = sparse.coo_array(
-        (np.asarray(counts, dtype=np.int64), (rows, columns)), shape=shape
+        # Rows stay as `_offsets` made them: int32 only when every one is in range.
+        (np.asarray(counts, dtype=np.int64), (rows, columns)),
+        shape=shape,
     ).tocsr()
     matrix.sum_duplicates()
     return Histograms(

@@ -24,9 +24,19 @@ from sloview.ingest.status import as_lower_text
 from sloview.ingest.strays import find_bulk
 from sloview.ingest.timestamps import NS_MAX
 from sloview.sources.aggregates import LOG_EXACTNESS, Aggregates, build_aggregates
-from sloview.sources.cube import MISSING, NEGATIVE, UNPARSABLE, VALID, Cells, CubeSpec
+from sloview.sources.cube import (
+    MISSING,
+    NEGATIVE,
+    UNPARSABLE,
+    VALID,
+    Cells,
+    CubeSpec,
+    histogram_by_group,
+)
 
 MINUTE_NS = 60 * 1_000_000_000
+# (minute, bin, requests) of a histogram's cells.
+Histogram = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def cells_to_aggregates(
@@ -89,6 +99,13 @@ def cells_to_aggregates(
             of_group = np.full(part["keep"].size, -1, dtype=np.int64)
             of_group[part["keep"]] = kept_codes
             own.append(of_group)
+        # Every group's histograms in one pass over the requests, not one pass per group.
+        lat_split = histogram_by_group(lat, kept["m"], kept["measured"], own[0], len(keys))
+        ttft_split = (
+            histogram_by_group(ttft[0], ttft[1]["m"], ttft[1]["measured"], own[1], len(keys))
+            if ttft is not None
+            else None
+        )
         for code, key in enumerate(keys):
             segment = tuple(zip(spec.segment_columns, key, strict=True))
             groups[key] = _assemble(
@@ -100,6 +117,7 @@ def cells_to_aggregates(
                 whole,
                 {**extra, "segment": segment, "group_by": (), "dropped": {}, "notes": ()},
                 [c == code for c in own],
+                (lat_split[code], ttft_split[code] if ttft_split is not None else None),
             )
         whole = replace(whole, groups=groups)
     return whole
@@ -253,11 +271,16 @@ def _assemble(
     like: Aggregates | None,
     extra: dict[str, Any],
     picks: list[np.ndarray] | None = None,
+    histograms: tuple[Histogram, Histogram | None] | None = None,
 ) -> Aggregates:
-    """The aggregates of the kept groups (of those in `picks`: latency, TTFT)."""
+    """The aggregates of the kept groups (of those in `picks`: latency, TTFT), with their
+    histograms when already counted (`histograms`: latency, TTFT)."""
     cells, kept = lat
     rows = kept["keep"] if picks is None else kept["keep"] & picks[0]
-    cell_minutes, cell_bins, cell_counts = cells.histogram(kept["m"], kept["measured"] & rows)
+    if histograms is not None:
+        cell_minutes, cell_bins, cell_counts = histograms[0]
+    else:
+        cell_minutes, cell_bins, cell_counts = cells.histogram(kept["m"], kept["measured"] & rows)
     first_bin = like.latency.first_bin if like is not None else None
     if first_bin is None and cell_bins.size:
         first_bin = int(cell_bins.min())
@@ -266,8 +289,11 @@ def _assemble(
     ttft_edges = None
     if ttft is not None:
         tcells, tkept = ttft
-        tpick = tkept["measured"] if picks is None else tkept["measured"] & picks[1]
-        tm, tk, tn = tcells.histogram(tkept["m"], tpick)
+        if histograms is not None and histograms[1] is not None:
+            tm, tk, tn = histograms[1]
+        else:
+            tpick = tkept["measured"] if picks is None else tkept["measured"] & picks[1]
+            tm, tk, tn = tcells.histogram(tkept["m"], tpick)
         ttft_cells = (tm, tk, tn)
         if like is not None and like.ttft is not None:
             ttft_edges = like.ttft.edges_ms

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sloview.errors import SourceError
-from sloview.sources.open import resolve_target
+from sloview.sources.open import database_source, resolve_target
 from sloview.sources.secrets import read_secrets
-from sloview.sources.sql import SqlSource
 
 
 def connection_names(secrets_path: Path | None = None) -> list[str]:
@@ -25,10 +24,13 @@ def connection_names(secrets_path: Path | None = None) -> list[str]:
 
 
 def with_password(url: str, password: str) -> str:
-    """A SQLAlchemy URL with the password set (quoted as URLs need)."""
+    """A database URL with the password set (quoted as URLs need); for Spark Connect, whose
+    URLs carry no password, the token parameter."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    if url.lower().startswith("sc://"):
+        return url.rstrip("/") + ("" if "/;" in url else "/") + f";token={password}"
     try:
         return make_url(url).set(password=password).render_as_string(hide_password=False)
     except ArgumentError:
@@ -41,21 +43,14 @@ def with_password(url: str, password: str) -> str:
 
 
 def list_tables(text: str, secrets_path: Path | None = None) -> list[str]:
-    """Tables and views a SQL source can read, in a read-only session."""
-    import sqlalchemy as sa
-
+    """Tables and views a database source can read, in a read-only session."""
     target = resolve_target(text, secrets_path=secrets_path)
     if target.kind != "sql":
-        raise SourceError("only a SQL database has tables", where=target.shown)
-    source = SqlSource(
-        target.url or None,
-        table="_",
-        connection=target.connection,
-        secrets_path=secrets_path,
+        raise SourceError("only a database has tables", where=target.shown)
+    source = database_source(
+        target.url or "", table="_", connection=target.connection, secrets_path=secrets_path
     )
-    with source.session() as conn:
-        inspector = sa.inspect(conn)
-        names = [*inspector.get_table_names(), *inspector.get_view_names()]
+    names = source.tables()
     if not names:
         raise SourceError(
             "the database has no tables this user can see",

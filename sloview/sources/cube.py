@@ -1,8 +1,9 @@
-"""The aggregation every database source shares: one GROUP BY, then the file rules in Python.
+"""What the aggregation every database source shares groups by, and how its answer is read.
 
 The database groups requests by (minute, status value, latency validity, latency bin, segment
-and filter columns) and returns counts; PostgreSQL groups by all but the bin and returns each
-group's bins as one array, counted here (`unpack`, `Cells`). Everything that decides what a
+and filter columns) and returns counts (the query: `sloview.sources.query`); PostgreSQL groups
+by all but the bin and returns each group's bins as one array, counted here (`unpack`,
+`Cells`). Everything that decides what a
 request means (the status policy, which rows are excluded and why, `--where` filters) then
 runs here, on the few distinct values, with the very functions the file readers use, so a
 table and the same data in a file give the same figures.
@@ -10,7 +11,7 @@ table and the same data in a file give the same figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -22,17 +23,12 @@ from sloview.errors import SourceError
 from sloview.ingest.mapping import ResolvedMapping
 from sloview.ingest.status import StatusPolicy
 from sloview.ingest.timestamps import epoch_unit
-from sloview.sources.aggregates import (
-    LOG_FLOOR_BIN,
-    log_bin_sql,
-)
-from sloview.units import TO_MS
+from sloview.sources.aggregates import LOG_FLOOR_BIN
 
 # Latency validity, as the file conversion sees it.
 VALID, MISSING, UNPARSABLE, NEGATIVE = 0, 1, 2, 3
 NO_BIN = -(2**31)
 TimeKind = Literal["tz", "naive", "epoch", "text"]
-DialectName = Literal["postgresql", "sqlite", "duckdb"]
 
 
 def time_kind(column: pa.ChunkedArray | pa.Array) -> tuple[TimeKind, int]:
@@ -50,100 +46,6 @@ def time_kind(column: pa.ChunkedArray | pa.Array) -> tuple[TimeKind, int]:
         )
         return "epoch", epoch_unit(values)[1]
     return "text", 1
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """The few SQL spellings that differ between the databases sloview aggregates in."""
-
-    name: DialectName
-    quote: Any  # identifier quoting function of the dialect
-
-    @property
-    def text_type(self) -> str:
-        """The SQL type segment values are cast to."""
-        return "VARCHAR" if self.name == "duckdb" else "TEXT"
-
-    def minute(self, column: str, kind: TimeKind, tz: str) -> tuple[str, str]:
-        """(per-row grouping key, outer expression turning that key into the UTC minute).
-
-        PostgreSQL groups on `date_bin` (integer arithmetic on its timestamps, three times
-        faster than extracting epochs row by row) and converts only the grouped keys.
-        """
-        col = self.quote(column)
-        if kind == "epoch":
-            return f"FLOOR({col} / :ns_per_minute_unit)", "CAST(b AS BIGINT)"
-        if self.name == "postgresql":
-            ts = {
-                "tz": col,
-                "naive": f"timezone(:tz, {col})",
-                "text": f"CAST({col} AS TIMESTAMPTZ)",
-            }[kind]
-            key = f"date_bin('1 minute', {ts}, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
-            return key, "CAST(FLOOR(EXTRACT(EPOCH FROM b) / 60) AS BIGINT)"
-        if self.name == "sqlite":
-            if kind != "text" and kind != "naive":
-                raise SourceError("unsupported time column type for SQLite aggregation")
-            # strftime reads ISO text, with or without an offset (naive text is UTC).
-            return f"CAST(strftime('%s', {col}) AS INTEGER) / 60", "b"
-        # Casts bring nanosecond and second timestamps to the microseconds epoch_ms takes.
-        naive = f"CAST({col} AS TIMESTAMP)"
-        ts = {
-            "tz": f"CAST({col} AS TIMESTAMPTZ)",
-            "naive": naive if tz == "UTC" else f"timezone(:tz, {naive})",
-            "text": f"TRY_CAST({col} AS TIMESTAMPTZ)",
-        }[kind]
-        return f"epoch_ms({ts}) // 60000", "b"
-
-    def range_filter(self, column: str, kind: TimeKind) -> str:
-        """`column >= :start AND column < :end` in the column's own terms."""
-        col = self.quote(column)
-        if kind == "text" and self.name == "sqlite":
-            col = f"CAST(strftime('%s', {col}) AS INTEGER)"
-        elif kind == "text":
-            col = f"CAST({col} AS {'TIMESTAMPTZ' if self.name == 'postgresql' else 'TIMESTAMP'})"
-        return f"{col} >= :start AND {col} < :end"
-
-    def number(self, column: str) -> str:
-        """A numeric column as a double (DuckDB's CSV reader may leave junk as text)."""
-        return f"TRY_CAST({column} AS DOUBLE)" if self.name == "duckdb" else column
-
-    def scaled(self, column: str, factor: float) -> str:
-        """A duration column in ms, as a double.
-
-        PostgreSQL repeats the expression in every test of the validity and bin CASEs (up to
-        nine times per row): a double column with a factor of 1 is then a plain column
-        reference (the cast is a no-op), other numbers are converted to doubles as the files'
-        readers and DuckDB read them.
-        """
-        if self.name == "postgresql":
-            number = f"CAST({column} AS DOUBLE PRECISION)"
-            return number if factor == 1.0 else f"({number} * {factor!r})"
-        return f"({self.number(column)} * {factor!r})"
-
-    def log10(self) -> str:
-        """The base-10 logarithm function."""
-        return "LOG10"
-
-
-def range_params(
-    kind: TimeKind, ns_per_unit: int, tz: str, dialect: DialectName, start_ns: int, end_ns: int
-) -> dict[str, Any]:
-    """Bound values of :start and :end for a time column of this kind."""
-    import pandas as pd
-
-    if kind == "epoch":
-        if ns_per_unit == 1:
-            return {"start": start_ns, "end": end_ns}
-        return {"start": start_ns / ns_per_unit, "end": end_ns / ns_per_unit}
-    if kind == "text" and dialect == "sqlite":
-        return {"start": start_ns // 10**9, "end": -(-end_ns // 10**9)}
-    start = pd.Timestamp(start_ns, tz="UTC")
-    end = pd.Timestamp(end_ns, tz="UTC")
-    if kind == "naive":
-        start = start.tz_convert(tz).tz_localize(None)
-        end = end.tz_convert(tz).tz_localize(None)
-    return {"start": start.to_pydatetime(warn=False), "end": end.to_pydatetime(warn=False)}
 
 
 @dataclass(frozen=True)
@@ -193,169 +95,6 @@ def spec_for(resolved: ResolvedMapping, policy: StatusPolicy, sample: pa.Table) 
     return CubeSpec(resolved, policy, kind, ns, groups, tuple(notes))
 
 
-def validity_sql(value: str) -> str:
-    """SQL classifying a value as VALID, MISSING, UNPARSABLE (NaN, infinite) or NEGATIVE."""
-    # NaN compares greater than every number in PostgreSQL and DuckDB, so it fails the upper
-    # bound; infinities fail one bound or the other.
-    return (
-        f"CASE WHEN {value} IS NULL THEN {MISSING} "
-        f"WHEN {value} >= 0 AND {value} < 1e300 THEN {VALID} "
-        f"WHEN {value} < 0 AND {value} > -1e300 THEN {NEGATIVE} ELSE {UNPARSABLE} END"
-    )
-
-
-def bin_or_flag_sql(value: str, log10: str) -> str:
-    """SQL for the log bin of a valid value, else NO_BIN + its validity (as `validity_sql`).
-
-    One CASE instead of a validity and a bin, and one grouping key less: 10% less database
-    time on 10^7 rows.
-    """
-    return (
-        f"CASE WHEN {value} >= 0 AND {value} < 1e300 THEN {log_bin_sql(value, log10)} "
-        f"WHEN {value} IS NULL THEN {NO_BIN + MISSING} "
-        f"WHEN {value} < 0 AND {value} > -1e300 THEN {NO_BIN + NEGATIVE} "
-        f"ELSE {NO_BIN + UNPARSABLE} END"
-    )
-
-
-@dataclass(frozen=True)
-class RowSql:
-    """The per-row SQL every aggregation query shares."""
-
-    key: str  # the grouping key of the request's minute
-    minute: str  # that key, outside the GROUP BY, as a UTC minute
-    status: str  # the column the status policy reads, or NULL
-    latency: str  # end-to-end latency in ms
-    groups: tuple[str, ...]  # the segment and filter columns as text, aliased g0, g1 ...
-
-
-def row_sql(dialect: Dialect, spec: CubeSpec) -> RowSql:
-    """The minute, status, latency and group expressions of a request row."""
-    r = spec.resolved
-    q = dialect.quote
-    key, minute = dialect.minute(r.timestamp or "", spec.kind, r.tz)
-    status_column = _status_column(spec)
-    return RowSql(
-        key=key,
-        minute=minute,
-        status=q(status_column) if status_column else "NULL",
-        latency=dialect.scaled(q(r.latency), TO_MS[r.latency_unit]),
-        groups=tuple(
-            f"CAST({q(g)} AS {dialect.text_type}) AS g{i}" for i, g in enumerate(spec.group_columns)
-        ),
-    )
-
-
-def under_sql(i: int, value: str = "v") -> str:
-    """A valid latency under threshold :t{i} (at or under it when :o{i} = 0)."""
-    return (
-        f"{value} >= 0 AND {value} < 1e300 AND ({value} < :t{i} OR (:o{i} = 0 AND {value} = :t{i}))"
-    )
-
-
-def cube_sql(
-    dialect: Dialect,
-    spec: CubeSpec,
-    source_sql: str,
-    metric: str,
-    ranged: bool,
-    packed: bool,
-    *,
-    parts: Sequence[str] = (),
-) -> str:
-    """The GROUP BY query for latency (`metric="latency"`) or TTFT cells.
-
-    `packed`: the PostgreSQL form, `packed_sql` (with the TTFT arrays for "ttft").
-    """
-    if packed:
-        return packed_sql(dialect, spec, source_sql, ranged, ttft=metric == "ttft", parts=parts)
-    r = spec.resolved
-    q = dialect.quote
-    x = row_sql(dialect, spec)
-    key, minute, status, lat = x.key, x.minute, x.status, x.latency
-    columns = [f"{key} AS b", f"{status} AS s", f"{validity_sql(lat)} AS f"]
-    keys = ["b", "s", "f"]
-    if metric == "latency":
-        value = lat
-    else:
-        assert r.ttft is not None
-        value = dialect.scaled(q(r.ttft), TO_MS[r.ttft_unit or r.latency_unit])
-        columns.append(f"{validity_sql(value)} AS tf")
-        keys.append("tf")
-    bin_sql = log_bin_sql(value, dialect.log10())
-    columns.append(
-        f"CASE WHEN {value} >= 0 AND {value} < 1e300 THEN {bin_sql} ELSE {NO_BIN} END AS k"
-    )
-    columns.extend(x.groups)
-    keys.extend(f"g{i}" for i in range(len(x.groups)))
-    where = f" WHERE {dialect.range_filter(r.timestamp or '', spec.kind)}" if ranged else ""
-    inner = f"SELECT {', '.join(columns)} FROM {source_sql}{where}"
-    return (
-        f"SELECT {minute} AS m, {', '.join(keys[1:])}, k, n FROM ("
-        f"SELECT {', '.join(keys)}, k, COUNT(*) AS n FROM ({inner}) AS r "
-        f"GROUP BY {', '.join(keys)}, k) AS c"
-    )
-
-
-def packed_sql(
-    dialect: Dialect,
-    spec: CubeSpec,
-    source_sql: str,
-    ranged: bool,
-    *,
-    ttft: bool,
-    parts: Sequence[str] = (),
-    thresholds: int = 0,
-) -> str:
-    """The PostgreSQL query: one row per minute, status and segment (columns m, s, g0 ...)
-    with the `bin_or_flag_sql` of each of its requests' latencies (and TTFTs) in one int4
-    array, `latency` (and `ttft`), for `unpack`.
-
-    Nearly every (minute, bin) holds one or two requests, so grouping by the bin as well
-    hardly reduces 10^7 rows (6.4 million groups, 15 s in PostgreSQL); grouped by minute and
-    key only (75,000 groups) with the bins counted in numpy, the database needs under 4 s on
-    2 cores, and a TTFT histogram costs a second array rather than a second scan.
-
-    `parts`: conditions splitting the rows between the branches of a UNION ALL, which
-    PostgreSQL runs in parallel workers. `thresholds`: how many exact counts of valid
-    latencies under :t0 .. (see `sloview.sources.exact`) to add as columns c0 .., in the same
-    scan.
-    """
-    r = spec.resolved
-    q = dialect.quote
-    x = row_sql(dialect, spec)
-    key, minute, status, lat = x.key, x.minute, x.status, x.latency
-    columns = [f"{key} AS b", f"{status} AS s", f"{bin_or_flag_sql(lat, dialect.log10())} AS k"]
-    arrays = ["array_send(array_agg(k)) AS latency"]
-    if thresholds:
-        columns.append(f"{lat} AS v")
-        arrays.extend(f"COUNT(*) FILTER (WHERE {under_sql(i)}) AS c{i}" for i in range(thresholds))
-    if ttft:
-        assert r.ttft is not None
-        value = dialect.scaled(q(r.ttft), TO_MS[r.ttft_unit or r.latency_unit])
-        columns.append(f"{bin_or_flag_sql(value, dialect.log10())} AS tk")
-        arrays.append("array_send(array_agg(tk)) AS ttft")
-    keys = ["b", "s"]
-    columns.extend(x.groups)
-    keys.extend(f"g{i}" for i in range(len(x.groups)))
-    ranges = [dialect.range_filter(r.timestamp or "", spec.kind)] if ranged else []
-    branches = []
-    for part in parts or [""]:
-        conditions = [c for c in (*ranges, part) if c]
-        where = f" WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
-        branches.append(
-            f"SELECT {minute} AS m, {', '.join([*keys[1:], *arrays])} "
-            f"FROM (SELECT {', '.join(columns)} FROM {source_sql}{where}) AS r "
-            f"GROUP BY {', '.join(keys)}"
-        )
-    return " UNION ALL ".join(branches)
-
-
-def _status_column(spec: CubeSpec) -> str | None:
-    """The column the status policy reads (a success flag column wins over the status)."""
-    return spec.policy.column if spec.policy.kind != "none" else None
-
-
 # array_send of a one-dimensional array without NULLs: ndim, flags, element type, length and
 # lower bound (int32 each), then a (length, value) pair of int32s per element.
 ARRAY_HEADER = 20
@@ -376,6 +115,8 @@ class Cells:
     k: np.ndarray
     lengths: np.ndarray | None = None
     w: np.ndarray | None = None
+    # With `lengths`: the requests in each entry's bin (None: one request per entry).
+    weights: np.ndarray | None = None
 
     @property
     def groups(self) -> int:
@@ -401,6 +142,21 @@ class Cells:
         if self.lengths is None:
             assert self.w is not None
             return minutes[pick], self.k[pick], self.w[pick]
+        if self.weights is not None:
+            # (bin, requests) entries: unsorted, repeats summed by the sparse matrix. Only the
+            # picked groups' minutes are repeated (millions of entries at 10^8 requests).
+            entries = np.repeat(pick, self.lengths)
+            k = self.k[entries]
+            weights = self.weights[entries]
+            del entries
+            picked = minutes[pick]
+            if picked.size and picked.min() > -(2**31) and picked.max() < 2**31:
+                picked = picked.astype(np.int32)  # minutes since 1970 fit until year 6053
+            per_entry = np.repeat(picked, self.lengths[pick])
+            binned = k != NO_BIN
+            if not binned.all():
+                return per_entry[binned], k[binned], weights[binned]
+            return per_entry, k, weights
         values = np.repeat(pick, self.lengths)
         k = self.k[values]
         lengths = self.lengths[pick]
@@ -432,6 +188,86 @@ class Cells:
         cell -= minute * span
         cell += low
         return minute.astype(np.int64) + first, cell, counts
+
+
+def histogram_by_group(
+    cells: Cells, minutes: np.ndarray, pick: np.ndarray, codes: np.ndarray, groups: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`Cells.histogram` of every segment group at once: one pass over the requests (one sort
+    of (group, minute, bin) keys), cut into (minute, bin, requests) per group code 0 ..
+
+    `codes`: the group of each key row (-1: in no group).
+    """
+    chosen = pick & (codes >= 0)
+    if not chosen.any():
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return [empty for _ in range(groups)]
+    first = int(minutes[chosen].min())
+    width = int(minutes[chosen].max()) - first + 1
+    # The group becomes the high part of the minute, so the one sort orders by group first.
+    composite = np.where(chosen, np.maximum(codes, 0) * width + (minutes - first), 0)
+    cm, ck, cc = cells.histogram(composite, chosen)
+    code = cm // width
+    if code.size and np.any(code[1:] < code[:-1]):
+        order = np.argsort(code, kind="stable")
+        cm, ck, cc, code = cm[order], ck[order], cc[order], code[order]
+    minute = cm - code * width + first
+    edges = np.searchsorted(code, np.arange(groups + 1))
+    return [(minute[a:b], ck[a:b], cc[a:b]) for a, b in itertools.pairwise(edges)]
+
+
+def from_lists(table: pa.Table, base: int, offset: int) -> Cells:
+    """The cells of a `query.listed` result: keys, and each key's (bin, requests) entries
+    decoded from the `cells` list (requests * base + bin + offset, or requests * base for a
+    value without a bin).
+
+    Decoded chunk by chunk straight into int32 arrays (a cell's requests and a bin fit): at
+    10^8 requests a month there are 13 million entries, and int64 temporaries or a combined
+    copy of the lists would double sloview's memory.
+    """
+    keys = table.drop_columns(["cells"])
+    n = np.asarray(pc.fill_null(table.column("n"), 0).to_numpy(zero_copy_only=False), np.int64)
+    chunks = table.column("cells").chunks
+    lengths = np.zeros(n.size, dtype=np.int64)
+    total = 0
+    for chunk in chunks:
+        if chunk.null_count:
+            raise SourceError("the database sent the counts in an unexpected form")
+        total += int(pc.list_value_length(chunk).to_numpy(zero_copy_only=False).sum())
+    weights = np.empty(total, dtype=np.int32)
+    k = np.empty(total, dtype=np.int32)
+    shift = int(base).bit_length() - 1
+    if base != 1 << shift:
+        raise ValueError(f"the list cell base must be a power of two, not {base}")
+    row = entry = 0
+    for chunk in chunks:
+        size = len(chunk)
+        lengths[row : row + size] = pc.list_value_length(chunk).to_numpy(zero_copy_only=False)
+        values = np.asarray(
+            pc.list_flatten(chunk).cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64
+        )
+        if values.size and (values.min() < base or int(values.max()) >> shift >= 2**31):
+            raise SourceError("the database sent the counts in an unexpected form")
+        part = slice(entry, entry + values.size)
+        np.right_shift(values, shift, out=weights[part], casting="unsafe")
+        np.bitwise_and(values, base - 1, out=k[part], casting="unsafe")
+        row, entry = row + size, entry + values.size
+        del values
+    no_bin = k == 0
+    k -= offset
+    k[no_bin] = NO_BIN
+    if np.any(weights_per_key(lengths, weights) != n):
+        raise SourceError("the database sent the counts in an unexpected form")
+    return Cells(keys, n, k, lengths, None, weights)
+
+
+def weights_per_key(lengths: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The requests of each key row, summed over its entries."""
+    if lengths.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    summed = np.add.reduceat(weights, np.minimum(starts, max(weights.size - 1, 0)), dtype=np.int64)
+    return np.where(lengths > 0, summed, 0)
 
 
 def unpack(table: pa.Table) -> tuple[Cells, Cells | None]:

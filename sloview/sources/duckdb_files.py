@@ -8,7 +8,6 @@ under a memory limit (spilling to a temporary folder when it must), so only per-
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -21,16 +20,17 @@ from sloview.ingest.detect import detect
 from sloview.ingest.mapping import Mapping as ColumnMapping
 from sloview.ingest.readers import open_source
 from sloview.ingest.timestamps import parse_timestamps
-from sloview.sources import assemble, cube
+from sloview.sources import assemble, cube, exact, query
 from sloview.sources.aggregates import Aggregates
-from sloview.sources.bounds import TimeLike
-from sloview.sources.sql import _iso, _ns
-
-_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+from sloview.sources.bounds import TimeLike, time_bound
+from sloview.sources.warehouse import _iso, grouped_cells, with_segments
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _literal(value: str) -> str:
+    """A string literal in DuckDB's SQL (quoted by sqlglot)."""
+    from sqlglot import exp
+
+    return exp.Literal.string(value).sql("duckdb")
 
 
 class DuckDbFileSource:
@@ -45,19 +45,22 @@ class DuckDbFileSource:
         end: TimeLike | None = None,
         group_by: tuple[str, ...] | None = None,
         with_ttft: bool = True,
-        memory_limit: str = "2GB",
+        memory_limit: str = "512MB",
         threads: int | None = None,
         temp_dir: str | Path | None = None,
+        thresholds: tuple[tuple[str, float], ...] = (),
     ) -> None:
         self.path = Path(path)
         self.mapping = mapping or ColumnMapping()
-        self.start_ns = _ns(start, "start")
-        self.end_ns = _ns(end, "end")
+        self.start_ns = time_bound(start, "start")
+        self.end_ns = time_bound(end, "end")
         self.group_by = group_by
         self.with_ttft = with_ttft
         self.memory_limit = memory_limit
         self.threads = threads
         self.temp_dir = Path(temp_dir) if temp_dir else Path(tempfile.gettempdir())
+        # End-to-end latency thresholds (op, ms) counted exactly in the same scan.
+        self.thresholds = tuple((op, float(v)) for op, v in thresholds)
 
     def describe(self) -> str:
         """The file read."""
@@ -76,12 +79,11 @@ class DuckDbFileSource:
             config["threads"] = self.threads
         return duckdb.connect(":memory:", config=config)
 
-    def _run(self, con: Any, sql: str, params: dict[str, Any]) -> pa.Table:
+    def _run(self, con: Any, sql: str) -> pa.Table:
         import duckdb
 
-        used = {k: v for k, v in params.items() if f":{k}" in sql}
         try:
-            return con.sql(_PARAM.sub(r"$\1", sql), params=used).to_arrow_table()
+            return con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             raise SourceError(
@@ -98,32 +100,39 @@ class DuckDbFileSource:
         try:
             resolved, policy = detect(raw, self.mapping)
         except SloviewError as exc:
-            raise SourceError(exc.message, where=self.describe(), hint=exc.hint) from None
+            raise exc.relocated(self.describe(), SourceError) from None
         if self.group_by is not None:
-            resolved = replace(resolved, segments=tuple(self.group_by))
+            resolved = with_segments(
+                resolved, self.group_by, raw.sample.column_names, self.describe()
+            )
         if not self.with_ttft:
             resolved = replace(resolved, ttft=None, ttft_unit=None)
         spec = cube.spec_for(resolved, policy, raw.sample)
+        path = _literal(str(self.path))
         if raw.format == "parquet":
-            source = "read_parquet(:path)"
+            reader = f"read_parquet({path})"
         elif raw.format == "csv":
             # The delimiter and decimal mark the file reader sniffed, so both read alike.
-            source = "read_csv(:path, header = true, delim = :delim, decimal_separator = :decimal)"
+            reader = (
+                f"read_csv({path}, header = true, "
+                f"delim = {_literal(raw._csv.get('delimiter', ','))}, "
+                f"decimal_separator = {_literal(raw._csv.get('decimal', '.'))})"
+            )
         else:
             raise SourceError(
                 f"{raw.description} is not read through DuckDB",
                 where=self.describe(),
                 hint="convert it to Parquet or CSV, or load it as a regular file",
             )
-        params: dict[str, Any] = {
-            "path": str(self.path),
-            "delim": raw._csv.get("delimiter", ","),
-            "decimal": raw._csv.get("decimal", "."),
-            "tz": resolved.tz,
-        }
+        source = query.Source.of_text(reader)
+        bounds = query.Bounds(self.start_ns, self.end_ns)
+
+        def sql(expression: Any) -> str:
+            return query.render(expression, "duckdb", source)
+
         con = self._connect()
         try:
-            described = self._run(con, f"DESCRIBE SELECT * FROM {source}", params)
+            described = self._run(con, f"DESCRIBE SELECT * FROM {reader}")
             types = dict(
                 zip(
                     described.column("column_name").to_pylist(),
@@ -142,27 +151,7 @@ class DuckDbFileSource:
                     hint="store times with their offset or in UTC, or load the file normally",
                 )
             spec = replace(spec, kind=kind)
-            params["ns_per_minute_unit"] = 60 * 10**9 // spec.ns_per_unit
-            dialect = cube.Dialect(name="duckdb", quote=_quote)
-            where = ""
-            if self.start_ns is not None or self.end_ns is not None:
-                where = f" WHERE {dialect.range_filter(ts, kind)}"
-                params.update(
-                    cube.range_params(
-                        kind,
-                        spec.ns_per_unit,
-                        resolved.tz,
-                        "duckdb",
-                        self.start_ns if self.start_ns is not None else -(2**62),
-                        self.end_ns if self.end_ns is not None else 2**62,
-                    )
-                )
-            counted = self._run(
-                con,
-                f"SELECT COUNT(*) AS n, MIN({_quote(ts)}) AS lo, MAX({_quote(ts)}) AS hi "
-                f"FROM {source}{where}",
-                params,
-            )
+            counted = self._run(con, sql(query.count("duckdb", spec, ts, source, bounds)))
             n = int(counted.column("n")[0].as_py())
             if n == 0:
                 raise SourceError(
@@ -171,20 +160,22 @@ class DuckDbFileSource:
                     hint="check start/end (times are UTC)",
                 )
             lo = counted.column("lo").combine_chunks()
-            bounds = pa.concat_arrays([lo, counted.column("hi").combine_chunks().cast(lo.type)])
-            parsed = parse_timestamps(bounds, resolved.tz)
-            first, last = (int(v) for v in parsed.ns)
-            latency = self._run(
-                con, cube.cube_sql(dialect, spec, source, "latency", bool(where), False), params
+            bounds_seen = pa.concat_arrays(
+                [lo, counted.column("hi").combine_chunks().cast(lo.type)]
             )
-            ttft = None
-            if resolved.ttft is not None:
-                ttft = self._run(
-                    con, cube.cube_sql(dialect, spec, source, "ttft", bool(where), False), params
-                )
+            parsed = parse_timestamps(bounds_seen, resolved.tz)
+            first, last = (int(v) for v in parsed.ns)
+            latency, ttft = grouped_cells(
+                lambda expression: self._run(con, sql(expression)),
+                "duckdb",
+                spec,
+                source,
+                bounds,
+                self.thresholds,
+            )
         finally:
             con.close()
-        return assemble.cells_to_aggregates(
+        agg = assemble.cells_to_aggregates(
             latency,
             spec,
             source=self.describe(),
@@ -193,6 +184,9 @@ class DuckDbFileSource:
             ttft_cells=ttft,
             rows_read=n,
         )
+        if self.thresholds:
+            agg = exact.with_threshold_counts(agg, latency, spec, self.thresholds)
+        return agg
 
 
 def _kind(duck_type: str, fallback: cube.TimeKind) -> cube.TimeKind:

@@ -1,5 +1,6 @@
 """Exact figures a database computes beside the histograms: good counts per minute at the
-thresholds the room chose, and percentiles with `percentile_cont` where the dialect has it.
+thresholds the room chose (columns c0 .. of the aggregation query, `sloview.sources.query`),
+and the statuses that count as successes for `percentile_cont` where the dialect has it.
 
 Bins make any threshold approximate unless it sits on a bin edge; for the thresholds of the
 SLOs being decided the database counts `latency <= T` itself, per minute, status and segment,
@@ -22,49 +23,14 @@ from sloview.sources.aggregates import BUCKET_NS, Aggregates
 Threshold = tuple[str, float]  # (op "lte" | "lt", threshold in ms), on end-to-end latency
 
 
-def threshold_sql(
-    dialect: cube.Dialect, spec: cube.CubeSpec, source_sql: str, ranged: bool, n: int
-) -> str:
-    """Per minute, status, validity and group: requests, and those under each of `n`
-    thresholds bound as :t0 .. (with :o0 .. = 1 for `lt`, 0 for `lte`)."""
-    r = spec.resolved
-    x = cube.row_sql(dialect, spec)
-    columns = [
-        f"{x.key} AS b",
-        f"{x.status} AS s",
-        f"{cube.validity_sql(x.latency)} AS f",
-        f"{x.latency} AS v",
-        *x.groups,
-    ]
-    keys = ["b", "s", "f", *(f"g{i}" for i in range(len(x.groups)))]
-    where = f" WHERE {dialect.range_filter(r.timestamp or '', spec.kind)}" if ranged else ""
-    under = [f"SUM(CASE WHEN {cube.under_sql(i)} THEN 1 ELSE 0 END) AS c{i}" for i in range(n)]
-    return (
-        f"SELECT {x.minute} AS m, {', '.join(keys[1:])}, n, "
-        f"{', '.join(f'c{i}' for i in range(n))} FROM ("
-        f"SELECT {', '.join(keys)}, COUNT(*) AS n, {', '.join(under)} "
-        f"FROM (SELECT {', '.join(columns)} FROM {source_sql}{where}) AS r "
-        f"GROUP BY {', '.join(keys)}) AS c"
-    )
-
-
-def threshold_params(thresholds: tuple[Threshold, ...]) -> dict[str, Any]:
-    """Bound values for `threshold_sql`."""
-    params: dict[str, Any] = {}
-    for i, (op, value) in enumerate(thresholds):
-        params[f"t{i}"] = float(value)
-        params[f"o{i}"] = 1 if op == "lt" else 0
-    return params
-
-
 def with_threshold_counts(
     agg: Aggregates,
     counted: pa.Table | cube.Cells,
     spec: cube.CubeSpec,
     thresholds: tuple[Threshold, ...],
 ) -> Aggregates:
-    """The aggregates (and each of their groups) with exact per-minute good counts, from
-    `threshold_sql` rows or the cells of a `cube.packed_sql` that counted them (c0 ..)."""
+    """The aggregates (and each of their groups) with exact per-minute good counts, from the
+    rows of `query.aggregation` or the cells of a `query.packed` that counted them (c0 ..)."""
     if isinstance(counted, cube.Cells):
         cells, table = counted, counted.keys
     else:
@@ -109,7 +75,7 @@ def with_threshold_counts(
 
 def ok_status_values(table: pa.Table, spec: cube.CubeSpec) -> tuple[list[Any], bool] | None:
     """(status values counted as successes, whether a missing status is one), from the
-    statuses `threshold_sql` saw; None when every request succeeds (no status policy)."""
+    statuses the aggregation saw; None when every request succeeds (no status policy)."""
     if spec.policy.kind == "none":
         return None
     status = table.column("s")
@@ -119,40 +85,3 @@ def ok_status_values(table: pa.Table, spec: cube.CubeSpec) -> tuple[list[Any], b
     null_ok, null_known = spec.policy.classify(pa.array([None], status.type), 1)
     chosen = [v for v, good, k in zip(values.to_pylist(), ok, known, strict=True) if good and k]
     return chosen, bool(null_ok[0]) and bool(null_known[0])
-
-
-def percentile_sql(
-    dialect: cube.Dialect,
-    spec: cube.CubeSpec,
-    source_sql: str,
-    ranged: bool,
-    oks: tuple[list[Any], bool] | None,
-) -> str:
-    """PostgreSQL: `percentile_cont(:qs)` of the latency of successful requests with a valid
-    latency (the statuses counted as successes bound as :oks)."""
-    r = spec.resolved
-    q = dialect.quote
-    lat = cube.row_sql(dialect, spec).latency
-    conditions = [f"{q(r.timestamp or '')} IS NOT NULL", f"{lat} >= 0", f"{lat} < 1e300"]
-    if ranged:
-        conditions.append(dialect.range_filter(r.timestamp or "", spec.kind))
-    if oks is not None:
-        column = q(spec.policy.column or "")
-        either = f"{column} = ANY(:oks)" + (f" OR {column} IS NULL" if oks[1] else "")
-        conditions.append(f"({either})")
-    for i, (column, _) in enumerate(r.where):
-        conditions.append(f"LOWER(CAST({q(column)} AS TEXT)) = :w{i}")
-    return (
-        f"SELECT percentile_cont(CAST(:qs AS DOUBLE PRECISION[])) WITHIN GROUP (ORDER BY {lat}) "
-        f"AS p FROM {source_sql} WHERE {' AND '.join(conditions)}"
-    )
-
-
-def percentile_params(spec: cube.CubeSpec, qs: tuple[float, ...], oks: Any) -> dict[str, Any]:
-    """Bound values for `percentile_sql`."""
-    params: dict[str, Any] = {"qs": [q / 100.0 for q in qs]}
-    if oks is not None:
-        params["oks"] = list(oks[0])
-    for i, (_, value) in enumerate(spec.resolved.where):
-        params[f"w{i}"] = value.strip().lower()
-    return params

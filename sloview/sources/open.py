@@ -4,8 +4,10 @@ A SOURCE is one of:
 
 - a file path (CSV, Parquet, JSON, JTL ...): read whole by `load_requests`, or with
   `aggregate=True` aggregated out of core by DuckDB (Parquet/CSV larger than memory);
-- a SQLAlchemy URL (`postgresql://...`, `postgresql+psycopg://...`, `sqlite:///path` ...) with
-  a `table` or a `query`: rows up to `row_limit`, per-minute aggregates beyond;
+- a database URL with a `table` or a `query`: rows up to `row_limit`, per-minute aggregates
+  (computed in the database) beyond. SQLAlchemy URLs (`postgresql://...`,
+  `postgresql+psycopg://...`, `sqlite:///path` ...), ClickHouse (`clickhouse://HOST:8123/DB`,
+  `clickhouses://` for HTTPS) and Spark Connect (`sc://HOST:15002`, Databricks included);
 - `prometheus+http://HOST:PORT` (or `prometheus+https://`) with a latency `histogram`, `start`
   and `end`: per-minute aggregates of its buckets;
 - `@NAME`: the connection NAME from `.streamlit/secrets.toml` (`[connections.NAME]`) or the
@@ -34,6 +36,7 @@ from sloview.sources.aggregates import Aggregates
 from sloview.sources.bounds import time_bound
 from sloview.sources.secrets import Connection, resolve
 from sloview.sources.sql import ROW_LIMIT, SqlSource
+from sloview.sources.warehouse import WarehouseSource
 
 SourceKind = Literal["file", "sql", "prometheus"]
 PROMETHEUS_PREFIX = "prometheus+"
@@ -190,7 +193,31 @@ def _kind_of_url(url: str, *, shown: str) -> tuple[SourceKind, str]:
         # Without a driver SQLAlchemy picks psycopg2, which sloview does not install (and it
         # no longer reads postgres:// at all); psycopg 3 is the driver that comes with it.
         return "sql", "postgresql+psycopg://" + url.split("://", 1)[1]
-    return "sql", url
+    if scheme in WAREHOUSE_SCHEMES or _sqlalchemy_knows(scheme):
+        return "sql", url
+    raise SourceError(
+        f"{scheme}:// is not a kind of source sloview reads",
+        where=shown,
+        hint="databases: postgresql://, sqlite:///PATH, clickhouse://, sc:// (Spark Connect) or "
+        "another SQLAlchemy URL whose driver is installed; prometheus+http:// for Prometheus",
+    )
+
+
+# Database URLs read without SQLAlchemy, by scheme.
+WAREHOUSE_SCHEMES = ("clickhouse", "clickhouses", "sc")
+
+
+def _sqlalchemy_knows(scheme: str) -> bool:
+    """Whether SQLAlchemy has a dialect (and driver) for `dialect[+driver]`."""
+    from sqlalchemy.dialects import registry
+    from sqlalchemy.exc import NoSuchModuleError
+
+    dialect, _, driver = scheme.partition("+")
+    try:
+        registry.load(f"{dialect}.{driver}" if driver else dialect)
+    except (NoSuchModuleError, ImportError, AttributeError):
+        return False
+    return True
 
 
 def source_kind(
@@ -477,6 +504,7 @@ def _open_file(
         start=options.start,
         end=options.end,
         group_by=options.group_by or None,
+        thresholds=options.thresholds,
     ).aggregate()
 
 
@@ -512,13 +540,13 @@ def _sql_source(
     mapping: ColumnMapping,
     secrets_path: Path | None,
     environ: Mapping[str, str] | None,
-) -> SqlSource:
+) -> WarehouseSource:
     timeouts: dict[str, Any] = {}
     if options.timeout_s is not None:
         timeouts = {"timeout_s": options.timeout_s, "connect_timeout_s": options.timeout_s}
     # The URL resolved here wins over the connection's own (a driver may have been added);
     # the connection still supplies the credentials.
-    return SqlSource(
+    return database_source(
         target.url,
         connection=target.connection,
         table=options.table,
@@ -534,6 +562,20 @@ def _sql_source(
         percentiles=options.percentiles,
         **timeouts,
     )
+
+
+def database_source(url: str, **kwargs: Any) -> WarehouseSource:
+    """The database source for a URL: ClickHouse, Spark Connect, or SQLAlchemy's."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("clickhouse", "clickhouses"):
+        from sloview.sources.clickhouse import ClickHouseSource
+
+        return ClickHouseSource(url, **kwargs)
+    if scheme == "sc":
+        from sloview.sources.spark import SparkSource
+
+        return SparkSource(url, **kwargs)
+    return SqlSource(url, **kwargs)
 
 
 def _open_prometheus(

@@ -1,4 +1,4 @@
-"""The Data page's "connect a source" form: a SQL database or a Prometheus server.
+"""The Data page's "connect a source" form: a database or warehouse, or a Prometheus server.
 
 Credentials typed here stay in this session's server-side state; the page shows the source
 only as `describe_source` prints it (no password, no token), and cache keys are digests.
@@ -44,10 +44,11 @@ def _connection_field(kind: str, placeholder: str) -> tuple[str, dict[str, str]]
     url = c1.text_input("URL", key=f"src_{kind}_url", placeholder=placeholder)
     if kind == "sql":
         password = c2.text_input(
-            "password (optional)",
+            "password or token (optional)",
             type="password",
             key="src_sql_password",
-            help="Kept in this session only; never exported, reported or shown.",
+            help="Kept in this session only; never exported, reported or shown. For Spark "
+            "Connect (sc://) it is the access token.",
         )
         return (with_password(url.strip(), password) if password else url.strip()), {}
     token = c2.text_input(
@@ -66,13 +67,15 @@ def _connection_field(kind: str, placeholder: str) -> tuple[str, dict[str, str]]
 def render() -> None:
     """The connect form; a successful connection becomes the data of every page."""
     connected = state.connected()
-    with st.expander("Connect a database or Prometheus", expanded=False):
+    with st.expander("Connect a database, a warehouse or Prometheus", expanded=False):
         kind = st.radio(
             "source",
             ["SQL database", "Prometheus"],
             horizontal=True,
             key="src_kind",
-            help="SQL through SQLAlchemy (PostgreSQL, SQLite, ...), read-only; Prometheus over "
+            help="A database or warehouse, read-only: PostgreSQL, SQLite (any SQLAlchemy URL), "
+            "ClickHouse (clickhouse://HOST:8123/DB) or Spark and Databricks over Spark Connect "
+            "(sc://HOST:15002); large tables are aggregated where they live. Prometheus over "
             "its HTTP API from a latency histogram.",
         )
         try:
@@ -107,7 +110,10 @@ def _time_range(required: bool) -> dict[str, Any]:
 
 
 def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
-    text, env = _connection_field("sql", "postgresql+psycopg://reader@db.example:5432/logs")
+    text, env = _connection_field(
+        "sql",
+        "postgresql://reader@db:5432/logs, clickhouse://reader@ch:8123/logs, sc://spark:15002",
+    )
     how = st.radio("read", ["a table", "a SELECT"], horizontal=True, key="src_sql_how")
     table = query = None
     if how == "a table":
@@ -133,7 +139,8 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
                 "SELECT",
                 key="src_sql_query",
                 placeholder="SELECT ts, latency_ms, status, model FROM requests WHERE ...",
-                help="One SELECT; anything else is refused. It runs in a read-only transaction.",
+                help="One SELECT in the database's own SQL; anything else is refused. It runs "
+                "read-only (a read-only transaction, or ClickHouse's readonly mode).",
             ).strip()
             or None
         )
@@ -167,7 +174,8 @@ def _sql_form() -> tuple[str, dict[str, str], SourceOptions]:
         "exact percentiles (percentile_cont)",
         value=False,
         key="src_sql_percentile_cont",
-        help="Only when aggregating in PostgreSQL: p50 to p99.9 computed exactly in the "
+        help="Only when aggregating in PostgreSQL (other engines: from the bins): p50 to "
+        "p99.9 computed exactly in the "
         "database. It sorts every latency once more: about 4 s more per 10 million rows; "
         "without it percentiles are within 1% (from the bins).",
     )
