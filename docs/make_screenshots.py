@@ -16,6 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from sloview.errors import CONNECT_FORM
 from sloview.report.pdf import LAUNCH_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def _connected(page: Page, url: str) -> None:
         servers.sample_sqlite(db, ROOT / "sample_data" / "genai_requests.parquet")
         page.goto(url)
         _settle(page, "valid requests")
-        page.get_by_text("Connect a database or Prometheus").click()
+        page.get_by_text(CONNECT_FORM).click()
         page.get_by_role("textbox", name="URL", exact=True).fill(f"sqlite:///{db}")
         page.get_by_role("textbox", name="table", exact=True).fill("requests")
         segments = "segments to aggregate by (comma-separated, optional)"

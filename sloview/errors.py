@@ -9,6 +9,7 @@ from typing import TypeVar
 MAPPING_FORM = "Correct the mapping"
 IN_MAPPING_FORM = f"under '{MAPPING_FORM}' on the Data page"
 METRICS_FROM = "production metrics come from"
+CONNECT_FORM = "Connect a database, a warehouse or Prometheus"
 PROMETHEUS_APP_HINT = (
     f"choose 'Prometheus histogram' under '{METRICS_FROM}' on this page and enter its name"
 )

@@ -15,7 +15,7 @@ from sloview.engine.binned import BinnedIndex
 from sloview.engine.core import Engine
 from sloview.engine.distribution import BinnedValues, Distribution
 from sloview.engine.timebase import TimeBase
-from sloview.errors import SpecError
+from sloview.errors import CONNECT_FORM, SpecError
 from sloview.ingest.table import STRAY_TIMESTAMP
 from sloview.model import Condition, Op
 from sloview.sources.aggregates import Aggregates, Histograms
@@ -89,8 +89,8 @@ class AggregateEngine(Engine):
             hint="aggregated sources carry end-to-end latency, and time to first token or per "
             "output token when their histograms are given (--ttft-histogram, "
             "--tpot-histogram, or a --preset); simulate latency_ms",
-            app_hint="connect again with the TTFT and TPOT histograms (or a preset) under "
-            "'Connect a database or Prometheus' on the Data page, or promise end-to-end latency",
+            app_hint=f"connect again with the TTFT and TPOT histograms (or a preset) under "
+            f"'{CONNECT_FORM}' on the Data page, or promise end-to-end latency",
         )
 
     def index(self, metric: str) -> BinnedIndex:  # type: ignore[override]

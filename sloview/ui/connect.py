@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from sloview.errors import SloviewError
+from sloview.errors import CONNECT_FORM, SloviewError
 from sloview.explore import TABLE_PERCENTILES
 from sloview.sources.catalog import connection_names, list_tables, with_password
 from sloview.sources.open import SourceOptions, parse_matcher
@@ -67,7 +67,7 @@ def _connection_field(kind: str, placeholder: str) -> tuple[str, dict[str, str]]
 def render() -> None:
     """The connect form; a successful connection becomes the data of every page."""
     connected = state.connected()
-    with st.expander("Connect a database, a warehouse or Prometheus", expanded=False):
+    with st.expander(CONNECT_FORM, expanded=False):
         kind = st.radio(
             "source",
             ["SQL database", "Prometheus"],
