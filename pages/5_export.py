@@ -79,11 +79,10 @@ def metric_source(loaded: state.Loaded, slos: list[SLO]) -> MetricSource | None:
             # (from a connected Prometheus when it was given them).
             metrics, needs_tokens = prometheus_needs(slos)
             for column, metric in zip(st.columns(2), metrics, strict=False):
-                known = getattr(options, f"{metric.split('_')[0]}_histogram", None)
                 name = column.text_input(
                     f"{LATENCY_COLUMNS[metric]} histogram (seconds)",
-                    known or "",
-                    placeholder=f"e.g. {getattr(PRESETS['vllm'], metric.split('_')[0])}",
+                    (options and options.histogram_of(metric)) or "",
+                    placeholder=f"e.g. {PRESETS['vllm'].histogram_of(metric)}",
                 )
                 if name.strip():
                     histograms.append((metric, name.strip()))

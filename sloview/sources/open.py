@@ -31,7 +31,7 @@ from sloview.errors import SloviewError, SourceError
 from sloview.export.source import redact_url
 from sloview.ingest import load_requests
 from sloview.ingest.mapping import Mapping as ColumnMapping
-from sloview.ingest.table import RequestTable
+from sloview.ingest.table import LATENCY, TPOT, TTFT, RequestTable
 from sloview.sources.aggregates import Aggregates
 from sloview.sources.bounds import time_bound
 from sloview.sources.secrets import Connection, resolve
@@ -104,6 +104,12 @@ class SourceOptions:
     # and percentiles (percentile_cont, where the dialect has it). Bins serve the rest.
     thresholds: tuple[tuple[str, float], ...] = ()
     percentiles: tuple[float, ...] = ()
+
+    def histogram_of(self, column: str) -> str | None:
+        """The Prometheus histogram given for a sloview latency column, if any."""
+        return {LATENCY: self.histogram, TTFT: self.ttft_histogram, TPOT: self.tpot_histogram}.get(
+            column
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

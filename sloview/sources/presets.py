@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sloview.errors import SourceError
+from sloview.ingest.table import LATENCY, TPOT, TTFT
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +44,10 @@ class Preset:
     good: tuple[str, ...]
     model_label: str | None
     note: str
+
+    def histogram_of(self, column: str) -> str | None:
+        """This server's histogram for a sloview latency column, if it has one."""
+        return {LATENCY: self.latency, TTFT: self.ttft, TPOT: self.tpot}.get(column)
 
 
 PRESETS: dict[str, Preset] = {
